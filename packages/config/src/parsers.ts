@@ -1,0 +1,123 @@
+/**
+ * Environment parsers. Each takes the raw string (or undefined) and returns the value or throws an
+ * Error whose message says what is wrong; `loadConfig` collects them so one start-up lists every problem.
+ */
+export type Parser<T> = (raw: string | undefined) => T
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+
+/** `900`, `900s`, `15m`, `12h`, `7d` → seconds. Anything else, zero or negative, is an error: no token without a finite exp. */
+export function parseDuration(raw: string): number {
+  const m = /^(\d{1,9})([smhd]?)$/.exec(raw.trim())
+  if (!m) throw new Error(`"${raw}" is not a duration (examples: 900, 900s, 15m, 7d)`)
+  const seconds = Number(m[1]) * (UNITS[m[2] || 's'] ?? 1)
+  if (!Number.isSafeInteger(seconds) || seconds <= 0) throw new Error(`"${raw}" must be a positive duration`)
+  return seconds
+}
+
+export const duration =
+  (fallback: string): Parser<number> =>
+  (raw) =>
+    parseDuration(raw ?? fallback)
+
+export const optionalDuration: Parser<number | undefined> = (raw) =>
+  raw === undefined || raw === '' ? undefined : parseDuration(raw)
+
+export const string =
+  (fallback?: string): Parser<string> =>
+  (raw) => {
+    const v = raw ?? fallback
+    if (v === undefined || v === '') throw new Error('is required')
+    return v
+  }
+
+export const optionalString: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw)
+
+export const url =
+  (fallback: string, protocols: string[]): Parser<string> =>
+  (raw) => {
+    const v = raw ?? fallback
+    let parsed: URL
+    try {
+      parsed = new URL(v)
+    } catch {
+      throw new Error(`"${v}" is not a URL`)
+    }
+    if (!protocols.includes(parsed.protocol)) throw new Error(`must use ${protocols.join(' or ')}`)
+    return v
+  }
+
+export const port =
+  (fallback: number): Parser<number> =>
+  (raw) => {
+    const v = raw === undefined ? fallback : Number(raw)
+    if (!Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`"${raw}" is not a port`)
+    return v
+  }
+
+export const integer =
+  (fallback: number | undefined, min: number, max: number): Parser<number> =>
+  (raw) => {
+    if ((raw === undefined || raw === '') && fallback !== undefined) return fallback
+    const v = Number(raw)
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new Error(`"${raw}" must be an integer ${min}..${max}`)
+    return v
+  }
+
+export const optionalInteger =
+  (min: number, max: number): Parser<number | undefined> =>
+  (raw) =>
+    raw === undefined || raw === '' ? undefined : integer(undefined, min, max)(raw)
+
+export const boolean =
+  (fallback: boolean): Parser<boolean> =>
+  (raw) => {
+    if (raw === undefined || raw === '') return fallback
+    if (/^(true|1|yes)$/i.test(raw)) return true
+    if (/^(false|0|no)$/i.test(raw)) return false
+    throw new Error(`"${raw}" is not a boolean`)
+  }
+
+export const oneOf =
+  <T extends string>(fallback: T, values: readonly T[]): Parser<T> =>
+  (raw) => {
+    const v = (raw ?? fallback) as T
+    if (!values.includes(v)) throw new Error(`"${raw}" must be one of ${values.join(', ')}`)
+    return v
+  }
+
+export type RateLimit = { max: number; windowSeconds: number } | 'off'
+
+/** `N/duration` (e.g. `20/1m`) or `off`. */
+export const rateLimit =
+  (fallback: string): Parser<RateLimit> =>
+  (raw) => {
+    const v = (raw ?? fallback).trim()
+    if (v === 'off') return 'off'
+    const m = /^(\d{1,9})\/(.+)$/.exec(v)
+    if (!m || Number(m[1]) <= 0)
+      throw new Error(`"${v}" is not a rate limit (N/duration, e.g. 20/1m, or off)`)
+    return { max: Number(m[1]), windowSeconds: parseDuration(m[2]!) }
+  }
+
+export type TrustProxy = boolean | string | number
+
+/** Fastify's trustProxy: `true`/`false`, a hop count, or addresses/CIDRs (`loopback`, `10.0.0.0/8,...`). */
+export const trustProxy: Parser<TrustProxy> = (raw) => {
+  if (raw === undefined || raw === '' || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) return Number(raw)
+  if (/^[\w.:/, -]+$/.test(raw)) return raw
+  throw new Error(`"${raw}" is not a trustProxy value`)
+}
+
+/** `host:port,host:port` → list; empty → undefined (single Redis). */
+export const hostList: Parser<{ host: string; port: number }[] | undefined> = (raw) => {
+  if (raw === undefined || raw.trim() === '') return undefined
+  return raw.split(',').map((entry) => {
+    const m = /^\s*([\w.-]+|\[[\da-f:]+\]):(\d{1,5})\s*$/i.exec(entry)
+    if (!m) throw new Error(`"${entry}" is not host:port`)
+    return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }
+  })
+}

@@ -1,0 +1,98 @@
+import { type Static, Type } from 'typebox'
+
+/** Platforms a device can declare; shared by the token service's request schemas and the events. */
+export const Platform = Type.Union([
+  Type.Literal('web'),
+  Type.Literal('ios'),
+  Type.Literal('android'),
+  Type.Literal('ussd'),
+  Type.Literal('desktop'),
+  Type.Literal('other'),
+])
+export type Platform = Static<typeof Platform>
+
+export const EventDevice = Type.Object({
+  id: Type.Optional(Type.String({ maxLength: 128 })),
+  platform: Type.String({ maxLength: 16 }),
+  name: Type.Optional(Type.String({ maxLength: 100 })),
+})
+export type EventDevice = Static<typeof EventDevice>
+
+export const RevokeReason = Type.Union([
+  Type.Literal('logout'),
+  Type.Literal('revoked'),
+  Type.Literal('logout_all'),
+  Type.Literal('reuse_detected'),
+  Type.Literal('admin'),
+  Type.Literal('risk'),
+])
+export type RevokeReason = Static<typeof RevokeReason>
+
+/** The `data` payload of each event type. Consumers must be able to act on an event without calling back. */
+export const EventData = {
+  'user.registered': Type.Object({
+    identifierKind: Type.Union([Type.Literal('email'), Type.Literal('phone')]),
+  }),
+  'session.created': Type.Object({ expiresAt: Type.String(), rememberMe: Type.Boolean() }),
+  'session.refreshed': Type.Object({ generation: Type.Integer({ minimum: 1 }) }),
+  'session.revoked': Type.Object({
+    reason: RevokeReason,
+    /** ISO time of the latest `exp` among the session's access tokens: a denylist entry can expire then. */
+    accessTokensValidUntil: Type.String(),
+  }),
+  'token.reuse_detected': Type.Object({
+    presentedGeneration: Type.Integer(),
+    currentGeneration: Type.Integer(),
+  }),
+  'session.device_mismatch': Type.Object({ presentedDeviceId: Type.String({ maxLength: 128 }) }),
+  'login.failed': Type.Object({
+    reason: Type.Union([Type.Literal('invalid_credentials'), Type.Literal('locked')]),
+  }),
+} as const
+
+export type SessionEventType = keyof typeof EventData
+export const SESSION_EVENT_TYPES = Object.keys(EventData) as SessionEventType[]
+
+const envelopeFields = {
+  id: Type.String({ format: 'uuid' }),
+  version: Type.Literal(1),
+  occurredAt: Type.String(),
+  userId: Type.Optional(Type.String({ maxLength: 64 })),
+  sessionId: Type.Optional(Type.String({ maxLength: 64 })),
+  ip: Type.Optional(Type.String({ maxLength: 64 })),
+  userAgent: Type.Optional(Type.String({ maxLength: 512 })),
+  device: Type.Optional(EventDevice),
+}
+
+function envelopeOf<T extends SessionEventType>(type: T) {
+  return Type.Object({ ...envelopeFields, type: Type.Literal(type), data: EventData[type] })
+}
+
+export const SessionEvent = Type.Union(SESSION_EVENT_TYPES.map((t) => envelopeOf(t)))
+
+/** One session event as it travels on `EVENTS_STREAM`. */
+export type SessionEvent = {
+  [K in SessionEventType]: Omit<Static<ReturnType<typeof envelopeOf<K>>>, 'type' | 'data'> & {
+    type: K
+    data: Static<(typeof EventData)[K]>
+  }
+}[SessionEventType]
+
+export type SessionEventOf<K extends SessionEventType> = Extract<SessionEvent, { type: K }>
+
+export const RiskFactor = Type.Object({
+  code: Type.String(),
+  points: Type.Integer(),
+  detail: Type.Record(Type.String(), Type.Unknown()),
+})
+export type RiskFactor = Static<typeof RiskFactor>
+
+export const RiskAlert = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  type: Type.Literal('risk.alert'),
+  version: Type.Literal(1),
+  occurredAt: Type.String(),
+  userId: Type.String(),
+  data: Type.Object({ score: Type.Integer({ minimum: 0, maximum: 100 }), factors: Type.Array(RiskFactor) }),
+})
+export type RiskAlert = Static<typeof RiskAlert>
