@@ -1,0 +1,81 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { ApiError, dependencyOf, ERRORS, type ErrorCode } from './errors.ts'
+
+const STATUS_NAMES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+/** Maps any thrown value to the API error it is answered with. Unknown errors become a generic 500. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err
+  if (dependencyOf(err)) return new ApiError('DEPENDENCY_UNAVAILABLE')
+  const e = err as Partial<FastifyError> & { validation?: unknown }
+  if (e.validation) return new ApiError('VALIDATION_FAILED', validationMessage(e))
+  if (typeof e.code === 'string' && e.code in ERRORS) return new ApiError(e.code as ErrorCode, e.message)
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500
+  if (status === 413) return new ApiError('PAYLOAD_TOO_LARGE', 'request body is too large')
+  if (status === 415) return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'unsupported content type')
+  if (status === 404) return new ApiError('NOT_FOUND', 'not found')
+  if (status >= 400 && status < 500) return new ApiError('VALIDATION_FAILED', 'the request is malformed')
+  return new ApiError('INTERNAL')
+}
+
+function validationMessage(e: Partial<FastifyError>): string {
+  // Fastify's message names the failing path and rule, never the value itself.
+  const msg = typeof e.message === 'string' ? e.message : 'the request does not match its schema'
+  return msg.length > 300 ? `${msg.slice(0, 300)}…` : msg
+}
+
+export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value)
+  if (error.statusCode === 401 && !reply.hasHeader('www-authenticate') && error.code.startsWith('TOKEN_')) {
+    reply.header('WWW-Authenticate', 'Bearer error="invalid_token"')
+  }
+  return reply.code(error.statusCode).send({
+    statusCode: error.statusCode,
+    code: error.code,
+    error: STATUS_NAMES[error.statusCode] ?? 'Error',
+    message: error.message,
+  })
+}
+
+/**
+ * One error handler for the whole app: every error leaves as `{ statusCode, code, error, message }`,
+ * 5xx with a generic message; the original error is logged (its message, never the request body).
+ */
+export const errorHandlerPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      const apiError = toApiError(err)
+      if (apiError.statusCode >= 500) {
+        const dependency = dependencyOf(err)
+        request.log.error(
+          {
+            err: {
+              type: (err as Error)?.name,
+              message: (err as Error)?.message,
+              code: (err as { code?: string })?.code,
+            },
+            dependency,
+          },
+          'request failed',
+        )
+      }
+      return sendApiError(reply, apiError)
+    })
+    app.setNotFoundHandler((_request, reply) =>
+      sendApiError(reply, new ApiError('NOT_FOUND', 'no such route')),
+    )
+  },
+  { name: 'africhain-error-handler', fastify: '5.x' },
+)

@@ -1,0 +1,6 @@
+export * from './docs.ts'
+export * from './error-handler.ts'
+export * from './errors.ts'
+export * from './health.ts'
+export * from './logger.ts'
+export * from './metrics.ts'

@@ -1,0 +1,44 @@
+import { ApiError } from '@africhain/http'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { AuthContext } from './verifier.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthContext | null
+  }
+  interface FastifyInstance {
+    /** preHandler for bearer-protected routes: sets `request.auth` or answers 401/503. */
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    /** preHandler factory: the caller must hold one of these roles (after `authenticate`). */
+    requireRole: (...roles: string[]) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  }
+}
+
+const BEARER = /^Bearer ([^\s]+)$/i
+
+/** Pulls the bearer token out of the Authorization header; anything else on that header is TOKEN_INVALID. */
+export function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization
+  if (header === undefined || header === '') throw new ApiError('TOKEN_MISSING')
+  const match = BEARER.exec(header)
+  if (!match) throw new ApiError('TOKEN_INVALID')
+  return match[1]!
+}
+
+export type VerifierPluginOptions = { verify: (token: string) => Promise<AuthContext> }
+
+/** What any resource server registers to accept AfriChain access tokens. */
+export const verifierPlugin = fp(
+  async (app: FastifyInstance, opts: VerifierPluginOptions) => {
+    app.decorateRequest('auth', null)
+    app.decorate('authenticate', async (request: FastifyRequest) => {
+      request.auth = await opts.verify(bearerToken(request))
+    })
+    app.decorate('requireRole', (...roles: string[]) => async (request: FastifyRequest) => {
+      if (!request.auth) throw new ApiError('TOKEN_MISSING')
+      if (!request.auth.roles.some((r) => roles.includes(r))) throw new ApiError('FORBIDDEN')
+    })
+  },
+  { name: 'africhain-verifier', fastify: '5.x' },
+)

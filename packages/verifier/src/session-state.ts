@@ -1,0 +1,40 @@
+import type { Redis } from 'ioredis'
+
+/**
+ * The hot session state every resource server checks on each request, one Redis string per session:
+ *   `sess:{<sid>}` = "a"  active; expires with the session's absolute expiry
+ *                  = "r"  revoked; expires when the session's last access token does
+ *   missing             unknown: Redis lost its data (or was never told). Resource servers fail closed;
+ *                        the token service answers from MySQL and re-warms the key.
+ * The token service is the only writer. "a" is only ever written with NX, so a revocation is never undone
+ * by a concurrent re-warm; "r" is written unconditionally.
+ */
+export type SessionState = 'active' | 'revoked' | 'unknown'
+
+export const sessionKey = (sid: string): string => `sess:{${sid}}`
+
+export function parseSessionState(value: string | null): SessionState {
+  if (value === 'a') return 'active'
+  if (value === 'r') return 'revoked'
+  return 'unknown'
+}
+
+export async function readSessionState(redis: Redis, sid: string): Promise<SessionState> {
+  return parseSessionState(await redis.get(sessionKey(sid)))
+}
+
+/** Marks a session active until its absolute expiry, unless a state (in particular "revoked") exists. */
+export async function markSessionActive(redis: Redis, sid: string, expiresAt: Date): Promise<void> {
+  const ttl = expiresAt.getTime() - Date.now()
+  if (ttl > 0) await redis.set(sessionKey(sid), 'a', 'PX', ttl, 'NX')
+}
+
+/** Marks a session revoked until its last access token expires (at least a minute, to cover clock skew). */
+export async function markSessionRevoked(
+  redis: Redis,
+  sid: string,
+  accessTokensValidUntil: Date,
+): Promise<void> {
+  const ttl = Math.max(accessTokensValidUntil.getTime() - Date.now(), 0) + 60_000
+  await redis.set(sessionKey(sid), 'r', 'PX', ttl)
+}
