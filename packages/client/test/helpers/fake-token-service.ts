@@ -86,7 +86,7 @@ export class FakeTokenService {
     this.#options.graceMs = ms
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #handle(req: IncomingMessage, res: ServerResponse) {
     const body = await readBody(req)
     const url = req.url ?? '/'
     this.requests.push({ method: req.method ?? '', url, authorization: req.headers.authorization, body })
@@ -123,7 +123,7 @@ export class FakeTokenService {
     error(res, 404, 'NOT_FOUND')
   }
 
-  #login(res: ServerResponse, body: Record<string, unknown>): void {
+  #login(res: ServerResponse, body: Record<string, unknown>) {
     const device = body['device'] as { id?: string; platform?: string } | undefined
     if (!device?.platform) return error(res, 400, 'VALIDATION_FAILED')
     if (body['identifier'] !== USER.identifier || body['password'] !== USER.password) {
@@ -143,7 +143,7 @@ export class FakeTokenService {
     send(res, 200, this.#pair(session))
   }
 
-  async #refresh(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+  async #refresh(res: ServerResponse, body: Record<string, unknown>) {
     await new Promise((r) => setTimeout(r, this.#options.refreshDelayMs))
     const failure = this.#failNextRefresh
     this.#failNextRefresh = undefined
@@ -162,8 +162,11 @@ export class FakeTokenService {
       session.current = opaque()
       return send(res, 200, this.#pair(session))
     }
+    const previous = session.previous
     const withinGrace =
-      session.previous?.token === token && Date.now() - session.previous.rotatedAt <= this.#options.graceMs
+      previous !== undefined &&
+      previous.token === token &&
+      Date.now() - previous.rotatedAt <= this.#options.graceMs
     if (withinGrace) return send(res, 200, this.#pair(session))
     session.revoked = true
     error(res, 401, 'TOKEN_REUSED')
