@@ -130,7 +130,10 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       init.headers = { accept: 'application/json', 'content-type': 'application/json' }
       init.body = JSON.stringify(body)
     }
-    const response = await authFetch(baseUrl + path, init)
+    const response = await authFetch(baseUrl + path, init).catch((cause: unknown) => {
+      if (cause instanceof AuthError) throw cause
+      throw new AuthError(AuthErrorCode.NETWORK_ERROR, `${method} ${path} failed`, { cause })
+    })
     if (!response.ok) throw await errorFromResponse(response, `${method} ${path}`)
     const text = await response.text()
     try {

@@ -74,5 +74,5 @@ export function isAuthError(value: unknown): value is AuthError {
  * opaque refresh tokens are) so that no code path can leak one through an error message.
  */
 export function scrub(message: string): string {
-  return message.replace(/[A-Za-z0-9_-]{24,}(?:\.[A-Za-z0-9_-]+){0,2}/g, '[redacted]')
+  return message.replace(/[\w-]{8,}\.[\w-]{8,}\.[\w-]*|[\w-]{24,}/g, '[redacted]')
 }
