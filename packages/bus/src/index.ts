@@ -1,0 +1,6 @@
+export * from './consumer.ts'
+export { isNoGroupError, prefixedKey } from './keys.ts'
+export * from './logger.ts'
+export * from './publish.ts'
+export * from './stream-id.ts'
+export * from './stream-info.ts'

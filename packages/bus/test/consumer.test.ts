@@ -1,0 +1,344 @@
+import { decodeEvent, encodeEvent, type SessionEvent } from '@africhain/events'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { type Consumer, type ConsumerOptions, createConsumer, publish, readGroupInfo } from '../src/index.ts'
+import { dropPrefix, eventually, failedLogin, latch, testRedis, uniqueName } from './helpers.ts'
+
+const redis = testRedis()
+const consumers: Consumer[] = []
+
+afterEach(async () => {
+  await Promise.all(consumers.splice(0).map((c) => c.stop()))
+})
+
+afterAll(async () => {
+  await dropPrefix(redis)
+  redis.disconnect()
+})
+
+type Seen = { ids: string[]; batches: { source?: string; ids: string[]; deliveries: number[] }[] }
+
+function consumerFor(
+  stream: string,
+  overrides: Partial<ConsumerOptions<SessionEvent>> = {},
+): { consumer: Consumer; seen: Seen; group: string } {
+  const seen: Seen = { ids: [], batches: [] }
+  const group = overrides.group ?? 'analytics'
+  const consumer = createConsumer<SessionEvent>({
+    redis,
+    stream,
+    group,
+    consumer: 'c1',
+    decode: decodeEvent,
+    blockMs: 200,
+    retryDelayMs: 10,
+    handler: async (batch) => {
+      seen.ids.push(...batch.map((e) => e.event.id))
+      seen.batches.push({ ids: batch.map((e) => e.event.id), deliveries: batch.map((e) => e.deliveries) })
+    },
+    ...overrides,
+  })
+  consumers.push(consumer)
+  return { consumer, seen, group }
+}
+
+async function pendingCount(stream: string, group = 'analytics'): Promise<number> {
+  return (await readGroupInfo(redis, stream, group))?.pending ?? -1
+}
+
+describe('consumer group runner', () => {
+  it('creates the group (MKSTREAM) under the key prefix and consumes the retained history', async () => {
+    const stream = uniqueName('s')
+    const early = [failedLogin(), failedLogin()]
+    await publish(redis, stream, early)
+    const { consumer, seen } = consumerFor(stream)
+    await consumer.start()
+    await consumer.start() // idempotent
+    const later = failedLogin()
+    await publish(redis, stream, [later])
+    await eventually(
+      () => seen.ids.length,
+      (n) => n === 3,
+    )
+    expect(seen.ids).toEqual([...early, later].map((e) => e.id))
+    await eventually(
+      () => pendingCount(stream),
+      (n) => n === 0,
+    )
+    expect(await redis.exists(stream)).toBe(1) // the prefixed key, through the prefixed client
+  })
+
+  it('acknowledges only after the handler resolved', async () => {
+    const stream = uniqueName('s')
+    const gate = latch()
+    const entered = latch()
+    const { consumer } = consumerFor(stream, {
+      handler: async () => {
+        entered.resolve()
+        await gate.promise
+      },
+    })
+    await consumer.start()
+    await publish(redis, stream, [failedLogin()])
+    await entered.promise
+    expect(await pendingCount(stream)).toBe(1)
+    gate.resolve()
+    await eventually(
+      () => pendingCount(stream),
+      (n) => n === 0,
+    )
+  })
+
+  it('reads its own pending entries first after a restart', async () => {
+    const stream = uniqueName('s')
+    const crashed = [failedLogin(), failedLogin()]
+    await publish(redis, stream, crashed)
+    // A previous run of consumer c1 read these and died before acknowledging.
+    await redis.xgroup('CREATE', `${redis.options.keyPrefix}${stream}`, 'analytics', '0', 'MKSTREAM')
+    await redis.xreadgroup('GROUP', 'analytics', 'c1', 'COUNT', 10, 'STREAMS', stream, '>')
+    const fresh = failedLogin()
+    await publish(redis, stream, [fresh])
+
+    const { consumer, seen } = consumerFor(stream)
+    await consumer.start()
+    await eventually(
+      () => seen.ids.length,
+      (n) => n === 3,
+    )
+    expect(seen.batches[0]).toEqual({ ids: crashed.map((e) => e.id), deliveries: [2, 2] })
+    expect(seen.batches[1]).toEqual({ ids: [fresh.id], deliveries: [1] })
+    await eventually(
+      () => pendingCount(stream),
+      (n) => n === 0,
+    )
+  })
+
+  it("claims a dead consumer's idle entries (XAUTOCLAIM)", async () => {
+    const stream = uniqueName('s')
+    const orphaned = [failedLogin(), failedLogin()]
+    await publish(redis, stream, orphaned)
+    await redis.xgroup('CREATE', `${redis.options.keyPrefix}${stream}`, 'analytics', '0', 'MKSTREAM')
+    await redis.xreadgroup('GROUP', 'analytics', 'dead', 'COUNT', 10, 'STREAMS', stream, '>')
+
+    const sources: string[] = []
+    const { consumer, seen } = consumerFor(stream, {
+      consumer: 'alive',
+      claimIdleMs: 150,
+      claimIntervalMs: 50,
+      hooks: { onBatch: (b) => sources.push(b.source) },
+    })
+    await consumer.start()
+    await eventually(
+      () => seen.ids.length,
+      (n) => n === 2,
+      3000,
+    )
+    expect(seen.ids).toEqual(orphaned.map((e) => e.id))
+    expect(sources).toEqual(['claimed'])
+    expect(seen.batches[0]!.deliveries).toEqual([2, 2])
+    await eventually(
+      () => pendingCount(stream),
+      (n) => n === 0,
+    )
+  })
+
+  it('dead-letters an entry that failed maxDeliveries times, with the reason, and keeps the rest flowing', async () => {
+    const stream = uniqueName('s')
+    const poison = failedLogin('poison')
+    const good = [failedLogin(), failedLogin()]
+    const attempts: number[] = []
+    const handled: string[] = []
+    const deadLetters: string[] = []
+    const { consumer } = consumerFor(stream, {
+      maxDeliveries: 3,
+      deadLetterStream: `${stream}:dead`,
+      hooks: { onDeadLetter: (d) => deadLetters.push(d.id) },
+      handler: async (batch) => {
+        const bad = batch.find((e) => e.event.id === poison.id)
+        if (bad) {
+          attempts.push(bad.deliveries)
+          throw new Error('cannot store this one')
+        }
+        handled.push(...batch.map((e) => e.event.id))
+      },
+    })
+    await consumer.start()
+    await publish(redis, stream, [good[0]!, poison, good[1]!])
+    await eventually(
+      () => deadLetters.length,
+      (n) => n === 1,
+      5000,
+    )
+    expect(attempts.at(-1)).toBe(3)
+    expect(new Set(attempts)).toEqual(new Set([1, 2, 3]))
+    expect(handled.sort()).toEqual(good.map((e) => e.id).sort())
+    const dead = await redis.xrange(`${stream}:dead`, '-', '+')
+    expect(dead).toHaveLength(1)
+    const fields = dead[0]![1]
+    const get = (name: string) => fields[fields.indexOf(name) + 1]
+    expect(get('reason')).toMatch(/failed 3 deliveries: cannot store this one/)
+    expect(get('deliveries')).toBe('3')
+    const original = decodeEvent(fields)
+    expect(original.ok && original.event.id).toBe(poison.id)
+    await eventually(
+      () => pendingCount(stream),
+      (n) => n === 0,
+    )
+  })
+
+  it('dead-letters an entry whose consumer kept dying on it, before handing it out again', async () => {
+    const stream = uniqueName('s')
+    const poison = failedLogin('crasher')
+    await publish(redis, stream, [poison])
+    await redis.xgroup('CREATE', `${redis.options.keyPrefix}${stream}`, 'analytics', '0', 'MKSTREAM')
+    // Three deliveries to a consumer that died each time (the handler took the process down).
+    await redis.xreadgroup('GROUP', 'analytics', 'c1', 'STREAMS', stream, '>')
+    for (let i = 0; i < 2; i++) await redis.xreadgroup('GROUP', 'analytics', 'c1', 'STREAMS', stream, '0')
+    const deadLetters: string[] = []
+    const { consumer, seen } = consumerFor(stream, {
+      maxDeliveries: 3,
+      hooks: { onDeadLetter: (d) => deadLetters.push(d.id) },
+    })
+    await consumer.start()
+    await eventually(
+      () => deadLetters.length,
+      (n) => n === 1,
+    )
+    expect(seen.ids).toEqual([])
+    const [[, fields]] = (await redis.xrange(`${stream}:dead`, '-', '+')) as [string, string[]][]
+    expect(fields[fields.indexOf('reason') + 1]).toMatch(/consumer stopped or died/)
+  })
+
+  it('dead-letters undecodable entries at once', async () => {
+    const stream = uniqueName('s')
+    const deadLetters: string[] = []
+    const { consumer, seen } = consumerFor(stream, {
+      hooks: { onDeadLetter: (d) => deadLetters.push(d.id) },
+    })
+    await consumer.start()
+    const garbageId = await redis.xadd(stream, '*', 'type', 'session.created', 'data', '{not json')
+    const invalidId = await redis.xadd(stream, '*', 'type', 'x', 'data', JSON.stringify({ id: 'nope' }))
+    const good = failedLogin()
+    await redis.xadd(stream, '*', ...encodeEvent(good))
+    await eventually(
+      () => seen.ids.length,
+      (n) => n === 1,
+    )
+    expect(seen.ids).toEqual([good.id])
+    expect(deadLetters).toEqual([garbageId, invalidId])
+    const dead = await redis.xrange(`${stream}:dead`, '-', '+')
+    expect(dead.map(([, f]) => f[f.indexOf('reason') + 1])).toEqual([
+      'undecodable: data is not JSON',
+      'undecodable: data does not match the event schema',
+    ])
+    await eventually(
+      () => pendingCount(stream),
+      (n) => n === 0,
+    )
+  })
+
+  it('retries a batch in place on a transient error without counting deliveries', async () => {
+    const stream = uniqueName('s')
+    let failures = 2
+    const handled: number[] = []
+    const deadLetters: string[] = []
+    const transient = new Error('database unavailable')
+    const { consumer } = consumerFor(stream, {
+      maxDeliveries: 1,
+      isTransient: (err) => err === transient,
+      hooks: { onDeadLetter: (d) => deadLetters.push(d.id) },
+      handler: async (batch) => {
+        if (failures-- > 0) throw transient
+        handled.push(...batch.map((e) => e.deliveries))
+      },
+    })
+    await consumer.start()
+    await publish(redis, stream, [failedLogin()])
+    await eventually(
+      () => handled.length,
+      (n) => n === 1,
+    )
+    expect(handled).toEqual([1])
+    expect(deadLetters).toEqual([])
+  })
+
+  it('creates the group again when the stream vanished (NOGROUP) and tells its owner', async () => {
+    const stream = uniqueName('s')
+    const created: string[] = []
+    const { consumer, seen } = consumerFor(stream, {
+      hooks: { onGroupCreated: (info) => void created.push(info.reason) },
+    })
+    await consumer.start()
+    await publish(redis, stream, [failedLogin()])
+    await eventually(
+      () => seen.ids.length,
+      (n) => n === 1,
+    )
+    await redis.del(stream) // Redis lost its data
+    const after = failedLogin()
+    await publish(redis, stream, [after])
+    await eventually(
+      () => seen.ids.length,
+      (n) => n === 2,
+      5000,
+    )
+    expect(seen.ids[1]).toBe(after.id)
+    expect(created).toEqual(['start', 'missing'])
+  })
+
+  it('stop() lets the in-flight batch finish and acknowledges it; start/stop are idempotent', async () => {
+    const stream = uniqueName('s')
+    const gate = latch()
+    const entered = latch()
+    let finished = false
+    const { consumer } = consumerFor(stream, {
+      handler: async () => {
+        entered.resolve()
+        await gate.promise
+        finished = true
+      },
+    })
+    await consumer.start()
+    await publish(redis, stream, [failedLogin()])
+    await entered.promise
+    let stopped = false
+    const stopping = consumer.stop().then(() => {
+      stopped = true
+    })
+    await new Promise((r) => setTimeout(r, 100))
+    expect(stopped).toBe(false)
+    gate.resolve()
+    await stopping
+    await consumer.stop()
+    expect(finished).toBe(true)
+    expect(consumer.running).toBe(false)
+    expect(await pendingCount(stream)).toBe(0)
+    await expect(consumer.start()).rejects.toThrow(/stopped/)
+  })
+
+  it('stops promptly while blocked on a read, and through an external AbortSignal', async () => {
+    const stream = uniqueName('s')
+    const controller = new AbortController()
+    const { consumer } = consumerFor(stream, { blockMs: 10_000, signal: controller.signal })
+    await consumer.start()
+    await new Promise((r) => setTimeout(r, 50))
+    const begun = Date.now()
+    controller.abort()
+    await consumer.stop()
+    expect(Date.now() - begun).toBeLessThan(2000)
+  })
+
+  it('two consumers in one group share the work without handing an entry to both', async () => {
+    const stream = uniqueName('s')
+    const a = consumerFor(stream, { consumer: 'a', batchSize: 5 })
+    const b = consumerFor(stream, { consumer: 'b', batchSize: 5 })
+    await Promise.all([a.consumer.start(), b.consumer.start()])
+    const events = Array.from({ length: 200 }, () => failedLogin())
+    await publish(redis, stream, events)
+    await eventually(
+      () => a.seen.ids.length + b.seen.ids.length,
+      (n) => n === 200,
+    )
+    const all = [...a.seen.ids, ...b.seen.ids]
+    expect(new Set(all).size).toBe(200)
+  })
+})

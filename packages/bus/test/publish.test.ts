@@ -1,0 +1,74 @@
+import { decodeEvent } from '@africhain/events'
+import { afterAll, describe, expect, it } from 'vitest'
+import { compareStreamIds, publish, readGroupInfo, readStreamInfo } from '../src/index.ts'
+import { dropPrefix, failedLogin, testRedis, uniqueName } from './helpers.ts'
+
+const redis = testRedis()
+afterAll(async () => {
+  await dropPrefix(redis)
+  redis.disconnect()
+})
+
+describe('publish', () => {
+  it('appends every event with fields type and data, in order', async () => {
+    const stream = uniqueName('p')
+    const events = [failedLogin('a'), failedLogin('b')]
+    const ids = await publish(redis, stream, events)
+    expect(ids).toHaveLength(2)
+    const entries = await redis.xrange(stream, '-', '+')
+    expect(entries.map(([id]) => id)).toEqual(ids)
+    expect(entries[0]![1].slice(0, 2)).toEqual(['type', 'login.failed'])
+    expect(entries.map(([, f]) => decodeEvent(f))).toEqual(events.map((event) => ({ ok: true, event })))
+    expect(await publish(redis, stream, [])).toEqual([])
+  })
+
+  it('caps the stream approximately with MAXLEN ~', async () => {
+    const stream = uniqueName('p')
+    for (let i = 0; i < 10; i++)
+      await publish(
+        redis,
+        stream,
+        Array.from({ length: 100 }, () => failedLogin()),
+        100,
+      )
+    const length = await redis.xlen(stream)
+    expect(length).toBeLessThan(1000)
+    expect(length).toBeGreaterThanOrEqual(100)
+  })
+})
+
+describe('stream info', () => {
+  it('reads XINFO STREAM and GROUPS through the key prefix; null when missing', async () => {
+    const stream = uniqueName('p')
+    expect(await readStreamInfo(redis, stream)).toBeNull()
+    expect(await readGroupInfo(redis, stream, 'g')).toBeNull()
+    const ids = await publish(redis, stream, [failedLogin(), failedLogin(), failedLogin()])
+    await redis.xgroup('CREATE', `${redis.options.keyPrefix}${stream}`, 'g', '0')
+    await redis.xreadgroup('GROUP', 'g', 'c', 'COUNT', 1, 'STREAMS', stream, '>')
+    const info = await readStreamInfo(redis, stream)
+    expect(info).toMatchObject({
+      length: 3,
+      firstEntryId: ids[0],
+      lastEntryId: ids[2],
+      lastGeneratedId: ids[2],
+      entriesAdded: 3,
+    })
+    expect(await readGroupInfo(redis, stream, 'g')).toEqual({
+      name: 'g',
+      consumers: 1,
+      pending: 1,
+      lastDeliveredId: ids[0],
+      entriesRead: 1,
+      lag: 2,
+    })
+    expect(await readGroupInfo(redis, stream, 'other')).toBeNull()
+  })
+
+  it('orders stream ids numerically', () => {
+    expect(compareStreamIds('10-0', '9-5')).toBeGreaterThan(0)
+    expect(compareStreamIds('5-10', '5-9')).toBeGreaterThan(0)
+    expect(compareStreamIds('5-1', '5-1')).toBe(0)
+    expect(compareStreamIds('0-0', '1-0')).toBeLessThan(0)
+    expect(() => compareStreamIds('x', '1-0')).toThrow()
+  })
+})
