@@ -1,15 +1,15 @@
 import type { Kysely } from 'kysely'
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations run against whatever schema the caller has
+type AnyDb = Kysely<any>
+
 import { type Migration, type MigrationResultSet, Migrator } from 'kysely/migration'
 
 /**
  * Each service owns its tables and keeps its own migration history table, so the token service and the
  * analytics service can share one database (or not) and migrate independently.
  */
-export function migratorFor(
-  db: Kysely<unknown>,
-  migrations: Record<string, Migration>,
-  table: string,
-): Migrator {
+export function migratorFor(db: AnyDb, migrations: Record<string, Migration>, table: string): Migrator {
   return new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
@@ -24,7 +24,7 @@ function check(result: MigrationResultSet): MigrationResultSet {
 }
 
 export async function migrateToLatest(
-  db: Kysely<unknown>,
+  db: AnyDb,
   migrations: Record<string, Migration>,
   table: string,
 ): Promise<MigrationResultSet> {
@@ -32,7 +32,7 @@ export async function migrateToLatest(
 }
 
 export async function migrateDown(
-  db: Kysely<unknown>,
+  db: AnyDb,
   migrations: Record<string, Migration>,
   table: string,
 ): Promise<MigrationResultSet> {

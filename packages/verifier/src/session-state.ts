@@ -1,4 +1,6 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+
+type RedisClient = Redis | Cluster
 
 /**
  * The hot session state every resource server checks on each request, one Redis string per session:
@@ -19,19 +21,19 @@ export function parseSessionState(value: string | null): SessionState {
   return 'unknown'
 }
 
-export async function readSessionState(redis: Redis, sid: string): Promise<SessionState> {
+export async function readSessionState(redis: RedisClient, sid: string): Promise<SessionState> {
   return parseSessionState(await redis.get(sessionKey(sid)))
 }
 
 /** Marks a session active until its absolute expiry, unless a state (in particular "revoked") exists. */
-export async function markSessionActive(redis: Redis, sid: string, expiresAt: Date): Promise<void> {
+export async function markSessionActive(redis: RedisClient, sid: string, expiresAt: Date): Promise<void> {
   const ttl = expiresAt.getTime() - Date.now()
   if (ttl > 0) await redis.set(sessionKey(sid), 'a', 'PX', ttl, 'NX')
 }
 
 /** Marks a session revoked until its last access token expires (at least a minute, to cover clock skew). */
 export async function markSessionRevoked(
-  redis: Redis,
+  redis: RedisClient,
   sid: string,
   accessTokensValidUntil: Date,
 ): Promise<void> {

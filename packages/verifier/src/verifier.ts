@@ -11,6 +11,7 @@ export type AuthContext = {
   roles: string[]
   jti: string
   exp: number
+  iat: number
 }
 
 export type VerifierOptions = {
@@ -122,6 +123,6 @@ export function createAccessTokenVerifier(opts: VerifierOptions): (token: string
       state = await opts.onUnknownSession(sid)
     }
     if (state === 'revoked') throw new ApiError('TOKEN_REVOKED')
-    return { userId: sub, sessionId: sid, roles: [...roles], jti, exp }
+    return { userId: sub, sessionId: sid, roles: [...roles], jti, exp, iat }
   }
 }

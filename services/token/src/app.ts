@@ -1,0 +1,70 @@
+import {
+  docsPlugin,
+  errorHandlerPlugin,
+  healthPlugin,
+  type LogLevel,
+  loggerOptions,
+  metricsPlugin,
+} from '@africhain/http'
+import rateLimit from '@fastify/rate-limit'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify from 'fastify'
+import { sql } from 'kysely'
+import type { TokenConfig } from './config.ts'
+import { infrastructurePlugin } from './plugins/infrastructure.ts'
+import { sessionsPlugin } from './plugins/sessions.ts'
+import { authRoutes } from './routes/auth.ts'
+import { introspectRoutes } from './routes/introspect.ts'
+import { jwksRoutes } from './routes/jwks.ts'
+import { sessionRoutes } from './routes/sessions.ts'
+
+export type BuildOptions = {
+  /** Where log lines go (tests capture them to prove no token is ever logged). */
+  logStream?: { write(line: string): void }
+  /** Start the outbox relay, key reloads and the hot-state watcher (default true). */
+  background?: boolean
+}
+
+/** Builds the token service from a config object. `server.ts` runs it; tests `inject` into it. */
+export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
+  const app = Fastify({
+    logger: loggerOptions(config.LOG_LEVEL as LogLevel, opts.logStream),
+    // A hop count is valid at run time; Fastify's types only list the other forms.
+    trustProxy: config.TRUST_PROXY as boolean | string,
+    bodyLimit: 16_384,
+    // Header and URL bounds: oversized tokens are refused before any parsing or crypto.
+    maxParamLength: 200,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(errorHandlerPlugin)
+  await app.register(metricsPlugin, { prefix: 'token' })
+  await app.register(docsPlugin, {
+    title: 'AfriChain token service',
+    version: '1.0.0',
+    description:
+      'Token pairs, refresh rotation with reuse detection, multi-device sessions, revocation, JWKS.',
+  })
+  await app.register(infrastructurePlugin, { config })
+  await app.register(rateLimit, {
+    global: false,
+    redis: app.redis,
+    nameSpace: 'rl:',
+    keyGenerator: (request) => request.ip,
+    skipOnError: false,
+  })
+  await app.register(sessionsPlugin, { config, background: opts.background ?? true })
+  await app.register(healthPlugin, {
+    checks: {
+      redis: () => app.redis.ping(),
+      database: () => sql`select 1`.execute(app.db),
+    },
+  })
+
+  await app.register(authRoutes, { config })
+  await app.register(sessionRoutes)
+  await app.register(introspectRoutes, { config })
+  await app.register(jwksRoutes)
+  return app
+}

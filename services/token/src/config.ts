@@ -1,0 +1,68 @@
+import {
+  boolean,
+  type ConfigOf,
+  duration,
+  hostList,
+  integer,
+  loadConfig,
+  oneOf,
+  optionalInteger,
+  optionalString,
+  port,
+  rateLimit,
+  string,
+  trustProxy,
+  url,
+} from '@africhain/config'
+
+/** Every variable the token service reads. API.md fixes the names and defaults of the first group. */
+export const TokenConfigSpec = {
+  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  REDIS_CLUSTER_NODES: hostList,
+  REDIS_KEY_PREFIX: optionalString,
+  DATABASE_URL: url('mysql://root@127.0.0.1:3306/africhain', ['mysql:']),
+  HOST: string('127.0.0.1'),
+  TOKEN_PORT: port(3001),
+  TRUST_PROXY: trustProxy,
+  ACCESS_TOKEN_TTL: duration('15m'),
+  REFRESH_TOKEN_TTL: duration('7d'),
+  REFRESH_TOKEN_LONG_TTL: duration('30d'),
+  REFRESH_REUSE_GRACE: duration('10s'),
+  EVENTS_STREAM: string('session-events'),
+  EVENTS_STREAM_MAXLEN: integer(1_000_000, 1000, 1_000_000_000),
+  ALERTS_STREAM: string('security-alerts'),
+  RATE_LIMIT_LOGIN: rateLimit('20/1m'),
+  RATE_LIMIT_REGISTER: rateLimit('10/1m'),
+  RATE_LIMIT_REFRESH: rateLimit('120/1m'),
+  RATE_LIMIT_INTROSPECT: rateLimit('6000/1m'),
+  RISK_AUTO_REVOKE_SCORE: optionalInteger(1, 100),
+  /** Issuer and audience of access tokens; resource servers pin both. */
+  TOKEN_ISSUER: string('africhain-token-service'),
+  TOKEN_AUDIENCE: string('africhain'),
+  /** Encrypts private signing keys at rest (≥ 32 characters). Unset: keys are stored in clear, with a warning. */
+  KEY_ENCRYPTION_SECRET: optionalString,
+  /** How long a rotated-in key is published before it signs (longer than any verifier's JWKS cache). */
+  KEY_ACTIVATION_DELAY: duration('2m'),
+  /** Introspection clients: `id:sha256hex,...` (hash of the client secret; `pnpm cli client:create <id>`). */
+  INTROSPECTION_CLIENTS: optionalString,
+  /** scrypt cost as log2(N); 15 (32 MiB, ~50 ms) in production, tests may lower it. */
+  PASSWORD_HASH_COST: integer(15, 10, 20),
+  LOGIN_LOCK_THRESHOLD: integer(5, 1, 1000),
+  LOGIN_LOCK_WINDOW: duration('15m'),
+  LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  /** Bound on every Redis command, so an outage answers 503 instead of hanging. */
+  REDIS_COMMAND_TIMEOUT_MS: integer(1000, 50, 60_000),
+  DB_POOL_SIZE: integer(16, 1, 256),
+  /** Auto-run migrations at start (the quick start needs it; production may run `pnpm cli migrate` instead). */
+  MIGRATE_ON_START: boolean(true),
+}
+
+export type TokenConfig = ConfigOf<typeof TokenConfigSpec>
+
+export function loadTokenConfig(env: Record<string, string | undefined> = process.env): TokenConfig {
+  const config = loadConfig(TokenConfigSpec, env)
+  if (config.KEY_ENCRYPTION_SECRET !== undefined && config.KEY_ENCRYPTION_SECRET.length < 32) {
+    throw new Error('invalid configuration:\n  - KEY_ENCRYPTION_SECRET: must be at least 32 characters')
+  }
+  return config
+}

@@ -1,0 +1,99 @@
+import type { RevokeReason, SessionEvent } from '@africhain/events'
+import type { SessionState } from '@africhain/verifier'
+
+/** The ports the domain needs. Each method states its atomicity; adapters live in `storage/`. */
+
+export type User = {
+  id: string
+  identifier: string
+  passwordHash: string
+  displayName: string | null
+  roles: string[]
+}
+
+export type Device = { id?: string; platform: string; name?: string }
+
+export type SessionRecord = {
+  id: string
+  userId: string
+  device: Device
+  userAgent: string | null
+  ip: string
+  rememberMe: boolean
+  createdAt: Date
+  lastActiveAt: Date
+  expiresAt: Date
+  revokedAt: Date | null
+  revokedReason: string | null
+  generation: number
+  rotatedAt: Date | null
+  successorEnc: string | null
+}
+
+export interface UserStore {
+  /** Inserts the user and its `user.registered` event in one transaction; false when the identifier is taken. */
+  create(user: User, event: SessionEvent): Promise<boolean>
+  findByIdentifier(identifier: string): Promise<User | undefined>
+  findById(id: string): Promise<User | undefined>
+}
+
+export type Rotation = {
+  sessionId: string
+  /** The generation the presented token belongs to: the CAS only succeeds if it is still current. */
+  fromGeneration: number
+  newHash: Buffer
+  successorEnc: string
+  now: Date
+  ip: string
+  userAgent: string | null
+  event: SessionEvent
+}
+
+export interface SessionStore {
+  /** Session row, its first refresh-token hash and the events, in one transaction. */
+  create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[]): Promise<void>
+  /** The session a refresh-token hash was issued for, and the generation it was issued at. */
+  findByRefreshHash(hash: Buffer): Promise<{ session: SessionRecord; generation: number } | undefined>
+  find(id: string): Promise<SessionRecord | undefined>
+  /**
+   * One compare-and-set: advances the session from `fromGeneration` to the next one only if it is still at
+   * `fromGeneration`, not revoked and not expired; records the new hash and the event in the same transaction.
+   * Returns false when another request won the race (or the session ended meanwhile).
+   */
+  rotate(rotation: Rotation): Promise<boolean>
+  /**
+   * Revokes the selected live sessions of a user in one transaction (rows locked, so a racing rotation either
+   * commits before and is revoked too, or fails its CAS after) and writes one event per revoked session.
+   * Returns the sessions this call revoked; already revoked or expired ones are left alone.
+   */
+  revoke(
+    selection: { userId: string; sessionIds?: string[]; exceptSessionId?: string },
+    reason: RevokeReason,
+    now: Date,
+    eventsFor: (session: SessionRecord) => SessionEvent[],
+  ): Promise<SessionRecord[]>
+  listActive(userId: string, now: Date): Promise<SessionRecord[]>
+  /** Events that go with no state change of ours (failed logins, device mismatches): outbox only. */
+  appendEvents(events: SessionEvent[]): Promise<void>
+}
+
+/** The hot, rebuildable copy of session state in Redis. */
+export interface HotSessionState {
+  read(sid: string): Promise<SessionState>
+  markActive(sid: string, expiresAt: Date): Promise<void>
+  markRevoked(sessions: { id: string; until: Date }[]): Promise<void>
+}
+
+export interface LoginGuard {
+  /** Seconds until the identifier unlocks, or 0. */
+  lockedFor(identifier: string): Promise<number>
+  /** Counts a failure; returns the lock's seconds when this failure locked the identifier, else 0. */
+  recordFailure(identifier: string): Promise<number>
+  reset(identifier: string): Promise<void>
+}
+
+export type AccessClaims = { sub: string; sid: string; roles: string[]; exp: number }
+
+export interface AccessTokenSigner {
+  sign(claims: AccessClaims): string
+}

@@ -1,0 +1,39 @@
+import { createDb, ensureDatabase, migrateToLatest } from '@africhain/db'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Kysely } from 'kysely'
+import type { TokenConfig } from '../config.ts'
+import { MIGRATION_TABLE, tokenMigrations } from '../storage/migrations/index.ts'
+import { connectInBackground, createRedisClient } from '../storage/redis-client.ts'
+import type { RedisClient } from '../storage/redis-state.ts'
+import type { TokenDatabase } from '../storage/tables.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Kysely<TokenDatabase>
+    redis: RedisClient
+  }
+}
+
+/** MySQL (migrated when MIGRATE_ON_START) and Redis, closed with the app. */
+export const infrastructurePlugin = fp(
+  async (app: FastifyInstance, { config }: { config: TokenConfig }) => {
+    if (config.MIGRATE_ON_START) await ensureDatabase(config.DATABASE_URL)
+    const db = createDb<TokenDatabase>({ url: config.DATABASE_URL, connectionLimit: config.DB_POOL_SIZE })
+    if (config.MIGRATE_ON_START) await migrateToLatest(db, tokenMigrations, MIGRATION_TABLE)
+    const redis = createRedisClient({
+      url: config.REDIS_URL,
+      clusterNodes: config.REDIS_CLUSTER_NODES,
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    })
+    connectInBackground(redis, (err) => app.log.warn({ err: { message: err.message } }, 'redis unavailable'))
+    app.decorate('db', db)
+    app.decorate<RedisClient>('redis', redis)
+    app.addHook('onClose', async () => {
+      await redis.quit().catch(() => redis.disconnect())
+      await db.destroy()
+    })
+  },
+  { name: 'token-infrastructure', fastify: '5.x' },
+)

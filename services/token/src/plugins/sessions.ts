@@ -1,0 +1,150 @@
+import type { AuthContext } from '@africhain/verifier'
+import { createAccessTokenVerifier, verifierPlugin } from '@africhain/verifier'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Counter, Gauge } from 'prom-client'
+import type { TokenConfig } from '../config.ts'
+import { SessionService } from '../domain/sessions.ts'
+import { OutboxRelay } from '../events/outbox-relay.ts'
+import { keyEncryption } from '../keys/key-crypto.ts'
+import { KeyRing } from '../keys/key-ring.ts'
+import { accessTokenSigner } from '../keys/signer.ts'
+import { needsRebuild, rebuildHotState } from '../storage/hot-state-rebuild.ts'
+import { hotSessionState, loginGuard } from '../storage/redis-state.ts'
+import { sessionRepository } from '../storage/session.repository.ts'
+import { userRepository } from '../storage/user.repository.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessions: SessionService
+    keyRing: KeyRing
+    relay: OutboxRelay
+    verifyAccessToken: (token: string) => Promise<AuthContext>
+  }
+}
+
+export type SessionsPluginOptions = { config: TokenConfig; background: boolean }
+
+/** Wires the domain to its adapters: keys, stores, hot state, relay, verifier. The one place that builds them. */
+export const sessionsPlugin = fp(
+  async (app: FastifyInstance, { config, background }: SessionsPluginOptions) => {
+    const { db, redis } = app
+    if (config.KEY_ENCRYPTION_SECRET === undefined) {
+      app.log.warn(
+        'KEY_ENCRYPTION_SECRET is not set: private signing keys are stored unencrypted in the database',
+      )
+    }
+    const keyRing = new KeyRing({
+      db,
+      encryption: keyEncryption(config.KEY_ENCRYPTION_SECRET),
+      accessTtl: config.ACCESS_TOKEN_TTL,
+    })
+    await keyRing.ensureKey()
+
+    const published = new Counter({
+      name: 'token_events_published_total',
+      help: 'Events relayed to the stream',
+      registers: [app.metrics],
+    })
+    const backlog = new Gauge({
+      name: 'token_outbox_backlog',
+      help: 'Events waiting in the outbox',
+      registers: [app.metrics],
+    })
+    const relay = new OutboxRelay({
+      db,
+      redis,
+      stream: config.EVENTS_STREAM,
+      maxLen: config.EVENTS_STREAM_MAXLEN,
+      log: app.log.child({ component: 'outbox-relay' }),
+      onPublished: (n) => published.inc(n),
+      onBacklog: (n) => backlog.set(n),
+    })
+    const nudge = () => relay.nudge()
+
+    const refreshes = new Counter({
+      name: 'token_refreshes_total',
+      help: 'Successful refresh-token rotations',
+      registers: [app.metrics],
+    })
+    const reuse = new Counter({
+      name: 'token_reuse_detections_total',
+      help: 'Refresh-token reuse detections',
+      registers: [app.metrics],
+    })
+    const revocations = new Counter({
+      name: 'token_revocations_total',
+      help: 'Sessions revoked, by reason',
+      labelNames: ['reason'],
+      registers: [app.metrics],
+    })
+
+    const hot = hotSessionState(redis)
+    const service = new SessionService({
+      users: userRepository(db, nudge),
+      sessions: sessionRepository(db, nudge),
+      hot,
+      guard: loginGuard(redis, {
+        threshold: config.LOGIN_LOCK_THRESHOLD,
+        windowSeconds: config.LOGIN_LOCK_WINDOW,
+        lockSeconds: config.LOGIN_LOCK_WINDOW,
+      }),
+      signer: accessTokenSigner(keyRing, config.TOKEN_ISSUER, config.TOKEN_AUDIENCE),
+      policy: {
+        accessTtl: config.ACCESS_TOKEN_TTL,
+        refreshTtl: config.REFRESH_TOKEN_TTL,
+        refreshLongTtl: config.REFRESH_TOKEN_LONG_TTL,
+        reuseGrace: config.REFRESH_REUSE_GRACE,
+        passwordCost: config.PASSWORD_HASH_COST,
+      },
+      observe: {
+        refreshed: () => refreshes.inc(),
+        reuseDetected: () => reuse.inc(),
+        revoked: (reason, n) => revocations.inc({ reason }, n),
+      },
+    })
+
+    const verify = createAccessTokenVerifier({
+      issuer: config.TOKEN_ISSUER,
+      audience: config.TOKEN_AUDIENCE,
+      keys: keyRing,
+      sessionState: (sid) => hot.read(sid),
+      // The token service owns the truth: a Redis miss is answered from MySQL (and re-warmed), not refused.
+      onUnknownSession: (sid) => service.resolveUnknown(sid),
+    })
+    app.decorate('sessions', service)
+    app.decorate('keyRing', keyRing)
+    app.decorate('relay', relay)
+    app.decorate('verifyAccessToken', verify)
+    await app.register(verifierPlugin, { verify })
+
+    let watcher: NodeJS.Timeout | undefined
+    if (background) {
+      const log = app.log.child({ component: 'hot-state' })
+      const checkRebuild = async () => {
+        try {
+          if (await needsRebuild(redis)) {
+            const n = await rebuildHotState(db, redis, config.ACCESS_TOKEN_TTL)
+            log.info({ sessions: n }, 'rebuilt hot session state from MySQL')
+          }
+        } catch (err) {
+          log.warn({ err: { message: (err as Error).message } }, 'hot state check failed')
+        }
+      }
+      app.addHook('onReady', async () => {
+        relay.start()
+        keyRing.start((err) =>
+          app.log.warn({ err: { message: (err as Error).message } }, 'key reload failed'),
+        )
+        void checkRebuild()
+        watcher = setInterval(checkRebuild, 5_000)
+      })
+    }
+    app.addHook('preClose', async () => {
+      clearInterval(watcher)
+      keyRing.stop()
+      await relay.stop()
+    })
+  },
+  { name: 'token-sessions', fastify: '5.x', dependencies: ['token-infrastructure', 'africhain-metrics'] },
+)

@@ -1,0 +1,107 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { ApiError } from '@africhain/http'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { TokenConfig } from '../config.ts'
+import { errors } from './schemas.ts'
+
+/** `INTROSPECTION_CLIENTS=id:sha256hex,...` → id → SHA-256 of the secret (secrets are never configured in clear). */
+export function parseIntrospectionClients(raw: string | undefined): Map<string, Buffer> {
+  const clients = new Map<string, Buffer>()
+  for (const entry of (raw ?? '').split(',')) {
+    const m = /^\s*([\w.-]{1,64}):([0-9a-f]{64})\s*$/i.exec(entry)
+    if (m) clients.set(m[1]!, Buffer.from(m[2]!, 'hex'))
+  }
+  return clients
+}
+
+export const hashClientSecret = (secret: string) => createHash('sha256').update(secret).digest('hex')
+
+function authenticateClient(request: FastifyRequest, clients: Map<string, Buffer>): string {
+  const m = /^Basic ([A-Za-z0-9+/=]{1,512})$/.exec(request.headers.authorization ?? '')
+  const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : ''
+  const colon = decoded.indexOf(':')
+  const id = decodeURIComponent(decoded.slice(0, colon))
+  const secret = decodeURIComponent(decoded.slice(colon + 1))
+  const expected = clients.get(id)
+  const actual = createHash('sha256').update(secret).digest()
+  // Compare even for unknown clients, so the answer time does not tell which ids exist.
+  const ok = timingSafeEqual(actual, expected ?? Buffer.alloc(32)) && expected !== undefined && colon > 0
+  if (!ok)
+    throw new ApiError('CLIENT_UNAUTHORIZED', 'client authentication failed', { 'WWW-Authenticate': 'Basic' })
+  return id
+}
+
+const IntrospectBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 8192 }),
+    token_type_hint: Type.Optional(Type.String({ maxLength: 32 })),
+  },
+  { additionalProperties: false },
+)
+
+const IntrospectReply = Type.Object({
+  active: Type.Boolean(),
+  sub: Type.Optional(Type.String()),
+  sid: Type.Optional(Type.String()),
+  exp: Type.Optional(Type.Integer()),
+  iat: Type.Optional(Type.Integer()),
+  jti: Type.Optional(Type.String()),
+  roles: Type.Optional(Type.Array(Type.String())),
+  iss: Type.Optional(Type.String()),
+  aud: Type.Optional(Type.String()),
+  token_type: Type.Optional(Type.String()),
+  client_id: Type.Optional(Type.String()),
+})
+
+/** RFC 7662 token introspection for services that cannot verify tokens themselves. */
+export const introspectRoutes: FastifyPluginAsyncTypebox<{ config: TokenConfig }> = async (
+  app,
+  { config },
+) => {
+  const clients = parseIntrospectionClients(config.INTROSPECTION_CLIENTS)
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 16_384 },
+    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  )
+  const spec = config.RATE_LIMIT_INTROSPECT
+  app.post(
+    '/auth/introspect',
+    {
+      config: {
+        rateLimit: spec === 'off' ? false : { max: spec.max, timeWindow: spec.windowSeconds * 1000 },
+      },
+      schema: {
+        summary: 'RFC 7662 introspection of an access token (HTTP Basic client credentials)',
+        security: [{ clientBasic: [] }],
+        body: IntrospectBody,
+        response: { 200: IntrospectReply, ...errors(400, 401, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const clientId = authenticateClient(request, clients)
+      reply.header('Cache-Control', 'no-store')
+      try {
+        const auth = await app.verifyAccessToken(request.body.token)
+        return {
+          active: true,
+          sub: auth.userId,
+          sid: auth.sessionId,
+          exp: auth.exp,
+          iat: auth.iat,
+          jti: auth.jti,
+          roles: auth.roles,
+          iss: config.TOKEN_ISSUER,
+          aud: config.TOKEN_AUDIENCE,
+          token_type: 'access_token',
+          client_id: clientId,
+        }
+      } catch (err) {
+        if (err instanceof ApiError && err.statusCode === 401) return { active: false }
+        throw err
+      }
+    },
+  )
+}

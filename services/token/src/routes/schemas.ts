@@ -1,0 +1,88 @@
+import { Platform } from '@africhain/events'
+import { Type } from 'typebox'
+
+/** Request and response schemas of the token service: one per concept, types derived from them. */
+
+export const DeviceBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    platform: Platform,
+    name: Type.Optional(Type.String({ maxLength: 100 })),
+  },
+  { additionalProperties: false },
+)
+
+export const RegisterBody = Type.Object(
+  {
+    identifier: Type.String({ minLength: 3, maxLength: 320 }),
+    password: Type.String({ minLength: 8, maxLength: 128 }),
+    displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  },
+  { additionalProperties: false },
+)
+
+export const LoginBody = Type.Object(
+  {
+    identifier: Type.String({ minLength: 1, maxLength: 320 }),
+    password: Type.String({ minLength: 1, maxLength: 128 }),
+    device: DeviceBody,
+    rememberMe: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+)
+
+export const RefreshBody = Type.Object(
+  {
+    refreshToken: Type.String({ minLength: 1, maxLength: 4096 }),
+    device: Type.Optional(DeviceBody),
+  },
+  { additionalProperties: false },
+)
+
+export const TokenPair = Type.Object({
+  accessToken: Type.String(),
+  refreshToken: Type.String(),
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer(),
+  refreshExpiresIn: Type.Integer(),
+  sessionId: Type.String(),
+})
+
+export const Session = Type.Object({
+  sessionId: Type.String(),
+  current: Type.Boolean(),
+  device: Type.Object({
+    id: Type.Optional(Type.String()),
+    platform: Type.String(),
+    name: Type.Optional(Type.String()),
+    userAgent: Type.Optional(Type.String()),
+  }),
+  ip: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastActiveAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+})
+
+export const RevokeSessionBody = Type.Object(
+  { sessionId: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+)
+
+export const LogoutAllBody = Type.Union([
+  Type.Object({ keepCurrent: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+  Type.Null(),
+])
+
+export const Revoked = Type.Object({ revoked: Type.Integer() })
+
+export const ErrorReply = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String(),
+})
+
+/** Error replies documented on every route (the error handler shapes them). */
+export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorReply]))
+
+export const bearer = [{ bearer: [] }]

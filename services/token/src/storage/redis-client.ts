@@ -1,0 +1,48 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { RedisClient } from './redis-state.ts'
+
+export type RedisSettings = {
+  url: string
+  clusterNodes?: { host: string; port: number }[] | undefined
+  keyPrefix?: string | undefined
+  commandTimeoutMs: number
+}
+
+/**
+ * A Redis (or Redis Cluster) client that fails fast: no offline queue, one retry, a timeout on every command.
+ * While Redis is away, requests get 503 within the timeout instead of piling up.
+ */
+export function createRedisClient(s: RedisSettings): RedisClient {
+  const options: RedisOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: s.commandTimeoutMs,
+    connectTimeout: 2_000,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+    ...(s.keyPrefix ? { keyPrefix: s.keyPrefix } : {}),
+  }
+  if (s.clusterNodes) {
+    return new Cluster(s.clusterNodes, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      ...(s.keyPrefix ? { keyPrefix: s.keyPrefix } : {}),
+      redisOptions: { ...options, keyPrefix: undefined },
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+    })
+  }
+  return new Redis(s.url, options)
+}
+
+/** Connects in the background: the service starts (and answers 503) even while Redis is down. */
+export function connectInBackground(redis: RedisClient, onError: (err: Error) => void): void {
+  let last = 0
+  redis.on('error', (err: Error) => {
+    // ioredis emits on every reconnect attempt; one line every 5 s is enough.
+    if (Date.now() - last > 5_000) {
+      last = Date.now()
+      onError(err)
+    }
+  })
+  redis.connect().catch(() => {})
+}

@@ -1,0 +1,183 @@
+import type { RevokeReason, SessionEvent } from '@africhain/events'
+import type { Kysely, Selectable } from 'kysely'
+import type { Rotation, SessionRecord, SessionStore } from '../domain/ports.ts'
+import { insertOutbox } from './outbox.ts'
+import type { SessionTable, TokenDatabase } from './tables.ts'
+
+export function toSessionRecord(row: Selectable<SessionTable>): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    device: {
+      ...(row.device_id !== null ? { id: row.device_id } : {}),
+      platform: row.device_platform,
+      ...(row.device_name !== null ? { name: row.device_name } : {}),
+    },
+    userAgent: row.user_agent,
+    ip: row.ip,
+    rememberMe: Boolean(row.remember_me),
+    createdAt: row.created_at,
+    lastActiveAt: row.last_active_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    revokedReason: row.revoked_reason,
+    generation: row.generation,
+    rotatedAt: row.rotated_at,
+    successorEnc: row.successor_enc,
+  }
+}
+
+/**
+ * Sessions and the refresh-token chain in MySQL. Every method that changes state is one transaction that
+ * also writes its events to the outbox; `afterCommit` wakes the relay.
+ */
+export function sessionRepository(
+  db: Kysely<TokenDatabase>,
+  afterCommit: () => void = () => {},
+): SessionStore {
+  return {
+    async create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[]): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('sessions')
+          .values({
+            id: session.id,
+            user_id: session.userId,
+            device_id: session.device.id ?? null,
+            device_platform: session.device.platform,
+            device_name: session.device.name ?? null,
+            user_agent: session.userAgent,
+            ip: session.ip,
+            remember_me: session.rememberMe ? 1 : 0,
+            created_at: session.createdAt,
+            last_active_at: session.lastActiveAt,
+            expires_at: session.expiresAt,
+            revoked_at: null,
+            revoked_reason: null,
+            generation: session.generation,
+            rotated_at: null,
+            successor_enc: null,
+          })
+          .execute()
+        await trx
+          .insertInto('refresh_tokens')
+          .values({
+            hash: refreshHash,
+            session_id: session.id,
+            generation: session.generation,
+            created_at: session.createdAt,
+          })
+          .execute()
+        await insertOutbox(trx, events, session.createdAt)
+      })
+      afterCommit()
+    },
+
+    async findByRefreshHash(hash: Buffer) {
+      const row = await db
+        .selectFrom('refresh_tokens as rt')
+        .innerJoin('sessions as s', 's.id', 'rt.session_id')
+        .selectAll('s')
+        .select('rt.generation as token_generation')
+        .where('rt.hash', '=', hash)
+        .executeTakeFirst()
+      if (!row) return undefined
+      const { token_generation, ...session } = row
+      return { session: toSessionRecord(session), generation: token_generation }
+    },
+
+    async find(id: string) {
+      const row = await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst()
+      return row ? toSessionRecord(row) : undefined
+    },
+
+    async rotate(r: Rotation): Promise<boolean> {
+      const won = await db.transaction().execute(async (trx) => {
+        // The compare-and-set: only one request can move the session off `fromGeneration`. InnoDB re-checks
+        // the WHERE on the latest committed row after waiting for a competing writer's lock.
+        const result = await trx
+          .updateTable('sessions')
+          .set((eb) => ({
+            generation: eb('generation', '+', 1),
+            rotated_at: r.now,
+            successor_enc: r.successorEnc,
+            last_active_at: r.now,
+            ip: r.ip,
+            user_agent: r.userAgent,
+          }))
+          .where('id', '=', r.sessionId)
+          .where('generation', '=', r.fromGeneration)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', r.now)
+          .executeTakeFirst()
+        if (Number(result.numUpdatedRows) !== 1) return false
+        await trx
+          .insertInto('refresh_tokens')
+          .values({
+            hash: r.newHash,
+            session_id: r.sessionId,
+            generation: r.fromGeneration + 1,
+            created_at: r.now,
+          })
+          .execute()
+        await insertOutbox(trx, [r.event], r.now)
+        return true
+      })
+      if (won) afterCommit()
+      return won
+    },
+
+    async revoke(
+      selection: { userId: string; sessionIds?: string[]; exceptSessionId?: string },
+      reason: RevokeReason,
+      now: Date,
+      eventsFor: (session: SessionRecord) => SessionEvent[],
+    ): Promise<SessionRecord[]> {
+      if (selection.sessionIds?.length === 0) return []
+      const revoked = await db.transaction().execute(async (trx) => {
+        let query = trx
+          .selectFrom('sessions')
+          .selectAll()
+          .where('user_id', '=', selection.userId)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', now)
+        if (selection.sessionIds) query = query.where('id', 'in', selection.sessionIds)
+        if (selection.exceptSessionId) query = query.where('id', '!=', selection.exceptSessionId)
+        const rows = await query.forUpdate().execute()
+        if (rows.length === 0) return []
+        await trx
+          .updateTable('sessions')
+          .set({ revoked_at: now, revoked_reason: reason })
+          .where(
+            'id',
+            'in',
+            rows.map((r) => r.id),
+          )
+          .execute()
+        const sessions = rows.map(toSessionRecord)
+        await insertOutbox(trx, sessions.flatMap(eventsFor), now)
+        return sessions
+      })
+      if (revoked.length > 0) afterCommit()
+      return revoked
+    },
+
+    async listActive(userId: string, now: Date) {
+      const rows = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .orderBy('last_active_at', 'desc')
+        .limit(500)
+        .execute()
+      return rows.map(toSessionRecord)
+    },
+
+    async appendEvents(events: SessionEvent[]): Promise<void> {
+      await insertOutbox(db, events, new Date())
+      afterCommit()
+    },
+  }
+}

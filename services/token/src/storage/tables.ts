@@ -1,0 +1,67 @@
+import type { ColumnType, Generated } from 'kysely'
+
+/** The token service's tables: MySQL/MariaDB/TiDB is the system of record for all of them. */
+
+export type UserTable = {
+  id: string
+  identifier: string
+  password_hash: string
+  display_name: string | null
+  /** Space-separated role names (`user`, `security`, `admin`). */
+  roles: string
+  created_at: ColumnType<Date, Date, never>
+}
+
+export type SessionTable = {
+  id: string
+  user_id: string
+  device_id: string | null
+  device_platform: string
+  device_name: string | null
+  user_agent: string | null
+  ip: string
+  remember_me: number
+  created_at: ColumnType<Date, Date, never>
+  last_active_at: Date
+  expires_at: ColumnType<Date, Date, never>
+  revoked_at: Date | null
+  revoked_reason: string | null
+  /** Position of the current refresh token in the rotation chain; rotation is a CAS on this column. */
+  generation: number
+  rotated_at: Date | null
+  /** The current refresh token encrypted under a key derived from the previous one (grace-window replays). */
+  successor_enc: string | null
+}
+
+export type RefreshTokenTable = {
+  /** SHA-256 of the refresh token; the token itself is never stored. */
+  hash: Buffer
+  session_id: string
+  generation: number
+  created_at: ColumnType<Date, Date, never>
+}
+
+export type SigningKeyTable = {
+  kid: string
+  alg: string
+  public_jwk: string
+  /** `pem:<PEM>` in clear, or `v1:<base64url iv|ciphertext|tag>` under KEY_ENCRYPTION_SECRET. */
+  private_key: string
+  created_at: ColumnType<Date, Date, never>
+  activates_at: Date
+}
+
+export type OutboxTable = {
+  id: string
+  payload: string
+  created_at: ColumnType<Date, Date, never>
+  seq: Generated<number>
+}
+
+export type TokenDatabase = {
+  users: UserTable
+  sessions: SessionTable
+  refresh_tokens: RefreshTokenTable
+  signing_keys: SigningKeyTable
+  outbox: OutboxTable
+}

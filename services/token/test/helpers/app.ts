@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto'
+import { dropDatabase, testDatabaseUrl } from '@africhain/db'
+import { Redis } from 'ioredis'
+import { type BuildOptions, buildApp } from '../../src/app.ts'
+import { loadTokenConfig, type TokenConfig } from '../../src/config.ts'
+
+export type TestApp = Awaited<ReturnType<typeof buildApp>>
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/** Config for one test file: its own database, its own Redis key prefix (and so its own stream). */
+export function testConfig(label: string, overrides: Record<string, string> = {}): TokenConfig {
+  const prefix = `test:${label}:${randomBytes(4).toString('hex')}:`
+  return loadTokenConfig({
+    DATABASE_URL: testDatabaseUrl(label),
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    PASSWORD_HASH_COST: '10',
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_LOGIN: 'off',
+    RATE_LIMIT_REGISTER: 'off',
+    RATE_LIMIT_REFRESH: 'off',
+    RATE_LIMIT_INTROSPECT: 'off',
+    ...overrides,
+  })
+}
+
+/** Deletes every key under the config's prefix and drops its database. */
+export async function cleanup(config: TokenConfig): Promise<void> {
+  const redis = new Redis(config.REDIS_URL)
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.REDIS_KEY_PREFIX}*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+  await dropDatabase(config.DATABASE_URL)
+}
+
+export async function startApp(config: TokenConfig, opts: BuildOptions = {}): Promise<TestApp> {
+  const app = await buildApp(config, opts)
+  await app.ready()
+  return app
+}
+
+/** A raw client on the same Redis and prefix as the app: for asserting effects (stream entries, keys). */
+export function rawRedis(config: TokenConfig): Redis {
+  return new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX })
+}
+
+let counter = 0
+export const uniquePhone = () =>
+  `+2547${String(Date.now() % 1e6).padStart(6, '0')}${String(counter++ % 100).padStart(2, '0')}`
+export const uniqueEmail = () => `artisan.${randomBytes(5).toString('hex')}@example.com`
+
+export const PASSWORD = 'correct horse battery'
+
+export type Pair = {
+  accessToken: string
+  refreshToken: string
+  tokenType: string
+  expiresIn: number
+  refreshExpiresIn: number
+  sessionId: string
+}
+
+export async function register(app: TestApp, identifier = uniqueEmail(), password = PASSWORD) {
+  const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { identifier, password } })
+  if (res.statusCode !== 201) throw new Error(`register failed: ${res.statusCode} ${res.body}`)
+  return { identifier, password, userId: res.json().userId as string }
+}
+
+export async function login(
+  app: TestApp,
+  identifier: string,
+  opts: { password?: string; device?: Record<string, unknown>; rememberMe?: boolean; ip?: string } = {},
+): Promise<Pair> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    remoteAddress: opts.ip ?? '127.0.0.1',
+    payload: {
+      identifier,
+      password: opts.password ?? PASSWORD,
+      device: opts.device ?? { id: 'device-1', platform: 'android', name: "Amina's phone" },
+      ...(opts.rememberMe !== undefined ? { rememberMe: opts.rememberMe } : {}),
+    },
+  })
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+export async function signIn(app: TestApp, opts: Parameters<typeof login>[2] = {}) {
+  const user = await register(app)
+  const pair = await login(app, user.identifier, opts)
+  return { ...user, pair }
+}
+
+export function refresh(app: TestApp, refreshToken: string, device?: Record<string, unknown>) {
+  return app.inject({
+    method: 'POST',
+    url: '/auth/refresh-token',
+    payload: { refreshToken, ...(device ? { device } : {}) },
+  })
+}
+
+export function authed(app: TestApp, method: 'GET' | 'POST', url: string, token: string, payload?: unknown) {
+  return app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${token}` },
+    ...(payload !== undefined ? { payload: payload as Record<string, unknown> } : {}),
+  })
+}
