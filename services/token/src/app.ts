@@ -33,7 +33,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
     trustProxy: config.TRUST_PROXY as boolean | string,
     bodyLimit: 16_384,
     // Header and URL bounds: oversized tokens are refused before any parsing or crypto.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>()

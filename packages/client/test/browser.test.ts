@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs'
+import { type Browser, chromium } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bundleBrowser } from '../scripts/bundle.ts'
+import type { BrowserApp } from './browser/app.ts'
+import { type FakeTokenService, startFakeTokenService, USER } from './helpers/fake-token-service.ts'
+
+const CHROMIUM = '/usr/bin/chromium'
+const hasChromium = existsSync(CHROMIUM)
+if (!hasChromium) {
+  console.warn(`browser test skipped: ${CHROMIUM} not found (apt-get install -y chromium)`)
+}
+
+declare const app: BrowserApp
+
+describe.skipIf(!hasChromium)('two browser tabs sharing localStorage', () => {
+  let service: FakeTokenService
+  let browser: Browser
+
+  beforeAll(async () => {
+    const script = await bundleBrowser({
+      entryPoints: [new URL('./browser/app.ts', import.meta.url).pathname],
+      format: 'iife',
+    })
+    const html = '<!doctype html><meta charset="utf-8"><title>client</title><script src="/app.js"></script>'
+    // No grace window: a tab that refreshed with the already-rotated token would end the session.
+    service = await startFakeTokenService({
+      graceMs: 0,
+      refreshDelayMs: 200,
+      extraRoutes: (req, res) => {
+        const file =
+          req.url === '/' ? ['text/html', html] : req.url === '/app.js' ? ['text/javascript', script] : null
+        if (!file) return false
+        res.writeHead(200, { 'content-type': file[0]! })
+        res.end(file[1])
+        return true
+      },
+    })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await service?.close()
+  })
+
+  it('refreshes once between the two tabs, coordinated by the Web Locks API', async () => {
+    const context = await browser.newContext()
+    const [tabA, tabB] = [await context.newPage(), await context.newPage()]
+    for (const tab of [tabA, tabB]) await tab.goto(service.baseUrl)
+
+    expect(await tabA.evaluate(() => app.hasWebLocks)).toBe(true)
+    await tabA.evaluate(({ identifier, password }) => app.auth.login({ identifier, password }), USER)
+    const before = await tabB.evaluate(() => app.auth.getAccessToken()) // tab B uses tab A's login
+    await tabA.evaluate(() => app.expire())
+    service.expireAccessTokens()
+
+    await tabA.evaluate(() => app.go()) // both tabs start 5 getAccessToken() calls at once
+    console.log(
+      service.requests
+        .filter((r) => r.url.startsWith('/auth'))
+        .map((r) => `${Date.now()} ${r.url} ${r.body.slice(0, 40)}`),
+    )
+    const [tokensA, tokensB] = await Promise.all([
+      tabA.evaluate(() => app.results()).catch((e) => String(e).slice(0, 60)),
+      tabB.evaluate(() => app.results()).catch((e) => String(e).slice(0, 60)),
+    ])
+    console.log(String(tokensA).slice(0,60), String(tokensB).slice(0,60), await tabA.evaluate(() => app.trace), await tabB.evaluate(() => app.trace))
+
+    expect(service.refreshes).toBe(1)
+    const all = new Set([...(tokensA ?? []), ...(tokensB ?? [])])
+    expect(all.size).toBe(1)
+    expect(all.has(before)).toBe(false)
+    expect(await tabA.evaluate(() => app.ended)).toEqual([])
+    expect(await tabB.evaluate(() => app.ended)).toEqual([])
+    await context.close()
+  }, 60_000)
+})

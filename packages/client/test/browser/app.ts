@@ -1,0 +1,44 @@
+// The page script of the browser test: one tab of a web app using the SDK with localStorage.
+import { createAuthClient, localStorageAdapter } from '../../src/index.ts'
+
+const trace: string[] = []
+const auth = createAuthClient({
+  baseUrl: location.origin,
+  storage: {
+    get: (k: string) => {
+      const v = localStorage.getItem(k)
+      trace.push(`${Date.now() % 100000} get ${v ? (JSON.parse(v).refreshToken ?? 'ended').slice(0, 6) : v}`)
+      return v
+    },
+    set: (k: string, v: string) => {
+      trace.push(`${Date.now() % 100000} set ${(JSON.parse(v).refreshToken ?? 'x').slice(0, 6)}`)
+      localStorage.setItem(k, v)
+    },
+    remove: (k: string) => localStorage.removeItem(k),
+  },
+  device: { platform: 'web', name: 'browser test' },
+})
+const ended: string[] = []
+auth.on('sessionEnded', (reason) => ended.push(reason))
+
+// Every tab starts its calls when any tab says "go", so the tabs really race for the refresh.
+let calls: Promise<string[]> | undefined
+new BroadcastChannel('go').onmessage = () => {
+  calls = Promise.all(Array.from({ length: 5 }, () => auth.getAccessToken()))
+}
+
+const app = {
+  auth,
+  ended,
+  trace,
+  hasWebLocks: typeof navigator.locks?.request === 'function',
+  go: () => new BroadcastChannel('go').postMessage('go'),
+  results: () => calls,
+  /** As if the laptop slept past the token's expiry: the stored expiry moves into the past. */
+  expire: () => {
+    const record = JSON.parse(localStorage.getItem('africhain.session') ?? '{}')
+    localStorage.setItem('africhain.session', JSON.stringify({ ...record, expiresAt: Date.now() - 1 }))
+  },
+}
+Object.assign(globalThis, { app })
+export type BrowserApp = typeof app

@@ -1,0 +1,89 @@
+import { hostname } from 'node:os'
+import {
+  boolean,
+  type ConfigOf,
+  duration,
+  integer,
+  loadConfig,
+  oneOf,
+  optionalString,
+  port,
+  string,
+  trustProxy,
+  url,
+} from '@africhain/config'
+import type { RiskRules } from './domain/risk-rules.ts'
+
+export const ROLES = ['worker', 'api', 'all'] as const
+export type Role = (typeof ROLES)[number]
+
+/** Every variable the analytics service reads. API.md fixes the names and defaults of the first group. */
+export const AnalyticsConfigSpec = {
+  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  /** Prefix for every Redis key (streams, session state); must match the token service's when they share data. */
+  REDIS_KEY_PREFIX: optionalString,
+  DATABASE_URL: url('mysql://root@127.0.0.1:3306/africhain', ['mysql:']),
+  HOST: string('127.0.0.1'),
+  ANALYTICS_PORT: port(3002),
+  TRUST_PROXY: trustProxy,
+  TOKEN_SERVICE_URL: url('http://127.0.0.1:3001', ['http:', 'https:']),
+  TOKEN_ISSUER: string('africhain-token-service'),
+  TOKEN_AUDIENCE: string('africhain'),
+  EVENTS_STREAM: string('session-events'),
+  ALERTS_STREAM: string('security-alerts'),
+  /** `worker` consumes the stream, `api` serves HTTP, `all` (the default) does both in one process. */
+  ANALYTICS_ROLE: oneOf<Role>('all', ROLES),
+  LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+
+  /** Consumer group of the workers; every copy joins it. */
+  CONSUMER_GROUP: string('analytics'),
+  /** Unique per process: pending entries belong to a consumer name. */
+  CONSUMER_NAME: string(`${hostname()}-${process.pid}`),
+  BATCH_SIZE: integer(500, 1, 10_000),
+  /** Consumers per worker process (each its own blocking connection and transaction at a time). */
+  WORKER_CONCURRENCY: integer(2, 1, 64),
+  /** Entries idle this long in a consumer's pending list are claimed by another (above the slowest batch). */
+  CLAIM_IDLE: duration('30s'),
+  MAX_DELIVERIES: integer(5, 1, 1000),
+  DEAD_LETTER_STREAM: optionalString,
+  /** How often the worker compares the stream with what it has processed, looking for trimmed entries. */
+  GAP_CHECK_INTERVAL: duration('30s'),
+  /** Worker-only processes can serve /health and /metrics here (unset: no listener). */
+  WORKER_METRICS_PORT: port(0),
+
+  RISK_WINDOW: duration('24h'),
+  /** `suspicious` is `riskScore > RISK_SUSPICIOUS_SCORE`; crossing it publishes a `risk.alert`. */
+  RISK_SUSPICIOUS_SCORE: integer(50, 0, 99),
+  RISK_MULTIPLE_IPS: integer(3, 1, 1000),
+  /** RAPID_ACTIVITY fires above this many logins, refreshes or failed logins within RISK_RAPID_WINDOW. */
+  RISK_RAPID_ACTIVITY: integer(10, 1, 100_000),
+  RISK_RAPID_WINDOW: duration('60s'),
+  RISK_REVOCATIONS: integer(1, 1, 1000),
+  RISK_MULTIPLE_DEVICES: integer(3, 1, 1000),
+  RISK_TOKEN_REUSE: integer(1, 1, 1000),
+  RISK_FAILED_LOGINS: integer(5, 1, 100_000),
+
+  REDIS_COMMAND_TIMEOUT_MS: integer(2000, 50, 60_000),
+  DB_POOL_SIZE: integer(16, 1, 256),
+  MIGRATE_ON_START: boolean(true),
+}
+
+export type AnalyticsConfig = ConfigOf<typeof AnalyticsConfigSpec>
+
+export function loadAnalyticsConfig(env: Record<string, string | undefined> = process.env): AnalyticsConfig {
+  return loadConfig(AnalyticsConfigSpec, env)
+}
+
+export function riskRulesOf(config: AnalyticsConfig): RiskRules {
+  return {
+    windowMs: config.RISK_WINDOW * 1000,
+    suspiciousAbove: config.RISK_SUSPICIOUS_SCORE,
+    multipleIps: config.RISK_MULTIPLE_IPS,
+    rapidActivity: config.RISK_RAPID_ACTIVITY,
+    rapidWindowMs: config.RISK_RAPID_WINDOW * 1000,
+    revocations: config.RISK_REVOCATIONS,
+    multipleDevices: config.RISK_MULTIPLE_DEVICES,
+    tokenReuse: config.RISK_TOKEN_REUSE,
+    failedLogins: config.RISK_FAILED_LOGINS,
+  }
+}

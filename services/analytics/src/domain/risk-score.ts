@@ -1,0 +1,124 @@
+import type { RiskFactor } from '@africhain/events'
+import {
+  FACTOR_POINTS,
+  type FactorCode,
+  MAX_SCORE,
+  RECOMMENDATIONS,
+  type RiskRules,
+  SUSPICIOUS_RECOMMENDATION,
+} from './risk-rules.ts'
+
+/** The facts of one stored event that scoring reads. `at` is the event's occurrence time in ms. */
+export type RiskEvent = {
+  id: string
+  type: string
+  at: number
+  ip: string | null
+  deviceKey: string | null
+  reason: string | null
+}
+
+export type RiskScore = { score: number; factors: RiskFactor[] }
+
+export type RiskAssessment = RiskScore & {
+  userId: string
+  suspicious: boolean
+  recommendations: string[]
+  evaluatedAt: string
+}
+
+const RAPID_TYPES = new Set(['session.created', 'session.refreshed', 'login.failed'])
+
+/** Orders events by time, then id: the one order every computation uses, whatever the delivery order was. */
+export function byTime(a: RiskEvent, b: RiskEvent): number {
+  return a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+/** The most events of RAPID_TYPES inside any span shorter than `spanMs` (times sorted ascending). */
+export function maxInSpan(times: readonly number[], spanMs: number): number {
+  let best = 0
+  let start = 0
+  for (let end = 0; end < times.length; end++) {
+    while (times[end]! - times[start]! >= spanMs) start++
+    best = Math.max(best, end - start + 1)
+  }
+  return best
+}
+
+/**
+ * Scores a set of events that are already the window's content. A pure function of the set: the same
+ * events in any order, with duplicates removed by id, give the same score.
+ */
+export function scoreEvents(events: readonly RiskEvent[], rules: RiskRules): RiskScore {
+  const seen = new Set<string>()
+  const ips = new Set<string>()
+  const devices = new Set<string>()
+  const rapidTimes: number[] = []
+  const revocationReasons: Record<string, number> = {}
+  let revocations = 0
+  let reuse = 0
+  let failed = 0
+  for (const e of events) {
+    if (seen.has(e.id)) continue
+    seen.add(e.id)
+    if (e.ip) ips.add(e.ip)
+    if (e.deviceKey) devices.add(e.deviceKey)
+    if (RAPID_TYPES.has(e.type)) rapidTimes.push(e.at)
+    if (e.type === 'login.failed') failed++
+    else if (e.type === 'token.reuse_detected') reuse++
+    else if (e.type === 'session.revoked' && e.reason !== 'logout') {
+      revocations++
+      const reason = e.reason ?? 'unknown'
+      revocationReasons[reason] = (revocationReasons[reason] ?? 0) + 1
+    }
+  }
+  rapidTimes.sort((a, b) => a - b)
+  const rapid = maxInSpan(rapidTimes, rules.rapidWindowMs)
+
+  const factors: RiskFactor[] = []
+  const add = (code: FactorCode, fires: boolean, detail: Record<string, unknown>) => {
+    if (fires) factors.push({ code, points: FACTOR_POINTS[code], detail })
+  }
+  add('MULTIPLE_IPS', ips.size >= rules.multipleIps, { distinctIps: ips.size })
+  add('RAPID_ACTIVITY', rapid > rules.rapidActivity, {
+    maxEvents: rapid,
+    withinSeconds: rules.rapidWindowMs / 1000,
+  })
+  add('TOKEN_REVOCATIONS', revocations >= rules.revocations, { revocations, byReason: revocationReasons })
+  add('MULTIPLE_DEVICES', devices.size >= rules.multipleDevices, { distinctDevices: devices.size })
+  add('TOKEN_REUSE', reuse >= rules.tokenReuse, { detections: reuse })
+  add('FAILED_LOGINS', failed >= rules.failedLogins, { failedLogins: failed })
+  const score = Math.min(
+    MAX_SCORE,
+    factors.reduce((sum, f) => sum + f.points, 0),
+  )
+  return { score, factors }
+}
+
+/** Index of the first event with `at > t` in time-sorted events. */
+function upperBound(sorted: readonly RiskEvent[], t: number): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (sorted[mid]!.at <= t) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** The window ending at `t` is `(t - windowMs, t]`: an event at `x` counts for every `t` in `[x, x + windowMs)`. */
+export function windowAt(sorted: readonly RiskEvent[], t: number, rules: RiskRules): readonly RiskEvent[] {
+  return sorted.slice(upperBound(sorted, t - rules.windowMs), upperBound(sorted, t))
+}
+
+export function scoreAt(sorted: readonly RiskEvent[], t: number, rules: RiskRules): RiskScore {
+  return scoreEvents(windowAt(sorted, t, rules), rules)
+}
+
+export function assess(userId: string, score: RiskScore, rules: RiskRules, evaluatedAt: Date): RiskAssessment {
+  const suspicious = score.score > rules.suspiciousAbove
+  const recommendations = score.factors.map((f) => RECOMMENDATIONS[f.code as FactorCode])
+  if (suspicious) recommendations.push(SUSPICIOUS_RECOMMENDATION)
+  return { userId, ...score, suspicious, recommendations, evaluatedAt: evaluatedAt.toISOString() }
+}

@@ -1,0 +1,138 @@
+// `pnpm cli <command>`: administration of the token service against DATABASE_URL (and REDIS_URL).
+import { randomBytes } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import { ConfigError } from '@africhain/config'
+import { createDb, ensureDatabase, migrateDown, migrateToLatest } from '@africhain/db'
+import { newEvent } from '@africhain/events'
+import { loadTokenConfig, type TokenConfig } from './config.ts'
+import { normaliseIdentifier } from './domain/identifier.ts'
+import { hashPassword } from './domain/password.ts'
+import { keyEncryption } from './keys/key-crypto.ts'
+import { createSigningKey } from './keys/key-ring.ts'
+import { hashClientSecret } from './routes/introspect.ts'
+import { MIGRATION_TABLE, tokenMigrations } from './storage/migrations/index.ts'
+import type { TokenDatabase } from './storage/tables.ts'
+import { userRepository } from './storage/user.repository.ts'
+
+const ROLES = ['user', 'security', 'admin']
+const USAGE = `usage: pnpm cli <command>
+  migrate [--down]                                   create the database and run migrations (or undo the last)
+  user:create --identifier <id> --password <pw> [--role <role>]...
+  user:grant-role <identifier> <role>                roles: ${ROLES.join(', ')}
+  keys:rotate                                        new signing key, published now, signing after KEY_ACTIVATION_DELAY
+  client:create <client-id>                          a new introspection client secret and its INTROSPECTION_CLIENTS entry`
+
+function fail(message: string): never {
+  console.error(message)
+  process.exit(1)
+}
+
+async function withDb<T>(
+  config: TokenConfig,
+  fn: (db: ReturnType<typeof createDb<TokenDatabase>>) => Promise<T>,
+) {
+  await ensureDatabase(config.DATABASE_URL)
+  const db = createDb<TokenDatabase>({ url: config.DATABASE_URL, connectionLimit: 2 })
+  try {
+    await migrateToLatest(db, tokenMigrations, MIGRATION_TABLE)
+    return await fn(db)
+  } finally {
+    await db.destroy()
+  }
+}
+
+async function main(argv: string[]) {
+  const [command, ...rest] = argv
+  let config: TokenConfig
+  try {
+    config = loadTokenConfig()
+  } catch (err) {
+    fail(err instanceof ConfigError ? err.message : (err as Error).message)
+  }
+  switch (command) {
+    case 'migrate': {
+      const { values } = parseArgs({ args: rest, options: { down: { type: 'boolean' } } })
+      await ensureDatabase(config.DATABASE_URL)
+      const db = createDb<TokenDatabase>({ url: config.DATABASE_URL, connectionLimit: 1 })
+      try {
+        const result = values.down
+          ? await migrateDown(db, tokenMigrations, MIGRATION_TABLE)
+          : await migrateToLatest(db, tokenMigrations, MIGRATION_TABLE)
+        for (const r of result.results ?? []) console.log(`${r.direction} ${r.migrationName}: ${r.status}`)
+        if ((result.results ?? []).length === 0) console.log('nothing to do')
+      } finally {
+        await db.destroy()
+      }
+      return
+    }
+    case 'user:create': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          identifier: { type: 'string' },
+          password: { type: 'string' },
+          role: { type: 'string', multiple: true },
+          'display-name': { type: 'string' },
+        },
+      })
+      const id = normaliseIdentifier(values.identifier ?? '')
+      if (!id) fail('--identifier must be an E.164 phone number or an email address')
+      const password = values.password ?? ''
+      if (password.length < 8 || password.length > 128) fail('--password must be 8 to 128 characters')
+      const roles = [...new Set(['user', ...(values.role ?? [])])]
+      for (const r of roles) if (!ROLES.includes(r)) fail(`unknown role "${r}" (roles: ${ROLES.join(', ')})`)
+      await withDb(config, async (db) => {
+        const userId = crypto.randomUUID()
+        const created = await userRepository(db).create(
+          {
+            id: userId,
+            identifier: id.value,
+            passwordHash: await hashPassword(password, config.PASSWORD_HASH_COST),
+            displayName: values['display-name'] ?? null,
+            roles,
+          },
+          newEvent({ type: 'user.registered', userId, data: { identifierKind: id.kind } }),
+        )
+        if (!created) fail(`identifier ${id.value} is already registered`)
+        console.log(JSON.stringify({ userId, identifier: id.value, roles }))
+      })
+      return
+    }
+    case 'user:grant-role': {
+      const [identifier, role] = rest
+      const id = normaliseIdentifier(identifier ?? '')
+      if (!id || !role) fail('usage: pnpm cli user:grant-role <identifier> <role>')
+      if (!ROLES.includes(role)) fail(`unknown role "${role}" (roles: ${ROLES.join(', ')})`)
+      await withDb(config, async (db) => {
+        const users = userRepository(db)
+        const user = await users.findByIdentifier(id.value)
+        if (!user) fail(`no user ${id.value}`)
+        const roles = [...new Set([...user.roles, role])]
+        await users.setRoles(user.id, roles)
+        // Roles are read at every refresh: the new role is in the user's next access token.
+        console.log(JSON.stringify({ userId: user.id, roles }))
+      })
+      return
+    }
+    case 'keys:rotate': {
+      await withDb(config, async (db) => {
+        const activatesAt = new Date(Date.now() + config.KEY_ACTIVATION_DELAY * 1000)
+        const kid = await createSigningKey(db, keyEncryption(config.KEY_ENCRYPTION_SECRET), activatesAt)
+        console.log(JSON.stringify({ kid, publishedNow: true, signsFrom: activatesAt.toISOString() }))
+      })
+      return
+    }
+    case 'client:create': {
+      const [clientId] = rest
+      if (!clientId || !/^[\w.-]{1,64}$/.test(clientId)) fail('usage: pnpm cli client:create <client-id>')
+      const secret = randomBytes(32).toString('base64url')
+      console.log(`client secret (shown once, give it to the client): ${secret}`)
+      console.log(`add to INTROSPECTION_CLIENTS: ${clientId}:${hashClientSecret(secret)}`)
+      return
+    }
+    default:
+      fail(USAGE)
+  }
+}
+
+await main(process.argv.slice(2))
