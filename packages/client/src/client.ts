@@ -70,6 +70,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     storageKey,
     locks: options.locks === null ? undefined : (options.locks ?? defaultLockManager()),
     refreshMarginMs: (options.refreshMargin ?? 30) * 1000,
+    storageSettleMs: 1_000,
     events,
     refresh: async (session) => {
       const device = { ...options.device, platform, id: session.deviceId }

@@ -4,7 +4,11 @@
  * callback's result. The lock is released when the callback's promise settles.
  */
 export type LockManagerLike = {
-  request(name: string, callback: (lock: unknown) => Promise<unknown>): Promise<unknown>
+  request(
+    name: string,
+    options: { ifAvailable?: boolean },
+    callback: (lock: unknown) => Promise<unknown>,
+  ): Promise<unknown>
 }
 
 /** `navigator.locks` where it exists (browsers, Node ≥ 24.5); undefined in React Native. */
@@ -13,16 +17,23 @@ export function defaultLockManager(): LockManagerLike | undefined {
   return typeof nav?.locks?.request === 'function' ? nav.locks : undefined
 }
 
+const BUSY = Symbol('busy')
+
 /**
- * Runs `task` under the cross-context lock, or directly when there is none. Without a lock manager,
- * two tabs can still refresh at the same moment; the token service's reuse grace window makes both
- * succeed with the same successor, so the fallback is safe, merely not minimal.
+ * Runs `task` under the cross-context lock, or directly when there is none, telling it whether it
+ * had to wait for another holder (then another tab most likely just refreshed). Without a lock
+ * manager, two tabs can still refresh at the same moment; the token service's reuse grace window
+ * makes both succeed with the same successor, so the fallback is safe, merely not minimal.
  */
 export async function withLock<T>(
   locks: LockManagerLike | undefined,
   name: string,
-  task: () => Promise<T>,
+  task: (waited: boolean) => Promise<T>,
 ): Promise<T> {
-  if (!locks) return task()
-  return (await locks.request(name, () => task())) as T
+  if (!locks) return task(false)
+  const first = await locks.request(name, { ifAvailable: true }, (lock) =>
+    lock ? task(false) : Promise.resolve(BUSY),
+  )
+  if (first !== BUSY) return first as T
+  return (await locks.request(name, {}, () => task(true))) as T
 }

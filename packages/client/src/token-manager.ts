@@ -17,6 +17,8 @@ export type TokenManagerOptions = {
   storageKey: string
   locks: LockManagerLike | undefined
   refreshMarginMs: number
+  /** How long a tab that waited for the lock watches storage for the winner's tokens. */
+  storageSettleMs: number
   events: SessionEvents
   /** Calls POST /auth/refresh-token; rejects with the service's AuthError. */
   refresh: (session: LiveSession) => Promise<TokenPair>
@@ -77,18 +79,18 @@ export class TokenManager {
    * token (which, past the service's grace window, would end the session as TOKEN_REUSED).
    */
   refresh(staleAccessToken: string): Promise<LiveSession> {
-    this.#inflight ??= withLock(this.#options.locks, this.#lockName, () =>
-      this.#refreshLocked(staleAccessToken),
+    this.#inflight ??= withLock(this.#options.locks, this.#lockName, (waited) =>
+      this.#refreshLocked(staleAccessToken, waited),
     ).finally(() => {
       this.#inflight = undefined
     })
     return this.#inflight
   }
 
-  async #refreshLocked(staleAccessToken: string): Promise<LiveSession> {
-    const session = await this.load()
-    const margin = this.#options.refreshMarginMs
-    if (session.accessToken !== staleAccessToken && Date.now() < refreshDueAt(session, margin)) return session
+  async #refreshLocked(staleAccessToken: string, waited: boolean): Promise<LiveSession> {
+    let session = await this.load()
+    if (waited) session = await this.#awaitOtherContext(session, staleAccessToken)
+    if (this.#isFresh(session, staleAccessToken)) return session
     let pair: TokenPair
     try {
       pair = await this.#options.refresh(session)
@@ -102,6 +104,29 @@ export class TokenManager {
     if (!next.userId) next.userId = session.userId
     await this.start(next)
     return next
+  }
+
+  #isFresh(session: LiveSession, staleAccessToken: string): boolean {
+    return (
+      session.accessToken !== staleAccessToken &&
+      Date.now() < refreshDueAt(session, this.#options.refreshMarginMs)
+    )
+  }
+
+  /**
+   * We waited while another tab held the lock, so it most likely refreshed. Browsers propagate
+   * localStorage writes between tab processes asynchronously and the lock can be granted before
+   * the write is visible here (seen in Chromium: ~5 ms). Re-read for a bounded time before
+   * refreshing ourselves with what may be a rotated-out token.
+   */
+  async #awaitOtherContext(session: LiveSession, staleAccessToken: string): Promise<LiveSession> {
+    const deadline = Date.now() + this.#options.storageSettleMs
+    let current = session
+    while (!this.#isFresh(current, staleAccessToken) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      current = await this.load()
+    }
+    return current
   }
 
   /** Stores a new live session (login, refresh). */

@@ -74,10 +74,9 @@ describe.skipIf(!hasChromium)('two browser tabs sharing localStorage', () => {
         .map((r) => `${Date.now()} ${r.url} ${r.body.slice(0, 40)}`),
     )
     const [tokensA, tokensB] = await Promise.all([
-      tabA.evaluate(() => app.results()).catch((e) => String(e).slice(0, 60)),
-      tabB.evaluate(() => app.results()).catch((e) => String(e).slice(0, 60)),
+      tabA.evaluate(() => app.results()),
+      tabB.evaluate(() => app.results()),
     ])
-    console.log(String(tokensA).slice(0,60), String(tokensB).slice(0,60), await tabA.evaluate(() => app.trace), await tabB.evaluate(() => app.trace))
 
     expect(service.refreshes).toBe(1)
     const all = new Set([...(tokensA ?? []), ...(tokensB ?? [])])

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { memoryStorage } from '../src/index.ts'
+import { type LockManagerLike, memoryStorage } from '../src/index.ts'
 import { clientFor } from './helpers/client.ts'
 import { type FakeTokenService, startFakeTokenService, USER } from './helpers/fake-token-service.ts'
+import { laggingStorage } from './helpers/lagging-storage.ts'
 import { createLockManager } from './helpers/lock-manager.ts'
 import { expireStoredSession, storedSession } from './helpers/session.ts'
 
@@ -39,6 +40,25 @@ describe('clients sharing one storage (tabs)', () => {
     expect(new Set(tokens).size).toBe(1)
     expect(tokens[0]).toBe((await storedSession(storage)).accessToken)
     expect(locks.grants).toBe(2) // one per tab: each tab's callers share that tab's flight
+    expect(locks.waits).toBe(1) // the second tab really waited for the first
+    expect([...a.ended, ...b.ended]).toEqual([])
+  })
+
+  it('waits for the winning tab’s tokens to become visible when storage lags behind the lock', async () => {
+    const shared = laggingStorage(60)
+    const locks = createLockManager()
+    const a = clientFor(service, { storage: shared.view(), locks })
+    const bStorage = shared.view()
+    const b = clientFor(service, { storage: bStorage, locks })
+    await a.auth.login(USER)
+    await new Promise((r) => setTimeout(r, 80)) // b sees the login
+    await expireStoredSession(bStorage)
+    await new Promise((r) => setTimeout(r, 80))
+
+    const [ta, tb] = await Promise.all([a.auth.getAccessToken(), b.auth.getAccessToken()])
+
+    expect(ta).toBe(tb)
+    expect(service.refreshes).toBe(1)
     expect([...a.ended, ...b.ended]).toEqual([])
   })
 
@@ -95,3 +115,6 @@ describe('clients sharing one storage (tabs)', () => {
     expect(b.ended).toEqual([])
   })
 })
+
+// Compile-time check: the DOM's LockManager (navigator.locks) fits the SDK's lock port.
+export const domLocksFit: (locks: LockManager) => LockManagerLike = (locks) => locks

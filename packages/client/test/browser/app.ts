@@ -1,21 +1,9 @@
 // The page script of the browser test: one tab of a web app using the SDK with localStorage.
 import { createAuthClient, localStorageAdapter } from '../../src/index.ts'
 
-const trace: string[] = []
 const auth = createAuthClient({
   baseUrl: location.origin,
-  storage: {
-    get: (k: string) => {
-      const v = localStorage.getItem(k)
-      trace.push(`${Date.now() % 100000} get ${v ? (JSON.parse(v).refreshToken ?? 'ended').slice(0, 6) : v}`)
-      return v
-    },
-    set: (k: string, v: string) => {
-      trace.push(`${Date.now() % 100000} set ${(JSON.parse(v).refreshToken ?? 'x').slice(0, 6)}`)
-      localStorage.setItem(k, v)
-    },
-    remove: (k: string) => localStorage.removeItem(k),
-  },
+  storage: localStorageAdapter(),
   device: { platform: 'web', name: 'browser test' },
 })
 const ended: string[] = []
@@ -30,7 +18,6 @@ new BroadcastChannel('go').onmessage = () => {
 const app = {
   auth,
   ended,
-  trace,
   hasWebLocks: typeof navigator.locks?.request === 'function',
   go: () => new BroadcastChannel('go').postMessage('go'),
   results: () => calls,
