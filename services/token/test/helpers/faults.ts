@@ -1,0 +1,109 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { Redis } from 'ioredis'
+import { waitFor } from './wait.ts'
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as { port: number }
+  await new Promise((r) => server.close(r))
+  return port
+}
+
+/**
+ * A redis-server of the test's own on a spare loopback port, so destructive tests (FLUSHALL, kill, restart)
+ * never touch what parallel test files use. No persistence: a restart loses everything, like production's
+ * worst case.
+ */
+export class OwnRedis {
+  port = 0
+  #proc: ChildProcess | undefined
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`
+  }
+
+  async start(): Promise<void> {
+    if (this.port === 0) this.port = await freePort()
+    this.#proc = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    await waitFor(async () => {
+      const probe = new Redis(this.url, {
+        lazyConnect: true,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+      })
+      try {
+        await probe.connect()
+        return (await probe.ping()) === 'PONG'
+      } finally {
+        probe.disconnect()
+      }
+    }, 'redis-server to start')
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.#proc
+    if (!proc || proc.exitCode !== null) return
+    const exited = new Promise((r) => proc.once('exit', r))
+    proc.kill('SIGKILL')
+    await exited
+  }
+}
+
+/**
+ * A TCP proxy in front of a real server (MariaDB): `cut()` drops every connection and refuses new ones, as a
+ * network partition or a crashed database would; `restore()` lets traffic through again.
+ */
+export class CuttableProxy {
+  port = 0
+  #server: Server | undefined
+  #sockets = new Set<Socket>()
+  #cut = false
+  readonly #target: { host: string; port: number }
+
+  constructor(target: { host: string; port: number }) {
+    this.#target = target
+  }
+
+  async start(): Promise<void> {
+    this.#server = createServer((client) => {
+      if (this.#cut) {
+        client.destroy()
+        return
+      }
+      const upstream = connect(this.#target.port, this.#target.host)
+      for (const s of [client, upstream]) {
+        this.#sockets.add(s)
+        s.on('close', () => this.#sockets.delete(s))
+        s.on('error', () => {
+          client.destroy()
+          upstream.destroy()
+        })
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r))
+    this.port = (this.#server.address() as { port: number }).port
+  }
+
+  cut(): void {
+    this.#cut = true
+    for (const s of this.#sockets) s.destroy()
+  }
+
+  restore(): void {
+    this.#cut = false
+  }
+
+  async stop(): Promise<void> {
+    this.cut()
+    await new Promise((r) => this.#server?.close(r))
+  }
+}

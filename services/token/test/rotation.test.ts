@@ -1,0 +1,181 @@
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  authed,
+  cleanup,
+  type Pair,
+  refresh,
+  signIn,
+  startApp,
+  type TestApp,
+  testConfig,
+} from './helpers/app.ts'
+import { waitFor } from './helpers/wait.ts'
+
+// Two app instances on one database and one Redis prefix: two token-service replicas behind a balancer.
+const config = testConfig('rotation', { REFRESH_REUSE_GRACE: '2s' })
+let a: TestApp
+let b: TestApp
+
+beforeAll(async () => {
+  a = await startApp(config)
+  b = await startApp(config)
+})
+afterAll(async () => {
+  await a?.close()
+  await b?.close()
+  await cleanup(config)
+})
+
+const ok = async (res: Awaited<ReturnType<typeof refresh>>): Promise<Pair> => {
+  expect(res.statusCode, res.body).toBe(200)
+  return res.json()
+}
+
+describe('refresh rotation', () => {
+  it('rotates: a new refresh token and a working access token for the same session', async () => {
+    const { pair } = await signIn(a)
+    const next = await ok(await refresh(a, pair.refreshToken))
+    expect(next.sessionId).toBe(pair.sessionId)
+    expect(next.refreshToken).not.toBe(pair.refreshToken)
+    expect(next.accessToken).not.toBe(pair.accessToken)
+    expect((await authed(b, 'GET', '/auth/me', next.accessToken)).statusCode).toBe(200)
+    const third = await ok(await refresh(b, next.refreshToken))
+    expect(third.refreshToken).not.toBe(next.refreshToken)
+  })
+
+  it('forgives the immediately previous token inside the grace window with the same successor', async () => {
+    const { pair } = await signIn(a)
+    const first = await ok(await refresh(a, pair.refreshToken))
+    const replay = await ok(await refresh(b, pair.refreshToken))
+    expect(replay.refreshToken).toBe(first.refreshToken)
+    expect((await authed(a, 'GET', '/auth/me', replay.accessToken)).statusCode).toBe(200)
+    // The chain continues from that one successor.
+    expect((await refresh(a, first.refreshToken)).statusCode).toBe(200)
+  })
+
+  it('treats any older token as reuse: 401 TOKEN_REUSED and the whole session dies', async () => {
+    const { pair } = await signIn(a)
+    const t1 = await ok(await refresh(a, pair.refreshToken))
+    const t2 = await ok(await refresh(a, t1.refreshToken))
+    const reused = await refresh(b, pair.refreshToken) // two generations back: never forgiven
+    expect(reused.statusCode).toBe(401)
+    expect(reused.json().code).toBe('TOKEN_REUSED')
+    const current = await refresh(a, t2.refreshToken)
+    expect(current.statusCode).toBe(401)
+    expect(current.json().code).toBe('TOKEN_REVOKED')
+    const me = await authed(b, 'GET', '/auth/me', t2.accessToken)
+    expect(me.json().code).toBe('TOKEN_REVOKED')
+  })
+
+  it('treats the previous token after the grace window as reuse', async () => {
+    const { pair } = await signIn(a)
+    const rotatedAt = Date.now()
+    const t1 = await ok(await refresh(a, pair.refreshToken))
+    // The grace window is a wall-clock rule: wait until it has certainly passed.
+    await waitFor(() => Date.now() > rotatedAt + 2_200, 'the grace window to pass', 5_000)
+    const late = await refresh(a, pair.refreshToken)
+    expect(late.json().code).toBe('TOKEN_REUSED')
+    expect((await refresh(a, t1.refreshToken)).json().code).toBe('TOKEN_REVOKED')
+  })
+
+  it('N concurrent refreshes of one token on two instances all succeed with one identical successor', async () => {
+    const { pair } = await signIn(a)
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => refresh(i % 2 === 0 ? a : b, pair.refreshToken)),
+    )
+    const bodies = await Promise.all(results.map(ok))
+    const successors = new Set(bodies.map((r) => r.refreshToken))
+    expect(successors.size).toBe(1)
+    // One chain: the successor works, and after that rotation the original token is reuse.
+    const [successor] = successors
+    expect((await refresh(b, successor!)).statusCode).toBe(200)
+  })
+
+  it('never forks a session, whatever the mix of concurrent presentations (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 2 })), { minLength: 2, maxLength: 12 }),
+        async (presentations) => {
+          const { pair } = await signIn(a)
+          const t1 = await ok(await refresh(a, pair.refreshToken))
+          const t2 = await ok(await refresh(a, t1.refreshToken))
+          const chain = [pair.refreshToken, t1.refreshToken, t2.refreshToken]
+          const results = await Promise.all(
+            presentations.map(([onA, index]) => refresh(onA ? a : b, chain[index]!)),
+          )
+          // Every success for the same presented token carried the same successor…
+          for (const index of [0, 1, 2]) {
+            const successors = new Set(
+              results
+                .filter((r, i) => presentations[i]![1] === index && r.statusCode === 200)
+                .map((r) => r.json().refreshToken),
+            )
+            expect(successors.size).toBeLessThanOrEqual(1)
+          }
+          // …and the chain has exactly one token per generation: no second live branch was ever issued.
+          const rows = await a.db
+            .selectFrom('refresh_tokens')
+            .select(['generation'])
+            .where('session_id', '=', pair.sessionId)
+            .execute()
+          const generations = rows.map((r) => r.generation)
+          expect(new Set(generations).size).toBe(generations.length)
+          if (presentations.some(([, i]) => i === 0)) {
+            // The oldest token is reuse: the session must be dead afterwards, whatever else happened.
+            const latest = results.filter((r) => r.statusCode === 200).map((r) => r.json().refreshToken)
+            const after = await refresh(a, latest.at(-1) ?? t2.refreshToken)
+            expect(after.statusCode).toBe(401)
+          }
+        },
+      ),
+      { numRuns: 12 },
+    )
+  })
+
+  it('logout-all racing an in-flight refresh never brings the session back', async () => {
+    for (let round = 0; round < 8; round++) {
+      const { pair } = await signIn(a)
+      const [rotation, logout] = await Promise.all([
+        refresh(round % 2 ? a : b, pair.refreshToken),
+        authed(round % 2 ? b : a, 'POST', '/auth/logout-all', pair.accessToken, {}),
+      ])
+      expect(logout.statusCode).toBe(200)
+      if (rotation.statusCode === 200) {
+        const won: Pair = rotation.json()
+        expect((await authed(a, 'GET', '/auth/me', won.accessToken)).statusCode).toBe(401)
+        expect((await refresh(b, won.refreshToken)).statusCode).toBe(401)
+      } else {
+        expect(rotation.json().code).toBe('TOKEN_REVOKED')
+      }
+      expect((await refresh(a, pair.refreshToken)).statusCode).toBe(401)
+    }
+  })
+})
+
+describe('device binding', () => {
+  it('refuses a refresh from another device id and keeps the session alive', async () => {
+    const { pair } = await signIn(a, { device: { id: 'phone-A', platform: 'android' } })
+    const stolen = await refresh(a, pair.refreshToken, { id: 'phone-B', platform: 'android' })
+    expect(stolen.statusCode).toBe(401)
+    expect(stolen.json().code).toBe('DEVICE_MISMATCH')
+    expect((await authed(a, 'GET', '/auth/me', pair.accessToken)).statusCode).toBe(200)
+    const own = await refresh(b, pair.refreshToken, { id: 'phone-A', platform: 'android' })
+    expect(own.statusCode).toBe(200)
+  })
+
+  it('accepts a refresh that names no device (device is optional on refresh)', async () => {
+    const { pair } = await signIn(a, { device: { id: 'phone-C', platform: 'web' } })
+    expect((await refresh(a, pair.refreshToken)).statusCode).toBe(200)
+  })
+})
+
+describe('session lifetime', () => {
+  it('uses the long lifetime with rememberMe and caps refreshExpiresIn at the absolute expiry', async () => {
+    const { pair } = await signIn(a, { rememberMe: true })
+    expect(pair.refreshExpiresIn).toBe(30 * 86400)
+    const next = await ok(await refresh(a, pair.refreshToken))
+    expect(next.refreshExpiresIn).toBeLessThanOrEqual(30 * 86400)
+    expect(next.refreshExpiresIn).toBeGreaterThan(30 * 86400 - 5)
+  })
+})
