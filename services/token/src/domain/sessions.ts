@@ -360,7 +360,7 @@ export class SessionService {
       ...e,
       userId: session.userId,
       sessionId: session.id,
-      ip: ctx.ip,
+      ...(ctx.ip ? { ip: ctx.ip } : {}),
       ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}),
       device: session.device,
     } as Parameters<typeof newEvent>[0])

@@ -2,10 +2,12 @@ import type { AuthContext } from '@africhain/verifier'
 import { createAccessTokenVerifier, verifierPlugin } from '@africhain/verifier'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import type { Redis } from 'ioredis'
 import { Counter, Gauge } from 'prom-client'
 import type { TokenConfig } from '../config.ts'
 import { SessionService } from '../domain/sessions.ts'
 import { OutboxRelay } from '../events/outbox-relay.ts'
+import { riskAlertConsumer } from '../events/risk-alerts.ts'
 import { keyEncryption } from '../keys/key-crypto.ts'
 import { KeyRing } from '../keys/key-ring.ts'
 import { accessTokenSigner } from '../keys/signer.ts'
@@ -118,6 +120,37 @@ export const sessionsPlugin = fp(
     app.decorate('verifyAccessToken', verify)
     await app.register(verifierPlugin, { verify })
 
+    const alertOutcomes = new Counter({
+      name: 'token_risk_alerts_total',
+      help: 'risk.alert events consumed, by outcome',
+      labelNames: ['outcome'],
+      registers: [app.metrics],
+    })
+    // The consumer runs off the request path: its own connection may queue while Redis reconnects.
+    const alertsRedis = (redis as Redis).duplicate({ lazyConnect: false, enableOfflineQueue: true })
+    alertsRedis.on('error', () => {}) // reported by the main client and the consumer
+    const alerts = riskAlertConsumer({
+      redis: alertsRedis,
+      stream: config.ALERTS_STREAM,
+      threshold: config.RISK_AUTO_REVOKE_SCORE,
+      sessions: service,
+      log: app.log,
+      onOutcome: (outcome) => alertOutcomes.inc({ outcome }),
+    })
+
+    let closing = false
+    // Redis may be down at start: keep trying to create the group until it answers (or we close).
+    const startAlerts = async () => {
+      for (let delay = 250; !closing; delay = Math.min(delay * 2, 5_000)) {
+        try {
+          return await alerts.start()
+        } catch (err) {
+          app.log.warn({ err: { message: (err as Error).message } }, 'risk alert consumer not started yet')
+          await new Promise((r) => setTimeout(r, delay))
+        }
+      }
+    }
+
     let watcher: NodeJS.Timeout | undefined
     if (background) {
       const log = app.log.child({ component: 'hot-state' })
@@ -133,6 +166,7 @@ export const sessionsPlugin = fp(
       }
       app.addHook('onReady', async () => {
         relay.start()
+        void startAlerts()
         keyRing.start((err) =>
           app.log.warn({ err: { message: (err as Error).message } }, 'key reload failed'),
         )
@@ -141,9 +175,11 @@ export const sessionsPlugin = fp(
       })
     }
     app.addHook('preClose', async () => {
+      closing = true
       clearInterval(watcher)
       keyRing.stop()
-      await relay.stop()
+      await Promise.all([relay.stop(), alerts.stop()])
+      alertsRedis.disconnect()
     })
   },
   { name: 'token-sessions', fastify: '5.x', dependencies: ['token-infrastructure', 'africhain-metrics'] },

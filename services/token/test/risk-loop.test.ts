@@ -1,0 +1,79 @@
+import { encodeEvent, newRiskAlert } from '@africhain/events'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { authed, cleanup, rawRedis, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { waitFor } from './helpers/wait.ts'
+
+// The token service consumes analytics' risk alerts in its own group; auto-revocation is opt-in.
+const on = testConfig('risk_on', { RISK_AUTO_REVOKE_SCORE: '60' })
+const off = testConfig('risk_off')
+let appOn: TestApp
+let appOff: TestApp
+
+beforeAll(async () => {
+  appOn = await startApp(on)
+  appOff = await startApp(off)
+})
+afterAll(async () => {
+  await appOn?.close()
+  await appOff?.close()
+  await cleanup(on)
+  await cleanup(off)
+})
+
+async function alertsHandled(app: TestApp, outcome: string, count: number) {
+  await waitFor(async () => {
+    const text = (await app.inject('/metrics')).body
+    const m = new RegExp(`token_risk_alerts_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)
+    return m && Number(m[1]) >= count
+  }, `${count} alert(s) handled as ${outcome}`)
+}
+
+async function publishAlert(config: typeof on, userId: string, score: number) {
+  const redis = rawRedis(config)
+  try {
+    await waitFor(
+      async () =>
+        // XINFO's key is not prefixed by ioredis (subcommand first): name it in full.
+        (
+          (await redis
+            .xinfo('GROUPS', `${config.REDIS_KEY_PREFIX}${config.ALERTS_STREAM}`)
+            .catch(() => [])) as unknown[]
+        ).length > 0,
+      'the group',
+    )
+    const alert = newRiskAlert(userId, { score, factors: [{ code: 'TOKEN_REUSE', points: 40, detail: {} }] })
+    await redis.xadd(config.ALERTS_STREAM, '*', ...encodeEvent(alert))
+  } finally {
+    redis.disconnect()
+  }
+}
+
+describe('risk alerts → automatic revocation', () => {
+  it('revokes every session of the user when the score reaches RISK_AUTO_REVOKE_SCORE', async () => {
+    const victim = await signIn(appOn)
+    await publishAlert(on, victim.userId, 75)
+    await alertsHandled(appOn, 'revoked', 1)
+    const me = await authed(appOn, 'GET', '/auth/me', victim.pair.accessToken)
+    expect(me.json().code).toBe('TOKEN_REVOKED')
+    const row = await appOn.db
+      .selectFrom('sessions')
+      .select('revoked_reason')
+      .where('id', '=', victim.pair.sessionId)
+      .executeTakeFirst()
+    expect(row?.revoked_reason).toBe('risk')
+  })
+
+  it('leaves sessions alone below the threshold', async () => {
+    const user = await signIn(appOn)
+    await publishAlert(on, user.userId, 55)
+    await alertsHandled(appOn, 'below_threshold', 1)
+    expect((await authed(appOn, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
+  })
+
+  it('only counts alerts when RISK_AUTO_REVOKE_SCORE is unset (the default)', async () => {
+    const user = await signIn(appOff)
+    await publishAlert(off, user.userId, 100)
+    await alertsHandled(appOff, 'disabled', 1)
+    expect((await authed(appOff, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
+  })
+})
