@@ -55,6 +55,11 @@ export type AuthClient = {
 }
 
 export function createAuthClient(options: AuthClientOptions): AuthClient {
+  if (typeof options?.baseUrl !== 'string') throw new TypeError('createAuthClient: baseUrl must be a string')
+  const margin = options.refreshMargin ?? 30
+  if (!Number.isFinite(margin) || margin < 0) {
+    throw new TypeError('createAuthClient: refreshMargin must be a number of seconds ≥ 0')
+  }
   const baseUrl = options.baseUrl.replace(/\/+$/, '')
   const storage = options.storage ?? memoryStorage()
   const storageKey = options.storageKey ?? 'africhain.session'
@@ -69,7 +74,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     storage,
     storageKey,
     locks: options.locks === null ? undefined : (options.locks ?? defaultLockManager()),
-    refreshMarginMs: (options.refreshMargin ?? 30) * 1000,
+    refreshMarginMs: margin * 1000,
     storageSettleMs: 1_000,
     events,
     refresh: async (session) => {
@@ -118,6 +123,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       await checkRevoked(first, input, session)
       return first
     }
+    await first.body?.cancel().catch(() => undefined) // frees the connection before the retry
     const fresh = await tokens.refresh(session.accessToken)
     const second = await send(replay, init, fresh.accessToken)
     await checkRevoked(second, replay, fresh)

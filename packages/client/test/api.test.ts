@@ -121,6 +121,11 @@ describe('client API', () => {
     await expect(auth.login(USER)).rejects.toMatchObject({ code: 'UNEXPECTED_RESPONSE' })
   })
 
+  it('refuses options it cannot work with', () => {
+    expect(() => createAuthClient({ baseUrl: service.baseUrl, refreshMargin: -1 })).toThrow(TypeError)
+    expect(() => createAuthClient({} as { baseUrl: string })).toThrow(/baseUrl/)
+  })
+
   it('only knows the sessionEnded event', () => {
     const { auth } = clientFor(service)
     expect(() => auth.on('other' as 'sessionEnded', () => {})).toThrow(TypeError)
