@@ -20,9 +20,12 @@ export type RiskEvent = {
 
 export type RiskScore = { score: number; factors: RiskFactor[] }
 
-export type RiskAssessment = RiskScore & {
+/** The contract's risk assessment (API.md). */
+export type RiskAssessment = {
   userId: string
+  riskScore: number
   suspicious: boolean
+  factors: RiskFactor[]
   recommendations: string[]
   evaluatedAt: string
 }
@@ -116,9 +119,21 @@ export function scoreAt(sorted: readonly RiskEvent[], t: number, rules: RiskRule
   return scoreEvents(windowAt(sorted, t, rules), rules)
 }
 
-export function assess(userId: string, score: RiskScore, rules: RiskRules, evaluatedAt: Date): RiskAssessment {
+export function assess(
+  userId: string,
+  score: RiskScore,
+  rules: RiskRules,
+  evaluatedAt: Date,
+): RiskAssessment {
   const suspicious = score.score > rules.suspiciousAbove
   const recommendations = score.factors.map((f) => RECOMMENDATIONS[f.code as FactorCode])
   if (suspicious) recommendations.push(SUSPICIOUS_RECOMMENDATION)
-  return { userId, ...score, suspicious, recommendations, evaluatedAt: evaluatedAt.toISOString() }
+  return {
+    userId,
+    riskScore: score.score,
+    suspicious,
+    factors: score.factors,
+    recommendations,
+    evaluatedAt: evaluatedAt.toISOString(),
+  }
 }

@@ -1,0 +1,67 @@
+import type { SessionEvent } from '@africhain/events'
+import { deviceKeyOf } from './event-facts.ts'
+
+/**
+ * What a batch of events changes in one session's row. Every field merges commutatively (first creation,
+ * earliest revocation, counts add up, latest refresh), so the row ends the same whatever the arrival order;
+ * the SQL upsert applies the same merge to the stored row.
+ */
+export type SessionDelta = {
+  sessionId: string
+  userId: string | null
+  platform: string | null
+  deviceKey: string | null
+  createdAt: number | null
+  expiresAt: number | null
+  rememberMe: boolean | null
+  revokedAt: number | null
+  revokeReason: string | null
+  refreshes: number
+  lastRefreshAt: number | null
+}
+
+function earlierRevocation(at: number, reason: string, d: SessionDelta): boolean {
+  return d.revokedAt === null || at < d.revokedAt || (at === d.revokedAt && reason < (d.revokeReason ?? ''))
+}
+
+export function sessionDeltas(events: readonly SessionEvent[]): SessionDelta[] {
+  const byId = new Map<string, SessionDelta>()
+  for (const event of events) {
+    if (!event.sessionId) continue
+    let d = byId.get(event.sessionId)
+    if (!d) {
+      d = {
+        sessionId: event.sessionId,
+        userId: null,
+        platform: null,
+        deviceKey: null,
+        createdAt: null,
+        expiresAt: null,
+        rememberMe: null,
+        revokedAt: null,
+        revokeReason: null,
+        refreshes: 0,
+        lastRefreshAt: null,
+      }
+      byId.set(event.sessionId, d)
+    }
+    d.userId ??= event.userId ?? null
+    const at = Date.parse(event.occurredAt)
+    if (event.type === 'session.created') {
+      if (d.createdAt === null || at < d.createdAt) {
+        d.createdAt = at
+        d.expiresAt = Date.parse(event.data.expiresAt)
+        d.rememberMe = event.data.rememberMe
+        d.platform = event.device?.platform ?? null
+        d.deviceKey = deviceKeyOf(event)
+      }
+    } else if (event.type === 'session.refreshed') {
+      d.refreshes++
+      d.lastRefreshAt = Math.max(d.lastRefreshAt ?? at, at)
+    } else if (event.type === 'session.revoked' && earlierRevocation(at, event.data.reason, d)) {
+      d.revokedAt = at
+      d.revokeReason = event.data.reason
+    }
+  }
+  return [...byId.values()].sort((a, b) => (a.sessionId < b.sessionId ? -1 : 1))
+}

@@ -1,0 +1,72 @@
+import type { RiskFactor } from '@africhain/events'
+import { MAX_SCORE, type RiskRules } from './risk-rules.ts'
+import { type RiskEvent, scoreAt } from './risk-score.ts'
+import { utcDay } from './time.ts'
+
+/**
+ * Re-scoring one user after new events were stored. A new event at `x` changes the score of every window
+ * ending in `[x, x + window)`, so the evaluation points are the user's event times in
+ * `[min(new), max(new) + window)`; reading `[min(new) - window, max(new) + window]` covers their windows.
+ *
+ * - `dayMax`: per UTC day, the highest score at any of those points. The stored value is merged with
+ *   GREATEST: scores only grow as events are added, so after all events arrived every day holds the max of
+ *   its true scores, whatever the order.
+ * - `current`: the score at the user's latest event (`latestAt`), a pure function of the stored set,
+ *   or null when the new events are too old to reach that window.
+ */
+export type Rescore = {
+  dayMax: Map<string, number>
+  current: { score: number; factors: RiskFactor[]; at: number } | null
+}
+
+export function readRange(newTimes: readonly number[], rules: RiskRules): { from: number; to: number } {
+  let min = Number.POSITIVE_INFINITY
+  let max = Number.NEGATIVE_INFINITY
+  for (const t of newTimes) {
+    if (t < min) min = t
+    if (t > max) max = t
+  }
+  return { from: min - rules.windowMs, to: max + rules.windowMs }
+}
+
+export function rescoreUser(
+  sorted: readonly RiskEvent[],
+  newTimes: readonly number[],
+  latestAt: number,
+  rules: RiskRules,
+): Rescore {
+  const { from, to } = readRange(newTimes, rules)
+  const minNew = from + rules.windowMs
+  const maxNew = to - rules.windowMs
+  const dayMax = new Map<string, number>()
+  let previous = Number.NaN
+  for (const e of sorted) {
+    if (e.at < minNew || e.at >= maxNew + rules.windowMs || e.at === previous) continue
+    previous = e.at
+    const day = utcDay(e.at)
+    if ((dayMax.get(day) ?? -1) >= MAX_SCORE) continue
+    const { score } = scoreAt(sorted, e.at, rules)
+    dayMax.set(day, Math.max(dayMax.get(day) ?? 0, score))
+  }
+  const current =
+    latestAt < maxNew + rules.windowMs ? { ...scoreAt(sorted, latestAt, rules), at: latestAt } : null
+  return { dayMax, current }
+}
+
+export type AlertDecision = { alert: boolean; alerted: boolean }
+
+/**
+ * Once per crossing: an alert when the score rises above the threshold from at or below it (or from no
+ * state); none while it stays above; re-armed when it falls back. `fresh` is false for crossings found in
+ * replayed history (older than one window), which update the state without paging anyone.
+ */
+export function alertTransition(
+  wasAlerted: boolean,
+  score: number,
+  rules: RiskRules,
+  fresh: boolean,
+): AlertDecision {
+  if (score <= rules.suspiciousAbove) return { alert: false, alerted: false }
+  if (wasAlerted) return { alert: false, alerted: true }
+  return { alert: fresh, alerted: true }
+}

@@ -1,0 +1,158 @@
+import type { SessionEvent } from '@africhain/events'
+import { type Kysely, sql, type Transaction } from 'kysely'
+import type { EventCursor } from '../domain/cursor.ts'
+import { factsOf } from '../domain/event-facts.ts'
+import type { RiskEvent } from '../domain/risk-score.ts'
+import { chunks } from './sql-helpers.ts'
+import type { Database } from './tables.ts'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+/**
+ * Inserts the events that are not stored yet (INSERT IGNORE on the envelope id) and returns the ids this
+ * call inserted. When some rows were duplicates, the rows of this insert are told apart by `batch`, a
+ * random token per call: a duplicate keeps the token of the transaction that stored it first.
+ */
+export async function insertNewEvents(
+  trx: Db,
+  events: readonly SessionEvent[],
+  batch: string,
+): Promise<Set<string>> {
+  const inserted = new Set<string>()
+  for (const part of chunks(events, 1000)) {
+    const rows = part.map((e) => {
+      const facts = factsOf(e)
+      return {
+        id: e.id,
+        type: e.type,
+        occurred_at: new Date(e.occurredAt),
+        user_id: e.userId ?? null,
+        session_id: e.sessionId ?? null,
+        ip: e.ip ?? null,
+        device_key: facts.deviceKey,
+        platform: facts.platform,
+        reason: facts.reason,
+        envelope: JSON.stringify(e),
+        ingest_batch: batch,
+      }
+    })
+    const result = await trx.insertInto('analytics_events').ignore().values(rows).executeTakeFirst()
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) === rows.length) {
+      for (const e of part) inserted.add(e.id)
+      continue
+    }
+    const mine = await trx
+      .selectFrom('analytics_events')
+      .select('id')
+      .where(
+        'id',
+        'in',
+        part.map((e) => e.id),
+      )
+      .where('ingest_batch', '=', batch)
+      .execute()
+    for (const row of mine) inserted.add(row.id)
+  }
+  return inserted
+}
+
+export type UserRange = { userId: string; from: Date; to: Date }
+
+/** The scoring facts of each user's events inside the given time ranges (inclusive), in time order. */
+export async function riskEventsIn(db: Db, ranges: readonly UserRange[]): Promise<Map<string, RiskEvent[]>> {
+  const byUser = new Map<string, RiskEvent[]>()
+  for (const part of chunks(ranges, 200)) {
+    const rows = await db
+      .selectFrom('analytics_events')
+      .select(['id', 'type', 'occurred_at', 'user_id', 'ip', 'device_key', 'reason'])
+      .where((eb) =>
+        eb.or(
+          part.map((r) =>
+            eb.and([
+              eb('user_id', '=', r.userId),
+              eb('occurred_at', '>=', r.from),
+              eb('occurred_at', '<=', r.to),
+            ]),
+          ),
+        ),
+      )
+      .orderBy('user_id')
+      .orderBy('occurred_at')
+      .orderBy('id')
+      .execute()
+    for (const row of rows) {
+      const list = byUser.get(row.user_id!) ?? []
+      if (list.length === 0) byUser.set(row.user_id!, list)
+      list.push({
+        id: row.id,
+        type: row.type,
+        at: row.occurred_at.getTime(),
+        ip: row.ip,
+        deviceKey: row.device_key,
+        reason: row.reason,
+      })
+    }
+  }
+  return byUser
+}
+
+export type EventQuery = {
+  userId: string
+  type?: string | undefined
+  from?: Date | undefined
+  to?: Date | undefined
+  cursor?: EventCursor | undefined
+  limit: number
+}
+
+/** A user's events, newest first, `from` inclusive and `to` exclusive; one more row than `limit` tells a next page exists. */
+export async function listUserEvents(
+  db: Db,
+  q: EventQuery,
+): Promise<{ envelope: string; at: number; id: string }[]> {
+  let query = db
+    .selectFrom('analytics_events')
+    .select(['id', 'occurred_at', 'envelope'])
+    .where('user_id', '=', q.userId)
+  if (q.type) query = query.where('type', '=', q.type)
+  if (q.from) query = query.where('occurred_at', '>=', q.from)
+  if (q.to) query = query.where('occurred_at', '<', q.to)
+  const cursor = q.cursor
+  if (cursor) {
+    const at = new Date(cursor.at)
+    query = query.where((eb) =>
+      eb.or([eb('occurred_at', '<', at), eb.and([eb('occurred_at', '=', at), eb('id', '<', cursor.id)])]),
+    )
+  }
+  const rows = await query
+    .orderBy('occurred_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(q.limit + 1)
+    .execute()
+  return rows.map((r) => ({ envelope: r.envelope, at: r.occurred_at.getTime(), id: r.id }))
+}
+
+/** Events by type in `[from, to)` from the event store: the part of a window that hourly counters cannot cut. */
+export async function countByType(
+  db: Db,
+  from: Date,
+  to: Date,
+  userId?: string,
+): Promise<Record<string, number>> {
+  let query = db
+    .selectFrom('analytics_events')
+    .select(['type', sql<number>`count(*)`.as('n')])
+    .where('occurred_at', '>=', from)
+    .where('occurred_at', '<', to)
+  if (userId !== undefined) query = query.where('user_id', '=', userId)
+  const rows = await query.groupBy('type').execute()
+  return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]))
+}
+
+export async function countEvents(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('analytics_events')
+    .select(sql<number>`count(*)`.as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}

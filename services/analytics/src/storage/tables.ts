@@ -1,0 +1,111 @@
+import type { ColumnType, Generated } from 'kysely'
+
+/** DATETIME(3) in UTC: written as a Date, read as a Date. */
+type Timestamp = ColumnType<Date, Date, Date>
+type NullableTimestamp = ColumnType<Date | null, Date | null | undefined, Date | null>
+/** DATE, compared and written as `YYYY-MM-DD` (never selected: mysql2 would return a Date). */
+type Day = string
+
+/** Every event once, unique on the envelope id: the idempotency record and the source of every score. */
+export interface EventTable {
+  id: string
+  type: string
+  occurred_at: Timestamp
+  user_id: string | null
+  session_id: string | null
+  ip: string | null
+  device_key: string | null
+  platform: string | null
+  reason: string | null
+  /** The envelope as received (JSON), served by /analytics/events. */
+  envelope: string
+  /** Random per ingest transaction: tells the rows this transaction inserted from earlier duplicates. */
+  ingest_batch: string
+}
+
+/** One row per session, merged from its events (see domain/session-delta.ts). */
+export interface SessionTable {
+  session_id: string
+  user_id: string | null
+  platform: string | null
+  device_key: string | null
+  remember_me: boolean | null
+  created_at: NullableTimestamp
+  expires_at: NullableTimestamp
+  revoked_at: NullableTimestamp
+  revoke_reason: string | null
+  refreshes: Generated<number>
+  last_refresh_at: NullableTimestamp
+  /** Generated: the earlier of revocation and expiry. Active means `created_at` set and `ends_at > now`. */
+  ends_at: ColumnType<Date | null, never, never>
+}
+
+/** Per UTC day and hour, how many events of each metric (see domain/event-facts.ts). */
+export interface CounterTable {
+  day: Day
+  hour: number
+  metric: string
+  count: number
+}
+
+/** Users seen per day, with the highest risk score at any of their events that day. */
+export interface UserDayTable {
+  day: Day
+  user_id: string
+  max_score: number
+}
+
+/** Per user: the score at their latest event, and whether an alert is out for the current crossing. */
+export interface UserRiskTable {
+  user_id: string
+  score: Generated<number>
+  /** JSON array of factors. */
+  factors: Generated<string>
+  evaluated_at: NullableTimestamp
+  last_event_at: NullableTimestamp
+  alerted: Generated<boolean>
+  alerted_at: NullableTimestamp
+}
+
+/** risk.alert events written with the state change, published to ALERTS_STREAM after commit. */
+export interface AlertOutboxTable {
+  id: string
+  user_id: string
+  score: number
+  /** The RiskAlert envelope (JSON). */
+  payload: string
+  created_at: Timestamp
+  published_at: NullableTimestamp
+  claim_token: string | null
+  claimed_until: NullableTimestamp
+}
+
+/** Per stream and consumer: the highest entry id committed, as a sortable key (see stream-position.ts). */
+export interface StreamPositionTable {
+  stream: string
+  consumer: string
+  last_key: string
+  updated_at: Timestamp
+}
+
+/** Stretches of a stream the workers never saw (trimmed or lost before they were read). */
+export interface StreamGapTable {
+  stream: string
+  from_id: string
+  to_id: string | null
+  missing: number | null
+  kind: string
+  detected_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface Database {
+  analytics_events: EventTable
+  analytics_sessions: SessionTable
+  analytics_counters: CounterTable
+  analytics_user_days: UserDayTable
+  analytics_user_risk: UserRiskTable
+  analytics_alert_outbox: AlertOutboxTable
+  analytics_stream_positions: StreamPositionTable
+  analytics_stream_gaps: StreamGapTable
+}

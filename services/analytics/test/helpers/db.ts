@@ -1,0 +1,36 @@
+import { createDb, dropDatabase, ensureDatabase, migrateToLatest, testDatabaseUrl } from '@africhain/db'
+import { type Kysely, sql } from 'kysely'
+import { migrations } from '../../src/storage/migrations/index.ts'
+import type { Database } from '../../src/storage/tables.ts'
+
+export type TestDb = { url: string; db: Kysely<Database>; truncate(): Promise<void>; drop(): Promise<void> }
+
+const TABLES = [
+  'analytics_events',
+  'analytics_sessions',
+  'analytics_counters',
+  'analytics_user_days',
+  'analytics_user_risk',
+  'analytics_alert_outbox',
+  'analytics_stream_positions',
+  'analytics_stream_gaps',
+]
+
+/** A fresh, migrated database of its own for one test file (dropped by `drop()`). */
+export async function testDatabase(label: string): Promise<TestDb> {
+  const url = testDatabaseUrl(label)
+  await ensureDatabase(url)
+  const db = createDb<Database>({ url, connectionLimit: 8 })
+  await migrateToLatest(db as Kysely<unknown>, migrations, 'analytics')
+  return {
+    url,
+    db,
+    async truncate() {
+      for (const t of TABLES) await sql`truncate table ${sql.table(t)}`.execute(db)
+    },
+    async drop() {
+      await db.destroy()
+      await dropDatabase(url)
+    },
+  }
+}
