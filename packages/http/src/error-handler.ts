@@ -26,6 +26,7 @@ export function toApiError(err: unknown): ApiError {
   if (status === 413) return new ApiError('PAYLOAD_TOO_LARGE', 'request body is too large')
   if (status === 415) return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'unsupported content type')
   if (status === 404) return new ApiError('NOT_FOUND', 'not found')
+  if (status === 429) return new ApiError('RATE_LIMITED')
   if (status >= 400 && status < 500) return new ApiError('VALIDATION_FAILED', 'the request is malformed')
   return new ApiError('INTERNAL')
 }

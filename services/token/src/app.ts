@@ -1,4 +1,5 @@
 import {
+  ApiError,
   docsPlugin,
   errorHandlerPlugin,
   healthPlugin,
@@ -53,6 +54,8 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
     nameSpace: 'rl:',
     keyGenerator: (request) => request.ip,
     skipOnError: false,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError('RATE_LIMITED', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
   })
   await app.register(sessionsPlugin, { config, background: opts.background ?? true })
   await app.register(healthPlugin, {

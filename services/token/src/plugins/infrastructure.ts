@@ -27,7 +27,9 @@ export const infrastructurePlugin = fp(
       keyPrefix: config.REDIS_KEY_PREFIX,
       commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     })
-    connectInBackground(redis, (err) => app.log.warn({ err: { message: err.message } }, 'redis unavailable'))
+    await connectInBackground(redis, (err) =>
+      app.log.warn({ err: { message: err.message } }, 'redis unavailable'),
+    )
     app.decorate('db', db)
     app.decorate<RedisClient>('redis', redis)
     app.addHook('onClose', async () => {

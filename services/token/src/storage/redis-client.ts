@@ -34,8 +34,15 @@ export function createRedisClient(s: RedisSettings): RedisClient {
   return new Redis(s.url, options)
 }
 
-/** Connects in the background: the service starts (and answers 503) even while Redis is down. */
-export function connectInBackground(redis: RedisClient, onError: (err: Error) => void): void {
+/**
+ * Connects, waiting at most `waitMs` for the first connection: a healthy start serves its first request,
+ * and a start while Redis is down still comes up (answering 503) and keeps reconnecting in the background.
+ */
+export async function connectInBackground(
+  redis: RedisClient,
+  onError: (err: Error) => void,
+  waitMs = 3_000,
+): Promise<void> {
   let last = 0
   redis.on('error', (err: Error) => {
     // ioredis emits on every reconnect attempt; one line every 5 s is enough.
@@ -44,5 +51,12 @@ export function connectInBackground(redis: RedisClient, onError: (err: Error) =>
       onError(err)
     }
   })
-  redis.connect().catch(() => {})
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    redis.connect().catch(() => {}),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, waitMs)
+    }),
+  ])
+  clearTimeout(timer)
 }
