@@ -86,4 +86,28 @@ describe.skipIf(!hasChromium)('two browser tabs sharing localStorage', () => {
     expect(await tabB.evaluate(() => app.ended)).toEqual([])
     await context.close()
   }, 60_000)
+
+  it('ends a session revoked elsewhere in both tabs, once each, with one refresh between them', async () => {
+    const context = await browser.newContext()
+    const [tabA, tabB] = [await context.newPage(), await context.newPage()]
+    for (const tab of [tabA, tabB]) await tab.goto(service.baseUrl)
+    const { sessionId } = await tabA.evaluate((user) => app.auth.login(user), { ...USER })
+    await tabB.evaluate(() => app.auth.getAccessToken())
+    const refreshesBefore = service.refreshes
+    service.revokeSession(sessionId)
+    await tabA.evaluate(() => app.expire())
+
+    await tabA.evaluate(() => app.go())
+    const results = await Promise.all([
+      tabA.evaluate(() => app.results()),
+      tabB.evaluate(() => app.results()),
+    ])
+
+    expect(service.refreshes - refreshesBefore).toBe(1)
+    expect(results.flat()).toEqual(Array(10).fill('error:TOKEN_REVOKED'))
+    expect(await tabA.evaluate(() => app.ended)).toEqual(['TOKEN_REVOKED'])
+    expect(await tabB.evaluate(() => app.ended)).toEqual(['TOKEN_REVOKED'])
+    expect(await tabB.evaluate(() => localStorage.getItem('africhain.session'))).not.toContain('refreshToken')
+    await context.close()
+  }, 60_000)
 })

@@ -10,9 +10,12 @@ const ended: string[] = []
 auth.on('sessionEnded', (reason) => ended.push(reason))
 
 // Every tab starts its calls when any tab says "go", so the tabs really race for the refresh.
+// Each call settles to its token or, if it rejected, its error code.
 let calls: Promise<string[]> | undefined
 new BroadcastChannel('go').onmessage = () => {
-  calls = Promise.all(Array.from({ length: 5 }, () => auth.getAccessToken()))
+  calls = Promise.all(
+    Array.from({ length: 5 }, () => auth.getAccessToken().catch((e: { code?: string }) => `error:${e.code}`)),
+  )
 }
 
 const app = {
