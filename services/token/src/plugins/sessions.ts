@@ -2,7 +2,7 @@ import type { AuthContext } from '@africhain/verifier'
 import { createAccessTokenVerifier, verifierPlugin } from '@africhain/verifier'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import { Counter, Gauge } from 'prom-client'
 import type { TokenConfig } from '../config.ts'
 import { SessionService } from '../domain/sessions.ts'
@@ -127,7 +127,11 @@ export const sessionsPlugin = fp(
       registers: [app.metrics],
     })
     // The consumer runs off the request path: its own connection may queue while Redis reconnects.
-    const alertsRedis = (redis as Redis).duplicate({ lazyConnect: false, enableOfflineQueue: true })
+    const alertsRedis = (
+      redis instanceof Cluster
+        ? redis.duplicate([], { lazyConnect: false, enableOfflineQueue: true })
+        : redis.duplicate({ lazyConnect: false, enableOfflineQueue: true })
+    ) as Redis
     alertsRedis.on('error', () => {}) // reported by the main client and the consumer
     const alerts = riskAlertConsumer({
       redis: alertsRedis,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { dropDatabase, testDatabaseUrl } from '@africhain/db'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
+import { inject } from 'vitest'
 import { type BuildOptions, buildApp } from '../../src/app.ts'
 import { loadTokenConfig, type TokenConfig } from '../../src/config.ts'
 
@@ -11,7 +12,10 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 /** Config for one test file: its own database, its own Redis key prefix (and so its own stream). */
 export function testConfig(label: string, overrides: Record<string, string> = {}): TokenConfig {
   const prefix = `test:${label}:${randomBytes(4).toString('hex')}:`
+  // The token-cluster project provides a real Redis Cluster; the others use the single Redis.
+  const clusterNodes = inject('redisClusterNodes')
   return loadTokenConfig({
+    ...(clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes } : {}),
     DATABASE_URL: testDatabaseUrl(label),
     REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
@@ -25,18 +29,23 @@ export function testConfig(label: string, overrides: Record<string, string> = {}
   })
 }
 
-/** Deletes every key under the config's prefix and drops its database. */
+/** Deletes every key under the config's prefix (on every master of a cluster) and drops its database. */
 export async function cleanup(config: TokenConfig): Promise<void> {
-  const redis = new Redis(config.REDIS_URL)
+  const nodes = config.REDIS_CLUSTER_NODES
+    ? config.REDIS_CLUSTER_NODES.map((n) => new Redis(n.port, n.host))
+    : [new Redis(config.REDIS_URL)]
   try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.REDIS_KEY_PREFIX}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
+    for (const redis of nodes) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.REDIS_KEY_PREFIX}*`, 'COUNT', 1000)
+        cursor = next
+        // One key per command: on a cluster, keys of one call must share a slot.
+        await Promise.all(keys.map((k) => redis.unlink(k).catch(() => 0)))
+      } while (cursor !== '0')
+    }
   } finally {
-    redis.disconnect()
+    for (const redis of nodes) redis.disconnect()
   }
   await dropDatabase(config.DATABASE_URL)
 }
@@ -49,6 +58,9 @@ export async function startApp(config: TokenConfig, opts: BuildOptions = {}): Pr
 
 /** A raw client on the same Redis and prefix as the app: for asserting effects (stream entries, keys). */
 export function rawRedis(config: TokenConfig): Redis {
+  if (config.REDIS_CLUSTER_NODES) {
+    return new Cluster(config.REDIS_CLUSTER_NODES, { keyPrefix: config.REDIS_KEY_PREFIX }) as unknown as Redis
+  }
   return new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX })
 }
 
