@@ -105,8 +105,9 @@ describe('client API', () => {
   it('aborts a hung refresh after requestTimeout, so it cannot hold the lock forever', async () => {
     await service.close()
     service = await startFakeTokenService({ refreshDelayMs: 2_000 })
-    const { auth, storage, ended } = clientFor(service, { requestTimeout: 100 })
-    await auth.login(USER)
+    const { auth: signedIn, storage } = clientFor(service)
+    await signedIn.login(USER)
+    const { auth, ended } = clientFor(service, { storage, requestTimeout: 200 })
     await expireStoredSession(storage)
     await expect(auth.getAccessToken()).rejects.toMatchObject({ code: 'NETWORK_ERROR' })
     expect(ended).toEqual([])
