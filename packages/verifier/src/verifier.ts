@@ -34,15 +34,50 @@ function invalid(): ApiError {
   return new ApiError('TOKEN_INVALID')
 }
 
-function decodeHeader(segment: string): Record<string, unknown> {
-  let header: unknown
+// `fatal`: invalid UTF-8 throws instead of turning into U+FFFD (RFC 7519 §7.2 step 10 requires valid UTF-8).
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * A header or payload segment as a JSON object. Refuses invalid UTF-8 and repeated member names: JSON.parse
+ * would keep the last of two `sub`s silently, and a token must mean one thing to every parser.
+ */
+function decodeObject(segment: string): Record<string, unknown> {
+  let text: string
+  let value: unknown
   try {
-    header = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+    text = utf8.decode(Buffer.from(segment, 'base64url'))
+    value = JSON.parse(text)
   } catch {
     throw invalid()
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw invalid()
-  return header as Record<string, unknown>
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid()
+  if (hasRepeatedMemberName(text)) throw invalid()
+  return value as Record<string, unknown>
+}
+
+/** Whether the top-level object of `json` (text JSON.parse accepted) names a member twice. */
+function hasRepeatedMemberName(json: string): boolean {
+  const names = new Set<string>()
+  let depth = 0
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]
+    if (c === '{' || c === '[') depth++
+    else if (c === '}' || c === ']') depth--
+    else if (c === '"') {
+      let end = i + 1
+      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1
+      let next = end + 1
+      while (json[next] === ' ' || json[next] === '\t' || json[next] === '\n' || json[next] === '\r') next++
+      // At depth 1 a string followed by ':' is a member name of the top-level object; decode its escapes.
+      if (depth === 1 && json[next] === ':') {
+        const name = JSON.parse(json.slice(i, end + 1)) as string
+        if (names.has(name)) return true
+        names.add(name)
+      }
+      i = end
+    }
+  }
+  return false
 }
 
 function isStringArray(v: unknown): v is string[] {
@@ -52,8 +87,9 @@ function isStringArray(v: unknown): v is string[] {
 /**
  * Access-token verification, in the order that keeps forged input cheap:
  * shape and length → header allowlist (alg EdDSA, typ at+jwt, known kid; anything like jwk/jku/x5u/crit/b64
- * is refused, never followed) → signature and iss/aud/exp/nbf with fast-jwt pinned to EdDSA → claim types →
- * the session's revocation state, keyed on the verified `sid`, never on the token string.
+ * is refused, never followed) → payload strictly decoded (valid UTF-8, one JSON object, no repeated names) →
+ * signature and iss/aud/exp/nbf with fast-jwt pinned to EdDSA → claim types → the session's revocation
+ * state, keyed on the verified `sid`, never on the token string.
  */
 export function createAccessTokenVerifier(opts: VerifierOptions): (token: string) => Promise<AuthContext> {
   const maxLength = opts.maxTokenLength ?? 4096
@@ -82,11 +118,12 @@ export function createAccessTokenVerifier(opts: VerifierOptions): (token: string
     if (token.length > maxLength) throw invalid()
     const parts = token.split('.')
     if (parts.length !== 3 || !parts.every((p) => SEGMENT.test(p))) throw invalid()
-    const header = decodeHeader(parts[0]!)
+    const header = decodeObject(parts[0]!)
     for (const field of Object.keys(header)) if (!ALLOWED_HEADER_FIELDS.has(field)) throw invalid()
     if (header.alg !== 'EdDSA' || header.typ !== 'at+jwt') throw invalid()
     const kid = header.kid
     if (typeof kid !== 'string' || kid.length === 0 || kid.length > 64) throw invalid()
+    decodeObject(parts[1]!) // fast-jwt parses it again, leniently: this is the strict check
 
     let key = opts.keys.get(kid)
     if (!key) {

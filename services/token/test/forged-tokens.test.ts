@@ -282,6 +282,10 @@ const payloadShapes: Row[] = [
     make: () => realSigned(rawClaims(`"sub":${JSON.stringify(ctx.other.claims.sub)}`)),
   },
   {
+    name: 'duplicate sub spelled with a \\u escape',
+    make: () => realSigned(rawClaims(`"s\\u0075b":${JSON.stringify(ctx.other.claims.sub)}`)),
+  },
+  {
     name: 'duplicate roles (user, then admin)',
     make: () => realSigned(rawClaims('"roles":["admin"]')),
   },
@@ -585,7 +589,14 @@ describe('oversized Authorization headers over real HTTP', () => {
     const started = performance.now()
     return new Promise((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port, path: '/auth/me', method: 'GET', headers: { authorization } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/auth/me',
+          method: 'GET',
+          headers: { authorization },
+          agent: false,
+        },
         (res) => {
           let body = ''
           res.setEncoding('utf8')
