@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { availableParallelism, loadavg } from 'node:os'
+import { Redis } from 'ioredis'
+import { createConnection } from 'mysql2/promise'
+import { killChildren, ROOT } from './lib/proc.ts'
+import { type BenchResult, printSummary, section } from './lib/report.ts'
+import { newBenchEnv, startTokenService, type TokenService } from './lib/token-service.ts'
+import { benchRedisMemory, cleanupPrefix } from './redis-memory.ts'
+import { benchMe } from './token-me.ts'
+import { benchRefresh } from './token-refresh.ts'
+
+/**
+ * `pnpm bench [me] [refresh] [memory] [analytics]`: the performance scripts of DESIGN.md's "Performance
+ * method". Every figure is a ratio against a limit measured in the same run on the same machine; load comes
+ * from separate processes on loopback; every measurement is bounded in time. Goals are informational: the
+ * script exits 0 when one is missed (and 1 only when it could not run at all).
+ *
+ * Isolation: a database `africhain_bench_<random>` (dropped at the end), Redis keys under
+ * `bench:<random>:` (deleted at the end), the memory figure on a private redis-server.
+ *
+ * Other benchmark scripts (bench/analytics-ingest.ts) run as child processes; a line
+ * `BENCH_RESULT {"name","measured","reference","ratio","goal":{"op","value"}}` on their stdout joins the table.
+ */
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 3)
+const all = ['me', 'refresh', 'memory', 'analytics']
+const selected = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all
+for (const s of selected)
+  if (!all.includes(s)) throw new Error(`unknown benchmark "${s}" (one of ${all.join(', ')})`)
+
+const env = newBenchEnv()
+const results: BenchResult[] = []
+const failures: string[] = []
+const started = performance.now()
+
+async function attempt(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn()
+  } catch (err) {
+    console.error(`\n${name} failed: ${(err as Error).stack ?? err}`)
+    failures.push(`${name}: ${(err as Error).message.split('\n')[0]}`)
+  }
+}
+
+async function cleanup(): Promise<void> {
+  const redis = new Redis(env.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await redis.connect()
+    const n = await cleanupPrefix(redis, env.redisPrefix)
+    console.log(`cleanup: deleted ${n} Redis keys under ${env.redisPrefix}`)
+  } catch (err) {
+    console.error(`cleanup: Redis keys under ${env.redisPrefix} not deleted: ${(err as Error).message}`)
+  } finally {
+    redis.disconnect()
+  }
+  const url = new URL(env.databaseUrl)
+  const name = url.pathname.slice(1)
+  try {
+    const conn = await createConnection({
+      host: url.hostname,
+      port: Number(url.port || 3306),
+      user: decodeURIComponent(url.username || 'root'),
+      password: decodeURIComponent(url.password),
+    })
+    await conn.query(`DROP DATABASE IF EXISTS \`${name}\``)
+    await conn.end()
+    console.log(`cleanup: dropped database ${name}`)
+  } catch (err) {
+    console.error(`cleanup: database ${name} not dropped: ${(err as Error).message}`)
+  }
+}
+
+process.once('SIGINT', () => {
+  killChildren()
+  void cleanup().finally(() => process.exit(130))
+})
+
+/** bench/analytics-ingest.ts (written separately) as a child process; its BENCH_RESULT lines join the table. */
+async function runExternal(script: string): Promise<void> {
+  section(script)
+  const child = spawn(process.execPath, [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  let buffered = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk)
+    buffered += chunk.toString()
+  })
+  const timer = setTimeout(() => child.kill('SIGTERM'), 150_000)
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  clearTimeout(timer)
+  for (const line of buffered.split('\n')) {
+    if (!line.startsWith('BENCH_RESULT ')) continue
+    try {
+      results.push(JSON.parse(line.slice('BENCH_RESULT '.length)) as BenchResult)
+    } catch {
+      // not ours to judge
+    }
+  }
+  if (code !== 0) throw new Error(`${script} exited with ${code}`)
+}
+
+const load = () => `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`
+console.log(
+  `pnpm bench: node ${process.version}, ${load()}, ${PAIRS} pairs of ${SECONDS} s runs, database ${new URL(env.databaseUrl).pathname.slice(1)}, ` +
+    `Redis prefix ${env.redisPrefix}`,
+)
+let service: TokenService | undefined
+try {
+  if (selected.includes('me') || selected.includes('refresh')) {
+    await attempt('token service start', async () => {
+      service = await startTokenService(env)
+    })
+  }
+  if (service && selected.includes('me'))
+    await attempt('GET /auth/me', async () => {
+      results.push(
+        await benchMe(service!, { seconds: SECONDS, warmupSeconds: 2, connections: 50, pairs: PAIRS }),
+      )
+    })
+  if (service && selected.includes('refresh'))
+    await attempt('refresh', async () => {
+      results.push(
+        await benchRefresh(service!, env.databaseUrl, {
+          chains: 32,
+          seconds: SECONDS,
+          warmupSeconds: 1,
+          pairs: PAIRS,
+        }),
+      )
+    })
+  await service?.stop()
+  service = undefined
+  if (selected.includes('memory'))
+    await attempt('Redis memory', async () => {
+      results.push(await benchRedisMemory(env, { sessions: 100_000, realLogins: 2_000 }))
+    })
+  const analytics = 'bench/analytics-ingest.ts'
+  if (selected.includes('analytics') && existsSync(new URL(`../${analytics}`, import.meta.url)))
+    await attempt('analytics-ingest', () => runExternal(analytics))
+} finally {
+  await service?.stop()
+  killChildren()
+  await cleanup()
+}
+printSummary(results, failures)
+console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s; ${load()} at the end`)
+if (loadavg()[0]! > availableParallelism())
+  console.log('note: other work was running on this machine; same-run ratios absorb part of it, not all')
+process.exit(results.length === 0 && failures.length > 0 ? 1 : 0)
