@@ -1,4 +1,5 @@
 export * from './docs.ts'
+export * from './drain.ts'
 export * from './error-handler.ts'
 export * from './errors.ts'
 export * from './health.ts'

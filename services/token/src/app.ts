@@ -1,6 +1,7 @@
 import {
   ApiError,
   docsPlugin,
+  drainPlugin,
   errorHandlerPlugin,
   healthPlugin,
   type LogLevel,
@@ -40,6 +41,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin)
+  await app.register(drainPlugin)
   await app.register(metricsPlugin, { prefix: 'token' })
   await app.register(docsPlugin, {
     title: 'AfriChain token service',

@@ -1,0 +1,51 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { waitFor } from './wait.ts'
+
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as { port: number }
+  await new Promise((r) => server.close(r))
+  return port
+}
+
+const root = fileURLToPath(new URL('../../../../', import.meta.url))
+
+/** A service as a real OS process (`node <entry>`), its log lines collected for latches. */
+export class ServiceProcess {
+  readonly lines: string[] = []
+  readonly proc: ChildProcess
+  readonly exited: Promise<number | null>
+
+  constructor(entry: string, env: Record<string, string>) {
+    this.proc = spawn(process.execPath, [entry], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let buffered = ''
+    const collect = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8')
+      const parts = buffered.split('\n')
+      buffered = parts.pop() ?? ''
+      this.lines.push(...parts)
+    }
+    this.proc.stdout!.on('data', collect)
+    this.proc.stderr!.on('data', collect)
+    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)))
+  }
+
+  async waitForHttp(url: string): Promise<void> {
+    await waitFor(async () => (await fetch(url)).ok, `${url} to answer`, 30_000)
+  }
+
+  count(pattern: RegExp): number {
+    return this.lines.filter((l) => pattern.test(l)).length
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.proc.exitCode === null) this.proc.kill(signal)
+  }
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto'
+import { decodeEvent } from '@africhain/events'
+import { afterAll, describe, expect, it } from 'vitest'
+import { cleanup, rawRedis, testConfig } from './helpers/app.ts'
+import { freePort, ServiceProcess } from './helpers/process.ts'
+import { waitFor } from './helpers/wait.ts'
+
+const config = testConfig('shutdown')
+afterAll(() => cleanup(config))
+
+describe('graceful shutdown (SIGTERM)', () => {
+  it('finishes every in-flight request and loses no event', async () => {
+    const port = await freePort()
+    const service = new ServiceProcess('services/token/src/server.ts', {
+      DATABASE_URL: config.DATABASE_URL,
+      REDIS_URL: config.REDIS_URL,
+      REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX!,
+      TOKEN_PORT: String(port),
+      PASSWORD_HASH_COST: '13', // slow enough that requests are still in flight when the signal lands
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_REGISTER: 'off',
+    })
+    const base = `http://127.0.0.1:${port}`
+    await service.waitForHttp(`${base}/health/ready`).catch((err) => {
+      throw new Error(`${err.message}\n${service.lines.join('\n')}`)
+    })
+    const n = 16
+    const identifiers = Array.from({ length: n }, () => `drain.${randomBytes(5).toString('hex')}@example.com`)
+    const inFlight = identifiers.map((identifier) =>
+      fetch(`${base}/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ identifier, password: 'long enough password' }),
+      }).then(
+        (r) => r.status,
+        (err: Error) => `network error: ${err.message}`,
+      ),
+    )
+    // Latch: every request has reached the server before the signal is sent.
+    await waitFor(
+      () =>
+        service.count(/"url":"\/auth\/register".*incoming request|incoming request.*\/auth\/register/) >= n,
+      'requests in flight',
+    )
+    service.kill('SIGTERM')
+    const statuses = await Promise.all(inFlight)
+    expect(statuses).toEqual(Array.from({ length: n }, () => 201))
+    const code = await service.exited
+    expect(code, service.lines.filter((l) => !l.includes('"level":30')).join('\n')).toBe(0)
+
+    // Every committed registration's event is on the stream or still in the outbox (for the next instance).
+    const redis = rawRedis(config)
+    try {
+      const entries = await redis.xrange(config.EVENTS_STREAM, '-', '+')
+      const published = entries
+        .map(([, f]) => decodeEvent(f))
+        .filter((d) => d.ok && d.event.type === 'user.registered')
+      const { createDb } = await import('@africhain/db')
+      const db = createDb<{ outbox: { payload: string } }>({ url: config.DATABASE_URL })
+      const waiting = await db.selectFrom('outbox').select('payload').execute()
+      await db.destroy()
+      const ids = [
+        ...published.map((d) => (d.ok ? d.event.id : '')),
+        ...waiting.map((w) => JSON.parse(w.payload).id),
+      ]
+      expect(new Set(ids).size).toBe(ids.length)
+      expect(ids).toHaveLength(n)
+    } finally {
+      redis.disconnect()
+    }
+  })
+})
