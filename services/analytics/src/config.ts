@@ -87,3 +87,7 @@ export function riskRulesOf(config: AnalyticsConfig): RiskRules {
     failedLogins: config.RISK_FAILED_LOGINS,
   }
 }
+
+export function deadLetterStreamOf(config: AnalyticsConfig): string {
+  return config.DEAD_LETTER_STREAM ?? `${config.EVENTS_STREAM}:dead`
+}

@@ -15,7 +15,16 @@ import { addDays, utcDay } from '../src/domain/time.ts'
 import { createAnalyticsStore } from '../src/storage/analytics-store.ts'
 import { ingestBatch } from '../src/storage/ingest.ts'
 import { type TestDb, testDatabase } from './helpers/db.ts'
-import { failedLogin, login, mismatch, refresh, registered, reuse, revoke, type Who } from './helpers/events.ts'
+import {
+  failedLogin,
+  login,
+  mismatch,
+  refresh,
+  registered,
+  reuse,
+  revoke,
+  type Who,
+} from './helpers/events.ts'
 
 /**
  * The contract's invariant, end to end through the real storage: whatever the delivery order, batching,
@@ -84,7 +93,9 @@ async function snapshot(t: TestDb, users: string[]) {
       'select user_id, score, factors, evaluated_at, last_event_at, alerted from analytics_user_risk order by user_id',
     ),
     userDays: await rows('select day, user_id, max_score from analytics_user_days order by day, user_id'),
-    counters: await rows('select day, hour, metric, count from analytics_counters order by day, hour, metric'),
+    counters: await rows(
+      'select day, hour, metric, count from analytics_counters order by day, hour, metric',
+    ),
     sessions: await rows(
       'select session_id, user_id, platform, device_key, remember_me, created_at, expires_at, revoked_at, revoke_reason, refreshes, last_refresh_at, ends_at from analytics_sessions order by session_id',
     ),
@@ -146,7 +157,9 @@ describe('ingest is independent of order, duplicates, batching and concurrency',
 
           const [a, b] = await Promise.all([snapshot(clean, users), snapshot(messy, users)])
           const strip = (s: typeof a) =>
-            JSON.parse(JSON.stringify(s, (k, v) => (k === 'generatedAt' || k === 'evaluatedAt' ? undefined : v)))
+            JSON.parse(
+              JSON.stringify(s, (k, v) => (k === 'generatedAt' || k === 'evaluatedAt' ? undefined : v)),
+            )
           expect(strip(b)).toEqual(strip(a))
         },
       ),

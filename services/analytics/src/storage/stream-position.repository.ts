@@ -1,5 +1,6 @@
 import { parseStreamId } from '@africhain/bus'
 import { type Kysely, sql, type Transaction } from 'kysely'
+import type { GapFinding } from '../domain/gaps.ts'
 import type { Database } from './tables.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -43,21 +44,15 @@ export async function lastProcessedId(db: Db, stream: string): Promise<string | 
   return row?.key ? idOfPositionKey(row.key) : null
 }
 
-export type GapKind = 'stream_lost' | 'trimmed_unread' | 'trimmed_before_start'
+export type Gap = GapFinding & { stream: string }
 
-export type Gap = {
-  stream: string
-  /** Last id known processed (or `0-0`) before the stretch that was never read. */
-  fromId: string
-  /** First id available after it, when known. */
-  toId: string | null
-  /** Entries known to be missing, when Redis can tell (entries-added minus what the group read and what is left). */
-  missing: number | null
-  kind: GapKind
-}
-
-/** Records a gap once per starting point; seeing it again (another worker, a later check) only widens it. */
+/**
+ * Records a gap once per starting point (another worker or a later check finding it again changes
+ * nothing); a cumulative count that grew raises `missing` and moves `updated_at`, the "last gap" time.
+ * `updated_at` and `to_id` are assigned before `missing`, while it still holds the stored value.
+ */
 export async function recordGap(db: Db, gap: Gap, now: Date): Promise<void> {
+  const grows = sql`coalesce(values(missing), 0) > coalesce(missing, 0)`
   await db
     .insertInto('analytics_stream_gaps')
     .values({
@@ -70,9 +65,9 @@ export async function recordGap(db: Db, gap: Gap, now: Date): Promise<void> {
       updated_at: now,
     })
     .onDuplicateKeyUpdate({
-      to_id: sql`coalesce(values(to_id), to_id)`,
+      updated_at: sql`if(${grows}, values(updated_at), updated_at)`,
+      to_id: sql`if(${grows}, values(to_id), to_id)`,
       missing: sql`greatest(coalesce(missing, values(missing)), coalesce(values(missing), missing))`,
-      updated_at: sql`values(updated_at)`,
     })
     .execute()
 }
@@ -85,7 +80,7 @@ export async function gapSummary(db: Db, stream: string): Promise<GapSummary> {
     .select([
       sql<number>`count(*)`.as('gaps'),
       sql<string | null>`sum(missing)`.as('missing'),
-      sql<Date | null>`max(detected_at)`.as('last'),
+      sql<Date | null>`max(updated_at)`.as('last'),
     ])
     .where('stream', '=', stream)
     .executeTakeFirstOrThrow()

@@ -1,0 +1,74 @@
+import {
+  docsPlugin,
+  errorHandlerPlugin,
+  healthPlugin,
+  type LogLevel,
+  loggerOptions,
+  metricsPlugin,
+} from '@africhain/http'
+import type { KeySource } from '@africhain/verifier'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify from 'fastify'
+import type { Redis } from 'ioredis'
+import { type Kysely, sql } from 'kysely'
+import type { AnalyticsConfig } from './config.ts'
+import { authPlugin } from './plugins/auth.ts'
+import { infrastructurePlugin } from './plugins/infrastructure.ts'
+import { eventRoutes } from './routes/events.ts'
+import { overviewRoutes } from './routes/overview.ts'
+import { reportRoutes } from './routes/report.ts'
+import { securityRoutes } from './routes/security.ts'
+import type { Database } from './storage/tables.ts'
+
+export type AppDeps = {
+  /** The process's connections (the app never closes them: main.ts or the test does). */
+  redis: Redis
+  db: Kysely<Database>
+  /** Public keys for access tokens; default the JWKS at TOKEN_SERVICE_URL. */
+  keys?: KeySource
+  now?: () => Date
+  /** Where log lines go (tests capture them). */
+  logStream?: { write(line: string): void }
+}
+
+/** Builds the analytics API from a config object and its connections. `main.ts` runs it; tests `inject`. */
+export async function buildApp(config: AnalyticsConfig, deps: AppDeps) {
+  const app = Fastify({
+    logger: loggerOptions(config.LOG_LEVEL as LogLevel, deps.logStream),
+    // A hop count is valid at run time; Fastify's types only list the other forms.
+    trustProxy: config.TRUST_PROXY as boolean | string,
+    bodyLimit: 16_384,
+    maxParamLength: 200,
+    // Unknown query fields fail (400) instead of being dropped; numbers in the query string are coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(errorHandlerPlugin)
+  await app.register(metricsPlugin, { prefix: 'analytics' })
+  await app.register(docsPlugin, {
+    title: 'AfriChain session analytics',
+    version: '1.0.0',
+    description:
+      'Session analytics, risk assessments and daily reports, computed from the token service’s session events.',
+  })
+  await app.register(infrastructurePlugin, {
+    config,
+    redis: deps.redis,
+    db: deps.db,
+    ...(deps.now ? { now: deps.now } : {}),
+  })
+  await app.register(authPlugin, { config, redis: deps.redis, ...(deps.keys ? { keys: deps.keys } : {}) })
+  await app.register(healthPlugin, {
+    checks: {
+      redis: () => deps.redis.ping(),
+      database: () => sql`select 1`.execute(deps.db),
+    },
+  })
+
+  await app.register(overviewRoutes)
+  await app.register(eventRoutes)
+  await app.register(securityRoutes)
+  await app.register(reportRoutes)
+  return app
+}

@@ -1,0 +1,163 @@
+import {
+  RiskFactor,
+  SESSION_EVENT_TYPES,
+  SessionEvent,
+  type SessionEvent as SessionEventType,
+} from '@africhain/events'
+import { Type } from 'typebox'
+import { EXACT_MEDIAN_LIMIT } from '../domain/duration-stats.ts'
+
+/** Request and response schemas of the analytics API: one per concept (API.md fixes the contract fields). */
+
+export const bearer = [{ bearer: [] }]
+
+export const ErrorResponse = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String(),
+})
+
+/** Error responses a route documents, by status. */
+export function errors(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorResponse]))
+}
+
+const UserId = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'security/admin only, for another user',
+})
+
+export const NoQuery = Type.Object({}, { additionalProperties: false })
+
+export const UserQuery = Type.Object({ userId: Type.Optional(UserId) }, { additionalProperties: false })
+
+export const EventType = Type.Union(SESSION_EVENT_TYPES.map((t) => Type.Literal(t)))
+
+export const EventsQuery = Type.Object(
+  {
+    userId: Type.Optional(UserId),
+    type: Type.Optional(EventType),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive, ISO-8601 with offset' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive, ISO-8601 with offset' })),
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const FlaggedQuery = Type.Object(
+  { limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }) },
+  { additionalProperties: false },
+)
+
+export const ReportQuery = Type.Object(
+  {
+    date: Type.Optional(
+      Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day, default today' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+const Counts = Type.Record(Type.String(), Type.Integer())
+
+export const DurationStats = Type.Object(
+  { average: Type.Number(), median: Type.Number(), max: Type.Number() },
+  {
+    description: `Seconds from creation to end (or now while active), sessions active in the last 24 hours. Median exact up to ${EXACT_MEDIAN_LIMIT} sessions, else from a log-scale histogram (error < 1.1 %).`,
+  },
+)
+
+const SecurityEvents = {
+  tokenRefreshes: Type.Integer(),
+  tokenRevocations: Type.Integer(),
+  suspiciousActivity: Type.Integer({ description: 'token reuse detections and device mismatches' }),
+}
+
+export const DataCompleteness = Type.Object(
+  {
+    complete: Type.Boolean(),
+    gaps: Type.Integer(),
+    missingEvents: Type.Integer(),
+    lastGapAt: Type.Union([Type.String(), Type.Null()]),
+  },
+  { description: 'Stream entries lost before any worker read them (trimmed or lost with Redis data)' },
+)
+
+export const SessionAnalytics = Type.Object({
+  totalActiveSessions: Type.Integer(),
+  userActiveSessions: Type.Integer({ description: 'users with at least one active session' }),
+  deviceBreakdown: Counts,
+  sessionDuration: DurationStats,
+  securityEvents: Type.Object(SecurityEvents, { description: 'last 24 hours' }),
+  generatedAt: Type.String(),
+  dataCompleteness: DataCompleteness,
+})
+
+export const UserAnalytics = Type.Object({
+  userId: Type.String(),
+  activeSessions: Type.Integer(),
+  deviceBreakdown: Counts,
+  sessionDuration: DurationStats,
+  securityEvents: Type.Object(
+    { ...SecurityEvents, failedLogins: Type.Integer() },
+    { description: 'last 24 hours' },
+  ),
+  riskScore: Type.Integer(),
+  suspicious: Type.Boolean(),
+  generatedAt: Type.String(),
+})
+
+export const RiskAssessment = Type.Object({
+  userId: Type.String(),
+  riskScore: Type.Integer({ minimum: 0, maximum: 100 }),
+  suspicious: Type.Boolean(),
+  factors: Type.Array(RiskFactor),
+  recommendations: Type.Array(Type.String()),
+  evaluatedAt: Type.String(),
+})
+
+export const FlaggedUsers = Type.Object({ users: Type.Array(RiskAssessment), generatedAt: Type.String() })
+
+export const EventPage = Type.Object({
+  events: Type.Array(Type.Unsafe<SessionEventType>(SessionEvent)),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+})
+
+const Change = Type.Object({
+  previous: Type.Integer(),
+  change: Type.Integer(),
+  changePercent: Type.Union([Type.Number(), Type.Null()]),
+})
+
+export const DailyReport = Type.Object({
+  date: Type.String(),
+  logins: Type.Integer(),
+  failedLogins: Type.Integer(),
+  uniqueUsers: Type.Integer(),
+  refreshes: Type.Integer(),
+  revocations: Type.Object({ total: Type.Integer(), byReason: Counts }),
+  reuseDetections: Type.Integer(),
+  deviceMismatches: Type.Integer(),
+  registrations: Type.Integer(),
+  suspiciousUsers: Type.Integer({
+    description: 'users whose score at one of their events that day was suspicious',
+  }),
+  deviceBreakdown: Counts,
+  hourly: Type.Array(Type.Integer(), { minItems: 24, maxItems: 24, description: 'events per UTC hour' }),
+  comparedToPreviousDay: Type.Object({
+    date: Type.String(),
+    logins: Change,
+    failedLogins: Change,
+    uniqueUsers: Change,
+    refreshes: Change,
+    revocations: Change,
+    reuseDetections: Change,
+    suspiciousUsers: Change,
+  }),
+  generatedAt: Type.String(),
+})

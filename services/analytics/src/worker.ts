@@ -1,0 +1,165 @@
+import { type BusLogger, type Consumer, createConsumer, maxStreamId, type StreamEntry } from '@africhain/bus'
+import { decodeEvent, type SessionEvent } from '@africhain/events'
+import { dependencyOf } from '@africhain/http'
+import type { Redis } from 'ioredis'
+import type { Kysely } from 'kysely'
+import { Registry } from 'prom-client'
+import { type AnalyticsConfig, deadLetterStreamOf, riskRulesOf } from './config.ts'
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts'
+import { ingestBatch } from './storage/ingest.ts'
+import { isDeadlock } from './storage/sql-helpers.ts'
+import type { Database } from './storage/tables.ts'
+import { type AlertRelay, createAlertRelay } from './stream/alert-relay.ts'
+import { createGapDetector, type GapDetector } from './stream/gap-detector.ts'
+
+type Batch = StreamEntry<SessionEvent>[]
+
+export type WorkerOptions = {
+  config: AnalyticsConfig
+  redis: Redis
+  db: Kysely<Database>
+  logger: BusLogger
+  /** Where the worker's counters go (the API's registry when both roles share a process). */
+  registry?: Registry
+  now?: () => Date
+  /** Test seams around the commit, for the crash tests: before COMMIT, and after it but before XACK. */
+  hooks?: { beforeCommit?: (batch: Batch) => Promise<void>; afterCommit?: (batch: Batch) => Promise<void> }
+  /** How often the alert outbox is swept for alerts a crashed process left unpublished. */
+  alertSweepMs?: number
+  blockMs?: number
+  retryDelayMs?: number
+}
+
+export type Worker = {
+  start(): Promise<void>
+  /** Stops reading, finishes the in-flight batches, publishes pending alerts. Idempotent. */
+  stop(): Promise<void>
+  gaps: GapDetector
+  alerts: AlertRelay
+  metrics: WorkerMetrics
+}
+
+/** Database outages and deadlock victims are retried in place; they say nothing about the entry. */
+export function isTransient(err: unknown): boolean {
+  return dependencyOf(err) !== undefined || isDeadlock(err)
+}
+
+/**
+ * The stream worker: WORKER_CONCURRENCY consumers in the group, each storing its batches with
+ * `ingestBatch` (one transaction, then XACK), plus the gap detector and the alert relay.
+ */
+export function createWorker(opts: WorkerOptions): Worker {
+  const { config, redis, db } = opts
+  const now = opts.now ?? (() => new Date())
+  const rules = riskRulesOf(config)
+  const log = opts.logger.child({ component: 'worker' })
+  const metrics = createWorkerMetrics(opts.registry ?? new Registry())
+  const stream = config.EVENTS_STREAM
+  const group = config.CONSUMER_GROUP
+
+  const gaps = createGapDetector({
+    redis,
+    db,
+    stream,
+    group,
+    logger: opts.logger,
+    now,
+    onGap: (gap) => metrics.gapsDetected.inc({ kind: gap.kind }),
+  })
+  const alerts = createAlertRelay({
+    db,
+    redis,
+    stream: config.ALERTS_STREAM,
+    logger: opts.logger,
+    intervalMs: opts.alertSweepMs ?? 5000,
+    onPublished: (n) => metrics.alertsPublished.inc(n),
+  })
+
+  function consumerFor(name: string): Consumer {
+    return createConsumer<SessionEvent>({
+      redis,
+      stream,
+      group,
+      consumer: name,
+      decode: decodeEvent,
+      batchSize: config.BATCH_SIZE,
+      claimIdleMs: config.CLAIM_IDLE * 1000,
+      maxDeliveries: config.MAX_DELIVERIES,
+      deadLetterStream: deadLetterStreamOf(config),
+      isTransient,
+      logger: opts.logger,
+      ...(opts.blockMs ? { blockMs: opts.blockMs } : {}),
+      ...(opts.retryDelayMs ? { retryDelayMs: opts.retryDelayMs } : {}),
+      hooks: {
+        onBatch: (b) => {
+          metrics.batches.inc({ source: b.source })
+          metrics.batchSeconds.observe(b.durationMs / 1000)
+        },
+        onDeadLetter: () => metrics.deadLetters.inc(),
+        onError: () => metrics.errors.inc(),
+        onGroupCreated: () => gaps.onGroupCreated(),
+      },
+      handler: async (batch) => {
+        const result = await ingestBatch(
+          db,
+          batch.map((e) => e.event),
+          {
+            rules,
+            now,
+            position: { stream, consumer: name, lastId: maxStreamId(batch.map((e) => e.id))! },
+            ...(opts.hooks?.beforeCommit ? { beforeCommit: () => opts.hooks!.beforeCommit!(batch) } : {}),
+          },
+        )
+        metrics.events.inc({ result: 'stored' }, result.stored)
+        if (result.duplicates > 0) metrics.events.inc({ result: 'duplicate' }, result.duplicates)
+        await opts.hooks?.afterCommit?.(batch)
+        if (result.alerts.length > 0) void alerts.kick()
+      },
+    })
+  }
+
+  const names =
+    config.WORKER_CONCURRENCY === 1
+      ? [config.CONSUMER_NAME]
+      : Array.from({ length: config.WORKER_CONCURRENCY }, (_, i) => `${config.CONSUMER_NAME}-${i}`)
+  const consumers = names.map(consumerFor)
+  let gapTimer: NodeJS.Timeout | undefined
+  let started: Promise<void> | undefined
+  let stopped: Promise<void> | undefined
+
+  async function checkGaps(): Promise<void> {
+    try {
+      await gaps.check()
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'gap check failed; will retry')
+    }
+  }
+
+  return {
+    gaps,
+    alerts,
+    metrics,
+    start() {
+      started ??= (async () => {
+        // Before any consumer reads: a stream trimmed while every worker was away is still visible.
+        await checkGaps()
+        await Promise.all(consumers.map((c) => c.start()))
+        alerts.start()
+        gapTimer = setInterval(() => void checkGaps(), config.GAP_CHECK_INTERVAL * 1000)
+        log.info({ stream, group, consumers: names }, 'analytics worker started')
+      })()
+      return started
+    },
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(gapTimer)
+        await started?.catch(() => {})
+        await Promise.all(consumers.map((c) => c.stop()))
+        await alerts.stop()
+        await alerts.kick()
+        log.info({}, 'analytics worker stopped')
+      })()
+      return stopped
+    },
+  }
+}
