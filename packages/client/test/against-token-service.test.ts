@@ -11,9 +11,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
  * The SDK against the real token service (real Redis and MariaDB, short token lifetimes).
- * Runs when TOKEN_SERVICE_READY is set and `startTokenService` is wired.
+ * The service runs in-process (buildApp) on a database and key prefix of its own.
  */
-describe.skipIf(!process.env.TOKEN_SERVICE_READY)('against the token service', () => {
+describe('against the token service', () => {
   let service: RunningTokenService
 
   beforeAll(async () => {

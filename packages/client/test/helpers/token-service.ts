@@ -1,3 +1,8 @@
+import { randomBytes } from 'node:crypto'
+import { dropDatabase, testDatabaseUrl } from '@africhain/db'
+import { buildApp, loadTokenConfig } from '@africhain/token-service'
+import { Redis } from 'ioredis'
+
 /**
  * The real token service (services/token) for `against-token-service.test.ts`.
  *
@@ -20,6 +25,34 @@ export type RunningTokenService = {
   close(): Promise<void>
 }
 
-export async function startTokenService(_options: TokenServiceOptions): Promise<RunningTokenService> {
-  throw new Error('not wired yet: startTokenService needs @africhain/token-service (see the comment above)')
+export async function startTokenService(options: TokenServiceOptions): Promise<RunningTokenService> {
+  const config = loadTokenConfig({
+    DATABASE_URL: testDatabaseUrl('client'),
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `test:client:${randomBytes(4).toString('hex')}:`,
+    ACCESS_TOKEN_TTL: options.accessTokenTtl,
+    REFRESH_REUSE_GRACE: options.reuseGrace,
+    PASSWORD_HASH_COST: '10',
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_LOGIN: 'off',
+    RATE_LIMIT_REGISTER: 'off',
+    RATE_LIMIT_REFRESH: 'off',
+    RATE_LIMIT_INTROSPECT: 'off',
+  })
+  const app = await buildApp(config)
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  return {
+    baseUrl: address,
+    async close() {
+      await app.close()
+      const redis = new Redis(config.REDIS_URL)
+      try {
+        const keys = await redis.keys(`${config.REDIS_KEY_PREFIX}*`)
+        if (keys.length > 0) await redis.del(...keys)
+      } finally {
+        redis.disconnect()
+      }
+      await dropDatabase(config.DATABASE_URL)
+    },
+  }
 }
