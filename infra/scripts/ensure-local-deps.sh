@@ -19,6 +19,12 @@ apt_install() {
 command -v redis-server >/dev/null 2>&1 || { log "installing redis"; apt_install redis-server redis-tools; }
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || { log "installing mariadb"; apt_install mariadb-server mariadb-client; }
 
+# CI also runs the SDK's browser test in Debian's Chromium (driven by playwright-core).
+if [ "${1:-}" = "--with-browser" ] && [ ! -x /usr/bin/chromium ]; then
+  log "installing chromium"
+  apt_install chromium
+fi
+
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   log "starting redis"
   mkdir -p /var/lib/redis /var/log/redis
