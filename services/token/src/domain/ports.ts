@@ -34,7 +34,6 @@ export interface UserStore {
   /** Inserts the user and its `user.registered` event in one transaction; false when the identifier is taken. */
   create(user: User, event: SessionEvent): Promise<boolean>
   findByIdentifier(identifier: string): Promise<User | undefined>
-  findById(id: string): Promise<User | undefined>
 }
 
 export type Rotation = {
@@ -52,8 +51,10 @@ export type Rotation = {
 export interface SessionStore {
   /** Session row, its first refresh-token hash and the events, in one transaction. */
   create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[]): Promise<void>
-  /** The session a refresh-token hash was issued for, and the generation it was issued at. */
-  findByRefreshHash(hash: Buffer): Promise<{ session: SessionRecord; generation: number } | undefined>
+  /** The session a refresh-token hash was issued for, the generation it was issued at, the user's current roles. */
+  findByRefreshHash(
+    hash: Buffer,
+  ): Promise<{ session: SessionRecord; generation: number; roles: string[] } | undefined>
   find(id: string): Promise<SessionRecord | undefined>
   /**
    * One compare-and-set: advances the session from `fromGeneration` to the next one only if it is still at

@@ -77,13 +77,20 @@ export function sessionRepository(
       const row = await db
         .selectFrom('refresh_tokens as rt')
         .innerJoin('sessions as s', 's.id', 'rt.session_id')
+        .innerJoin('users as u', 'u.id', 's.user_id')
         .selectAll('s')
-        .select('rt.generation as token_generation')
+        .select(['rt.generation as token_generation', 'u.roles as user_roles'])
         .where('rt.hash', '=', hash)
         .executeTakeFirst()
       if (!row) return undefined
-      const { token_generation, ...session } = row
-      return { session: toSessionRecord(session), generation: token_generation }
+      const { token_generation, user_roles, ...session } = row
+      // Roles are read at every refresh (one query with the session), so a granted or removed role
+      // reaches the user's next access token.
+      return {
+        session: toSessionRecord(session),
+        generation: token_generation,
+        roles: user_roles.split(' ').filter(Boolean),
+      }
     },
 
     async find(id: string) {

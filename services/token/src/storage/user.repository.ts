@@ -59,11 +59,6 @@ export function userRepository(
       return row ? toUser(row) : undefined
     },
 
-    async findById(id: string): Promise<User | undefined> {
-      const row = await db.selectFrom('users').select(COLUMNS).where('id', '=', id).executeTakeFirst()
-      return row ? toUser(row) : undefined
-    },
-
     async setRoles(id: string, roles: string[]): Promise<void> {
       await db
         .updateTable('users')
