@@ -204,7 +204,8 @@ describe('consumer group runner', () => {
       (n) => n === 1,
     )
     expect(seen.ids).toEqual([])
-    const [[, fields]] = (await redis.xrange(`${stream}:dead`, '-', '+')) as [string, string[]][]
+    const [entry] = await redis.xrange(`${stream}:dead`, '-', '+')
+    const fields = entry![1]
     expect(fields[fields.indexOf('reason') + 1]).toMatch(/consumer stopped or died/)
   })
 

@@ -38,7 +38,7 @@ export async function buildApp(config: AnalyticsConfig, deps: AppDeps) {
     // A hop count is valid at run time; Fastify's types only list the other forms.
     trustProxy: config.TRUST_PROXY as boolean | string,
     bodyLimit: 16_384,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     // Unknown query fields fail (400) instead of being dropped; numbers in the query string are coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
     return503OnClosing: true,

@@ -46,7 +46,7 @@ export async function startTokenIssuer(redis: Redis): Promise<TokenIssuer> {
         algorithm: 'EdDSA',
         key: privatePem,
         kid,
-        header: { typ: 'at+jwt' },
+        header: { alg: 'EdDSA', typ: 'at+jwt' },
         iss: ISSUER,
         aud: AUDIENCE,
         expiresIn: (opts.expiresIn ?? 900) * 1000,

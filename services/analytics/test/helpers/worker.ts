@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { pino } from 'pino'
+import { Registry } from 'prom-client'
+import type { AnalyticsConfig } from '../../src/config.ts'
+import { createWorker, type Worker, type WorkerOptions } from '../../src/worker.ts'
+
+export const silent = pino({ level: 'silent' })
+
+/** An in-process worker with short timings for tests. */
+export function testWorker(
+  config: AnalyticsConfig,
+  deps: Pick<WorkerOptions, 'redis' | 'db'> & Partial<WorkerOptions>,
+): Worker & { registry: Registry } {
+  const registry = deps.registry ?? new Registry()
+  const worker = createWorker({
+    config,
+    logger: silent,
+    blockMs: 200,
+    retryDelayMs: 10,
+    alertSweepMs: 200,
+    ...deps,
+    registry,
+  })
+  return Object.assign(worker, { registry })
+}
+
+/** Runs test/fixtures/crashing-worker.ts with `config` as its environment; resolves with its exit signal. */
+export function runCrashingWorker(
+  env: Record<string, string>,
+  crashAt: 'before-commit' | 'after-commit',
+): Promise<NodeJS.Signals | null> {
+  const script = fileURLToPath(new URL('../fixtures/crashing-worker.ts', import.meta.url))
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env, CRASH_AT: crashAt },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (d) => {
+    stderr += d
+  })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`crashing worker did not crash in time: ${stderr}`))
+    }, 20_000)
+    child.on('exit', (_code, signal) => {
+      clearTimeout(timer)
+      if (signal !== 'SIGKILL') reject(new Error(`worker exited without crashing: ${stderr}`))
+      else resolve(signal)
+    })
+  })
+}
