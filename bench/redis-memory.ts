@@ -95,7 +95,13 @@ export async function benchRedisMemory(env: BenchEnv, opts: MemoryOptions): Prom
   try {
     // 1. Real logins through the token service, on this Redis.
     const service = await startTokenService({ ...env, redisUrl: redisSrv.url, redisPrefix: prefix })
-    let real: { perSession: number; perSessionWithStream: number; keysPerLogin: number; keyUsage: number }
+    let real: {
+      perSession: number
+      perSessionWithStream: number
+      keysPerLogin: number
+      keyUsage: number
+      streamEntry: number
+    }
     try {
       const identifier = `mem-${Date.now()}@bench.example`
       await register(service, identifier)
@@ -131,6 +137,7 @@ export async function benchRedisMemory(env: BenchEnv, opts: MemoryOptions): Prom
         perSessionWithStream: (used1 - used0) / sids.length,
         keysPerLogin: (keys1 - keys0) / sids.length,
         keyUsage: usages.reduce<number>((a, u) => a + (u ?? 0), 0) / sample.length,
+        streamEntry: streamGrowth / sids.length,
       }
       console.log(
         `  real: ${fmt(sids.length)} logins in ${loginSeconds.toFixed(1)} s (${fmt(sids.length / loginSeconds)}/s); ` +
@@ -170,6 +177,10 @@ export async function benchRedisMemory(env: BenchEnv, opts: MemoryOptions): Prom
     notes.push(
       `real logins: ${real.perSession.toFixed(0)} B/session hot state, ${real.keysPerLogin.toFixed(2)} keys/login; ` +
         `${real.perSessionWithStream.toFixed(0)} B including its session.created stream entry (the stream is capped by EVENTS_STREAM_MAXLEN)`,
+    )
+    notes.push(
+      `the event stream is not per session but grows ~${real.streamEntry.toFixed(0)} B per event: at the default ` +
+        `EVENTS_STREAM_MAXLEN=1,000,000 it holds ≈ ${fmt((real.streamEntry * 1e6) / 2 ** 20)} MiB`,
     )
     if (!redisSrv.private)
       notes.push(

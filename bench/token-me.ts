@@ -1,6 +1,6 @@
 import { autocannon } from './lib/autocannon.ts'
 import { alternatePairs } from './lib/paired.ts'
-import { freePort, startNode, waitForHttp } from './lib/proc.ts'
+import { cpuSeconds, freePort, startNode, waitForHttp } from './lib/proc.ts'
 import { type BenchResult, fmt, section } from './lib/report.ts'
 import { login, register, type TokenService } from './lib/token-service.ts'
 
@@ -31,15 +31,21 @@ export async function benchMe(service: TokenService, opts: MeOptions): Promise<B
     await run('reference', opts.warmupSeconds)
     await run('subject', opts.warmupSeconds)
 
+    const pid = (side: 'subject' | 'reference') =>
+      side === 'subject' ? service.child.proc.pid : hello.proc.pid
     const { subject, reference, ratios, median } = await alternatePairs(opts.pairs, async (side) => {
+      const cpu0 = cpuSeconds(pid(side))
       const r = await run(side, opts.seconds)
+      const cpuUs = ((cpuSeconds(pid(side)) - cpu0) * 1e6) / (r.requests + r.non2xx)
       console.log(
         `  ${side === 'subject' ? '/auth/me' : 'hello   '} ${fmt(r.rps).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms` +
+          `  server CPU ${cpuUs.toFixed(0)} µs/req` +
           (r.non2xx || r.errors ? `  non-2xx ${r.non2xx} errors ${r.errors}` : ''),
       )
-      return r
+      return { ...r, cpuUs }
     })
     const pooled = (rs: typeof subject) => ({
+      cpuUs: [...rs.map((r) => r.cpuUs)].sort((a, b) => a - b)[Math.floor(rs.length / 2)]!,
       rps: rs.reduce((a, r) => a + r.requests, 0) / rs.reduce((a, r) => a + r.seconds, 0),
       p99: [...rs.map((r) => r.p99)].sort((a, b) => a - b)[Math.floor(rs.length / 2)]!,
       bad: rs.reduce((a, r) => a + r.non2xx + r.errors, 0),
@@ -50,6 +56,10 @@ export async function benchMe(service: TokenService, opts: MeOptions): Promise<B
       `p99 ${s.p99} ms vs ${ref.p99} ms hello (median of runs; ${opts.connections} connections); ` +
         `pair ratios ${ratios.map((r) => r.toFixed(2)).join(' ')}, pooled ${(s.rps / ref.rps).toFixed(2)}`,
     ]
+    notes.push(
+      `server CPU per request ${s.cpuUs.toFixed(0)} µs vs ${ref.cpuUs.toFixed(0)} µs hello (median): ` +
+        `CPU ratio ${(ref.cpuUs / s.cpuUs).toFixed(2)}, the throughput ratio a saturated core would give`,
+    )
     if (s.bad > 0) notes.push(`${s.bad} non-2xx/errored requests on /auth/me (the ratio counts 2xx only)`)
     return {
       name: 'GET /auth/me',

@@ -1,5 +1,5 @@
 import { alternatePairs } from './lib/paired.ts'
-import { freePort, runNode, startNode, waitForHttp } from './lib/proc.ts'
+import { cpuSeconds, freePort, runNode, startNode, waitForHttp } from './lib/proc.ts'
 import { type BenchResult, fmt, section } from './lib/report.ts'
 import { login, pool, register, type TokenService } from './lib/token-service.ts'
 import type { ChainJob, ChainResult } from './load/chains.ts'
@@ -55,21 +55,26 @@ export async function benchRefresh(
         warmupMs: opts.warmupSeconds * 1000,
         durationMs: opts.seconds * 1000,
       }
+      const pid = mode === 'token' ? service.child.proc.pid : cas.proc.pid
+      const cpu0 = cpuSeconds(pid)
       const r = JSON.parse(
         await runNode('chain load generator', 'bench/load/chains.ts', {
           input: JSON.stringify(job),
           timeoutMs: (opts.seconds + opts.warmupSeconds + 60) * 1000,
         }),
       ) as ChainResult
+      // Includes the warm-up second: CPU per request over everything this run sent.
+      const cpuUs = ((cpuSeconds(pid) - cpu0) * 1e6) / (r.requests * (1 + opts.warmupSeconds / opts.seconds))
       states[mode] = r.states
       console.log(
         `  ${(mode === 'token' ? 'service' : 'mysql').padEnd(7)} ${fmt(r.rps).padStart(6)} /s  ` +
-          `p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  max ${r.max.toFixed(1)} ms` +
+          `p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  max ${r.max.toFixed(1)} ms  server CPU ${cpuUs.toFixed(0)} µs/req` +
           (r.errors ? `  errors ${r.errors} (${r.errorSamples.join(' | ')})` : ''),
       )
-      return r
+      return { ...r, cpuUs }
     })
-    const pooled = (rs: ChainResult[]) => ({
+    const pooled = (rs: (ChainResult & { cpuUs: number })[]) => ({
+      cpuUs: [...rs.map((r) => r.cpuUs)].sort((a, b) => a - b)[Math.floor(rs.length / 2)]!,
       rps: rs.reduce((a, r) => a + r.requests, 0) / rs.reduce((a, r) => a + r.seconds, 0),
       p99: [...rs.map((r) => r.p99)].sort((a, b) => a - b)[Math.floor(rs.length / 2)]!,
       p50: [...rs.map((r) => r.p50)].sort((a, b) => a - b)[Math.floor(rs.length / 2)]!,
@@ -81,6 +86,9 @@ export async function benchRefresh(
       `p99 ${s.p99.toFixed(1)} ms vs ${ref.p99.toFixed(1)} ms mysql, p50 ${s.p50.toFixed(1)} vs ${ref.p50.toFixed(1)} ms ` +
         `(median of runs); pair ratios ${ratios.map((r) => r.toFixed(2)).join(' ')}, pooled ${(s.rps / ref.rps).toFixed(2)}`,
     ]
+    notes.push(
+      `app-process CPU per request ${s.cpuUs.toFixed(0)} µs vs ${ref.cpuUs.toFixed(0)} µs for the bare route (median; MariaDB not counted)`,
+    )
     if (s.errors + ref.errors > 0)
       notes.push(`broken chains: service ${s.errors}, reference ${ref.errors} (re-filled between runs)`)
     return {
