@@ -36,11 +36,11 @@ async function totals() {
   }>`select coalesce(sum(count), 0) as n from analytics_counters where metric = 'events'`.execute(t.db)
   const refreshes = await sql<{
     n: string
-  }>`select coalesce(sum(refreshes), 0) as n from analytics_sessions`.execute(t.db)
+  }>`select coalesce(sum(count), 0) as n from analytics_counters where metric = 'refreshes'`.execute(t.db)
   return {
     stored: Number(events.rows[0]!.n),
     counted: Number(counted.rows[0]!.n),
-    sessionRefreshes: Number(refreshes.rows[0]!.n),
+    refreshes: Number(refreshes.rows[0]!.n),
   }
 }
 
@@ -76,7 +76,7 @@ describe('crash safety', () => {
     await rescuer.stop()
     const claimed = await rescuer.registry.getSingleMetricAsString('analytics_worker_batches_total')
     expect(claimed).toMatch(/source="claimed"} [1-9]/)
-    expect(await totals()).toEqual({ stored: 60, counted: 60, sessionRefreshes: 20 })
+    expect(await totals()).toEqual({ stored: 60, counted: 60, refreshes: 20 })
   }, 30_000)
 
   it('killed after its commit but before XACK: the redelivery changes nothing; each counted once', async () => {
@@ -98,6 +98,6 @@ describe('crash safety', () => {
     await restarted.stop()
     const handled = await restarted.registry.getSingleMetricAsString('analytics_worker_events_total')
     expect(handled).toContain('result="duplicate"} 10')
-    expect(await totals()).toEqual({ stored: 120, counted: 120, sessionRefreshes: 40 })
+    expect(await totals()).toEqual({ stored: 120, counted: 120, refreshes: 40 })
   }, 30_000)
 })

@@ -97,7 +97,7 @@ async function snapshot(t: TestDb, users: string[]) {
       'select day, hour, metric, count from analytics_counters order by day, hour, metric',
     ),
     sessions: await rows(
-      'select session_id, user_id, platform, device_key, remember_me, created_at, expires_at, revoked_at, revoke_reason, refreshes, last_refresh_at, ends_at from analytics_sessions order by session_id',
+      'select session_id, user_id, platform, device_key, remember_me, created_at, expires_at, revoked_at, revoke_reason, ends_at from analytics_sessions order by session_id',
     ),
     events: await rows('select count(*) as n from analytics_events'),
     reports: await Promise.all(days.map((d) => dailyReport(deps, d))),

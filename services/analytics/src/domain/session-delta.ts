@@ -3,7 +3,7 @@ import { deviceKeyOf } from './event-facts.ts'
 
 /**
  * What a batch of events changes in one session's row. Every field merges commutatively (first creation,
- * earliest revocation, counts add up, latest refresh), so the row ends the same whatever the arrival order;
+ * earliest revocation, ties broken by reason), so the row ends the same whatever the arrival order;
  * the SQL upsert applies the same merge to the stored row.
  */
 export type SessionDelta = {
@@ -16,18 +16,17 @@ export type SessionDelta = {
   rememberMe: boolean | null
   revokedAt: number | null
   revokeReason: string | null
-  refreshes: number
-  lastRefreshAt: number | null
 }
 
 function earlierRevocation(at: number, reason: string, d: SessionDelta): boolean {
   return d.revokedAt === null || at < d.revokedAt || (at === d.revokedAt && reason < (d.revokeReason ?? ''))
 }
 
+/** Only creations and revocations shape a session row; refreshes are counted per day, not per session. */
 export function sessionDeltas(events: readonly SessionEvent[]): SessionDelta[] {
   const byId = new Map<string, SessionDelta>()
   for (const event of events) {
-    if (!event.sessionId) continue
+    if (!event.sessionId || (event.type !== 'session.created' && event.type !== 'session.revoked')) continue
     let d = byId.get(event.sessionId)
     if (!d) {
       d = {
@@ -40,8 +39,6 @@ export function sessionDeltas(events: readonly SessionEvent[]): SessionDelta[] {
         rememberMe: null,
         revokedAt: null,
         revokeReason: null,
-        refreshes: 0,
-        lastRefreshAt: null,
       }
       byId.set(event.sessionId, d)
     }
@@ -55,9 +52,6 @@ export function sessionDeltas(events: readonly SessionEvent[]): SessionDelta[] {
         d.platform = event.device?.platform ?? null
         d.deviceKey = deviceKeyOf(event)
       }
-    } else if (event.type === 'session.refreshed') {
-      d.refreshes++
-      d.lastRefreshAt = Math.max(d.lastRefreshAt ?? at, at)
     } else if (event.type === 'session.revoked' && earlierRevocation(at, event.data.reason, d)) {
       d.revokedAt = at
       d.revokeReason = event.data.reason

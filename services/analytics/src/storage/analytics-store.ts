@@ -43,11 +43,7 @@ export function createAnalyticsStore(db: Kysely<Database>, stream: string): Anal
       return add(whole, asMetrics(edge))
     },
 
-    riskEvents: (userIds, from, to) =>
-      riskEventsIn(
-        db,
-        userIds.map((userId) => ({ userId, from, to })),
-      ),
+    riskEvents: (userIds, from, to) => riskEventsIn(db, userIds, from, to),
 
     async flaggedCandidates(above, since, limit) {
       return (await flaggedCandidates(db, above, since, limit)).map((r) => r.userId)

@@ -56,26 +56,25 @@ export async function insertNewEvents(
   return inserted
 }
 
-export type UserRange = { userId: string; from: Date; to: Date }
-
-/** The scoring facts of each user's events inside the given time ranges (inclusive), in time order. */
-export async function riskEventsIn(db: Db, ranges: readonly UserRange[]): Promise<Map<string, RiskEvent[]>> {
+/**
+ * The scoring facts of the users' events in `[from, to]`, per user in time order. One range for all users:
+ * an `IN` list with one time range is a plain range scan per user on (user_id, occurred_at); a batch's
+ * events are close in time, so the common range is barely wider than each user's own.
+ */
+export async function riskEventsIn(
+  db: Db,
+  userIds: readonly string[],
+  from: Date,
+  to: Date,
+): Promise<Map<string, RiskEvent[]>> {
   const byUser = new Map<string, RiskEvent[]>()
-  for (const part of chunks(ranges, 200)) {
+  for (const part of chunks(userIds, 500)) {
     const rows = await db
       .selectFrom('analytics_events')
       .select(['id', 'type', 'occurred_at', 'user_id', 'ip', 'device_key', 'reason'])
-      .where((eb) =>
-        eb.or(
-          part.map((r) =>
-            eb.and([
-              eb('user_id', '=', r.userId),
-              eb('occurred_at', '>=', r.from),
-              eb('occurred_at', '<=', r.to),
-            ]),
-          ),
-        ),
-      )
+      .where('user_id', 'in', part)
+      .where('occurred_at', '>=', from)
+      .where('occurred_at', '<=', to)
       .orderBy('user_id')
       .orderBy('occurred_at')
       .orderBy('id')

@@ -86,13 +86,11 @@ async function rescoreUsers(
   if (timesByUser.size === 0) return []
   const users = [...timesByUser.keys()].sort()
   const states = await lockUsers(trx, users)
-  const stored = await riskEventsIn(
-    trx,
-    users.map((userId) => {
-      const { from, to } = readRange(timesByUser.get(userId)!, rules)
-      return { userId, from: new Date(from), to: new Date(to) }
-    }),
+  const { from, to } = readRange(
+    fresh.map((e) => Date.parse(e.occurredAt)),
+    rules,
   )
+  const stored = await riskEventsIn(trx, users, new Date(from), new Date(to))
 
   const days: UserDayScore[] = []
   const updates: UserRiskUpdate[] = []

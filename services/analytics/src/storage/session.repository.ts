@@ -7,7 +7,7 @@ import {
   histogramMedian,
 } from '../domain/duration-stats.ts'
 import type { SessionDelta } from '../domain/session-delta.ts'
-import { chunks, proposed } from './sql-helpers.ts'
+import { chunks } from './sql-helpers.ts'
 import type { Database } from './tables.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -15,8 +15,7 @@ const d = (ms: number | null) => (ms === null ? null : new Date(ms))
 
 /**
  * Merges session deltas into their rows with the same commutative rules as `sessionDeltas`: creation
- * fields from the earliest creation, the earliest revocation (ties broken by reason), refresh counts added,
- * the latest refresh. Assignments run left to right (MySQL, MariaDB, TiDB): each condition reads the stored
+ * fields from the earliest creation, the earliest revocation (ties broken by reason). Assignments run left to right (MySQL, MariaDB, TiDB): each condition reads the stored
  * value before the column it compares is itself assigned, which is why `created_at`/`revoked_at` come last.
  */
 export async function upsertSessions(trx: Db, deltas: readonly SessionDelta[]): Promise<void> {
@@ -36,8 +35,6 @@ export async function upsertSessions(trx: Db, deltas: readonly SessionDelta[]): 
           expires_at: d(s.expiresAt),
           revoked_at: d(s.revokedAt),
           revoke_reason: s.revokeReason,
-          refreshes: s.refreshes,
-          last_refresh_at: d(s.lastRefreshAt),
         })),
       )
       .onDuplicateKeyUpdate({
@@ -49,8 +46,6 @@ export async function upsertSessions(trx: Db, deltas: readonly SessionDelta[]): 
         created_at: sql`if(${earlierCreation}, values(created_at), created_at)`,
         revoke_reason: sql`if(${earlierRevocation} or (values(revoked_at) = revoked_at and values(revoke_reason) < revoke_reason), values(revoke_reason), revoke_reason)`,
         revoked_at: sql`if(${earlierRevocation}, values(revoked_at), revoked_at)`,
-        refreshes: sql`refreshes + ${proposed('refreshes')}`,
-        last_refresh_at: sql`greatest(coalesce(last_refresh_at, values(last_refresh_at)), coalesce(values(last_refresh_at), last_refresh_at))`,
       })
       .execute()
   }

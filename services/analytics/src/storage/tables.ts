@@ -34,8 +34,6 @@ export interface SessionTable {
   expires_at: NullableTimestamp
   revoked_at: NullableTimestamp
   revoke_reason: string | null
-  refreshes: Generated<number>
-  last_refresh_at: NullableTimestamp
   /** Generated: the earlier of revocation and expiry. Active means `created_at` set and `ends_at > now`. */
   ends_at: ColumnType<Date | null, never, never>
 }

@@ -43,8 +43,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('expires_at', ts)
     .addColumn('revoked_at', ts)
     .addColumn('revoke_reason', 'varchar(32)')
-    .addColumn('refreshes', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('last_refresh_at', ts)
     .addColumn('ends_at', ts, (c) =>
       c
         .generatedAlwaysAs(sql`least(coalesce(expires_at, revoked_at), coalesce(revoked_at, expires_at))`)
