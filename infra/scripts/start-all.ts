@@ -65,7 +65,8 @@ for (const proc of procs) {
   })
   children.push(child)
   // The token service migrates and creates the first signing key; the analytics API fetches its JWKS.
-  if (proc.name === 'token') await waitForReady(`http://127.0.0.1:${process.env.TOKEN_PORT ?? '3001'}/health/live`)
+  if (proc.name === 'token')
+    await waitForReady(`http://127.0.0.1:${process.env.TOKEN_PORT ?? '3001'}/health/live`)
 }
 
 process.on('SIGINT', () => stopAll(0))
