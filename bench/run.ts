@@ -33,6 +33,7 @@ for (const s of selected)
 const env = newBenchEnv()
 const results: BenchResult[] = []
 const failures: string[] = []
+const remarks: string[] = []
 const started = performance.now()
 
 async function attempt(name: string, fn: () => Promise<void>): Promise<void> {
@@ -72,31 +73,66 @@ async function cleanup(): Promise<void> {
   }
 }
 
+/** Process groups of external benchmark scripts (they start workers of their own). */
+const groups = new Set<number>()
+const killGroup = (pgid: number, signal: NodeJS.Signals) => {
+  try {
+    process.kill(-pgid, signal)
+  } catch {
+    // already gone
+  }
+}
+
 process.once('SIGINT', () => {
   killChildren()
+  for (const g of groups) killGroup(g, 'SIGKILL')
   void cleanup().finally(() => process.exit(130))
 })
 
-/** bench/analytics-ingest.ts (written separately) as a child process; its BENCH_RESULT lines join the table. */
-async function runExternal(script: string): Promise<void> {
-  section(script)
-  const child = spawn(process.execPath, [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+/**
+ * bench/analytics-ingest.ts (written separately) as a child process in its own process group, so a timeout
+ * also stops the workers it starts. Its own CLI options scale it to this run's time budget
+ * (BENCH_ANALYTICS_ARGS overrides them; empty means its defaults). Its `BENCH_RESULT {...}` lines join the table.
+ */
+async function runExternal(script: string, args: string[], timeoutMs: number): Promise<void> {
+  section(`${script} ${args.join(' ')}`)
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  if (child.pid !== undefined) groups.add(child.pid)
   let buffered = ''
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk)
     buffered += chunk.toString()
   })
-  const timer = setTimeout(() => child.kill('SIGTERM'), 150_000)
+  child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk))
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    killGroup(child.pid!, 'SIGTERM')
+    setTimeout(() => killGroup(child.pid!, 'SIGKILL'), 10_000).unref()
+  }, timeoutMs)
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
   clearTimeout(timer)
+  // Workers it left behind (it exited early or was stopped) go with it.
+  killGroup(child.pid!, 'SIGTERM')
+  groups.delete(child.pid!)
+  let joined = 0
   for (const line of buffered.split('\n')) {
     if (!line.startsWith('BENCH_RESULT ')) continue
     try {
       results.push(JSON.parse(line.slice('BENCH_RESULT '.length)) as BenchResult)
+      joined++
     } catch {
       // not ours to judge
     }
   }
+  if (joined === 0)
+    remarks.push(`${script}: its figures are in its own section above (no BENCH_RESULT lines)`)
+  if (timedOut)
+    throw new Error(`${script} stopped after ${timeoutMs / 1000} s (its database and keys may remain)`)
   if (code !== 0) throw new Error(`${script} exited with ${code}`)
 }
 
@@ -137,13 +173,16 @@ try {
     })
   const analytics = 'bench/analytics-ingest.ts'
   if (selected.includes('analytics') && existsSync(new URL(`../${analytics}`, import.meta.url)))
-    await attempt('analytics-ingest', () => runExternal(analytics))
+    await attempt('analytics-ingest', () => {
+      const raw = process.env.BENCH_ANALYTICS_ARGS ?? '--events 30000 --steady-seconds 8'
+      return runExternal(analytics, raw.split(/\s+/).filter(Boolean), 180_000)
+    })
 } finally {
   await service?.stop()
   killChildren()
   await cleanup()
 }
-printSummary(results, failures)
+printSummary(results, failures, remarks)
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s; ${load()} at the end`)
 if (loadavg()[0]! > availableParallelism())
   console.log('note: other work was running on this machine; same-run ratios absorb part of it, not all')

@@ -20,7 +20,7 @@ export function section(title: string): void {
   console.log(`\n== ${title} ${'='.repeat(Math.max(0, 76 - title.length))}`)
 }
 
-export function printSummary(results: BenchResult[], failures: string[]): void {
+export function printSummary(results: BenchResult[], failures: string[], remarks: string[] = []): void {
   const rows = [
     ['benchmark', 'measured', 'reference', 'ratio', 'goal', 'result'],
     ...results.map((r) => [
@@ -39,12 +39,15 @@ export function printSummary(results: BenchResult[], failures: string[]): void {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '))
   for (const row of rows.slice(1)) console.log(line(row))
   for (const r of results) for (const n of r.notes ?? []) console.log(`  ${r.name}: ${n}`)
+  for (const r of remarks) console.log(`  ${r}`)
   for (const f of failures) console.log(`  FAILED TO RUN: ${f}`)
   const missed = results.filter((r) => !passes(r))
   console.log(
-    missed.length === 0 && failures.length === 0
-      ? '\nall goals met'
-      : `\n${missed.length} goal(s) missed${failures.length ? `, ${failures.length} benchmark(s) failed to run` : ''}` +
+    results.length === 0 && failures.length === 0
+      ? '\nno goal measured in this table'
+      : missed.length === 0 && failures.length === 0
+        ? '\nall goals met'
+        : `\n${missed.length} goal(s) missed${failures.length ? `, ${failures.length} benchmark(s) failed to run` : ''}` +
           ' (informational: pnpm bench exits 0 anyway)',
   )
 }
