@@ -400,6 +400,8 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
         const parentTimeout = redis.options.commandTimeout
         blocking = redis.duplicate(parentTimeout ? { commandTimeout: parentTimeout + blockMs } : {})
         blocking.on('error', (err) => log.debug({ err: message(err) }, 'blocking connection error'))
+        // A lazy parent makes a lazy duplicate: connect now, or the first read fails without an offline queue.
+        if (blocking.status === 'wait') await blocking.connect().catch(() => {})
         await ensureGroup('start')
         loop = run()
         log.info({}, 'stream consumer started')
