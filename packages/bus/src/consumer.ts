@@ -148,12 +148,13 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
   async function deliveryCounts(ids: string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>()
     if (ids.length === 0) return counts
+    // The range may also hold other entries of ours (e.g. failed ones waiting for a retry): ask for room.
     const rows = (await redis.xpending(
       stream,
       group,
       ids[0]!,
       ids[ids.length - 1]!,
-      ids.length,
+      ids.length + 1000,
       consumer,
     )) as [string, string, number, number][]
     for (const [id, , , n] of rows) counts.set(id, Number(n))
@@ -206,6 +207,7 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
   }
 
   async function readNew(timeoutMs: number): Promise<RawEntry[]> {
+    if (signal.aborted) return []
     blockedRead = true
     try {
       const reply = (await blocking!.xreadgroup(
@@ -338,13 +340,17 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
     return handle(items, source)
   }
 
-  async function run(): Promise<void> {
+  async function run(groupReady: boolean): Promise<void> {
     let backlog = true // own pending entries first: what a previous run of this consumer left unacknowledged
     let claimCursor = '0-0'
     let nextClaimAt = Date.now() + claimIntervalMs
     let errors = 0
     while (!signal.aborted) {
       try {
+        if (!groupReady) {
+          await ensureGroup('start')
+          groupReady = true
+        }
         let entries: RawEntry[]
         let source: BatchSource
         if (backlog) {
@@ -402,8 +408,15 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
         blocking.on('error', (err) => log.debug({ err: message(err) }, 'blocking connection error'))
         // A lazy parent makes a lazy duplicate: connect now, or the first read fails without an offline queue.
         if (blocking.status === 'wait') await blocking.connect().catch(() => {})
-        await ensureGroup('start')
-        loop = run()
+        // Redis may be down at start: then the loop keeps trying to create the group, with backoff.
+        const groupReady = await ensureGroup('start').then(
+          () => true,
+          (err) => {
+            log.error({ err: message(err) }, 'cannot create the consumer group yet; retrying')
+            return false
+          },
+        )
+        loop = run(groupReady)
         log.info({}, 'stream consumer started')
       })()
     }

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { decodeEvent, encodeEvent, type SessionEvent } from '@africhain/events'
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { type Consumer, type ConsumerOptions, createConsumer, publish, readGroupInfo } from '../src/index.ts'
 import { dropPrefix, eventually, failedLogin, latch, testRedis, uniqueName } from './helpers.ts'
@@ -341,5 +344,76 @@ describe('consumer group runner', () => {
     )
     const all = [...a.seen.ids, ...b.seen.ids]
     expect(new Set(all).size).toBe(200)
+  })
+
+  it('starts while Redis is down and consumes once it is up (its own redis-server on a spare port)', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number }
+        probe.close(() => resolve(port))
+      })
+    })
+    const options = {
+      port,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => 100,
+    }
+    const down = new Redis(options)
+    down.on('error', () => {})
+    await down.connect().catch(() => {})
+    const seen: string[] = []
+    const consumer = createConsumer<SessionEvent>({
+      redis: down,
+      stream: 's',
+      group: 'g',
+      consumer: 'c',
+      decode: decodeEvent,
+      blockMs: 200,
+      retryDelayMs: 20,
+      maxRetryDelayMs: 200,
+      handler: async (batch) => void seen.push(...batch.map((e) => e.event.id)),
+    })
+    consumers.push(consumer)
+    await consumer.start() // does not throw: the loop keeps trying
+    const server = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    try {
+      const up = new Redis({ port, retryStrategy: () => 50 })
+      up.on('error', () => {})
+      const event = failedLogin()
+      await eventually(
+        () =>
+          up.ping().then(
+            () => true,
+            () => false,
+          ),
+        Boolean,
+        5000,
+      )
+      await eventually(
+        () => up.exists('s'),
+        (n) => n === 1,
+        5000,
+      ) // the group was created (MKSTREAM)
+      await publish(up, 's', [event])
+      await eventually(
+        () => seen.length,
+        (n) => n === 1,
+        5000,
+      )
+      expect(seen).toEqual([event.id])
+      up.disconnect()
+    } finally {
+      await consumer.stop()
+      down.disconnect()
+      server.kill('SIGTERM')
+    }
   })
 })
