@@ -1,6 +1,7 @@
 import type { Decoded } from '@africhain/events'
 import type { Redis } from 'ioredis'
-import { isBusyGroupError, isNoGroupError, prefixedKey } from './keys.ts'
+import { groupCommands, type RawEntry } from './group-commands.ts'
+import { isNoGroupError } from './keys.ts'
 import { type BusLogger, silentLogger } from './logger.ts'
 
 /** One decoded stream entry handed to the handler. `deliveries` counts this delivery (1 on first read). */
@@ -70,10 +71,8 @@ export type Consumer = {
   readonly running: boolean
 }
 
-type RawEntry = { id: string; fields: string[] | null; deliveries: number }
 /** A decoded entry and the fields it came from (kept for the dead letter). */
 type Item<T> = { entry: StreamEntry<T>; fields: string[] }
-type ReadReply = [string, [string, string[] | null][]][] | null
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve()
@@ -134,124 +133,34 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
   const onExternalAbort = () => void stop()
   opts.signal?.addEventListener('abort', onExternalAbort, { once: true })
 
+  const commands = groupCommands({ redis, stream, group, consumer, batchSize })
+
   async function ensureGroup(reason: 'start' | 'missing'): Promise<void> {
-    try {
-      await redis.xgroup('CREATE', prefixedKey(redis, stream), group, opts.startId ?? '0', 'MKSTREAM')
-    } catch (err) {
-      if (isBusyGroupError(err)) return
-      throw err
-    }
+    if (!(await commands.createGroup(opts.startId ?? '0'))) return
     log.info({ reason }, 'consumer group created')
     await hooks.onGroupCreated?.({ reason })
   }
 
-  async function deliveryCounts(ids: string[]): Promise<Map<string, number>> {
-    const counts = new Map<string, number>()
-    if (ids.length === 0) return counts
-    // The range may also hold other entries of ours (e.g. failed ones waiting for a retry): ask for room.
-    const rows = (await redis.xpending(
-      stream,
-      group,
-      ids[0]!,
-      ids[ids.length - 1]!,
-      ids.length + 1000,
-      consumer,
-    )) as [string, string, number, number][]
-    for (const [id, , , n] of rows) counts.set(id, Number(n))
-    return counts
-  }
-
-  /** Own pending entries (delivered before, never acknowledged), with their delivery counts. */
-  async function readPending(): Promise<RawEntry[]> {
-    const reply = (await redis.xreadgroup(
-      'GROUP',
-      group,
-      consumer,
-      'COUNT',
-      batchSize,
-      'STREAMS',
-      stream,
-      '0',
-    )) as ReadReply
-    const entries = reply?.[0]?.[1] ?? []
-    const counts = await deliveryCounts(entries.map(([id]) => id))
-    return entries
-      .filter(([id]) => counts.has(id))
-      .map(([id, fields]) => ({ id, fields, deliveries: counts.get(id)! }))
-  }
-
-  /** Entries idle in other consumers' lists for longer than `claimIdleMs`, now ours. */
   async function claim(cursor: string): Promise<{ next: string; entries: RawEntry[] }> {
-    const reply = (await redis.xautoclaim(
-      stream,
-      group,
-      consumer,
-      claimIdleMs,
-      cursor,
-      'COUNT',
-      batchSize,
-    )) as [string, ([string, string[] | null] | null)[], string[]?]
-    const [next, claimed, deleted = []] = reply
-    const live = claimed.filter((e): e is [string, string[] | null] => e !== null)
+    const { next, entries, deleted } = await commands.claim(cursor, claimIdleMs)
     for (const id of deleted)
       await deadLetter({ id, fields: null, deliveries: 0 }, 'deleted before processing')
-    if (live.length > 0) log.info({ count: live.length }, 'claimed idle entries of another consumer')
-    // An entry its first consumer acknowledged meanwhile is no longer pending: nothing to do for it.
-    const counts = await deliveryCounts(live.map(([id]) => id))
-    return {
-      next,
-      entries: live
-        .filter(([id]) => counts.has(id))
-        .map(([id, fields]) => ({ id, fields, deliveries: counts.get(id)! })),
-    }
+    if (entries.length > 0) log.info({ count: entries.length }, 'claimed idle entries of another consumer')
+    return { next, entries }
   }
 
   async function readNew(timeoutMs: number): Promise<RawEntry[]> {
     if (signal.aborted) return []
     blockedRead = true
     try {
-      const reply = (await blocking!.xreadgroup(
-        'GROUP',
-        group,
-        consumer,
-        'COUNT',
-        batchSize,
-        'BLOCK',
-        Math.max(timeoutMs, 1),
-        'STREAMS',
-        stream,
-        '>',
-      )) as ReadReply
-      return (reply?.[0]?.[1] ?? []).map(([id, fields]) => ({ id, fields, deliveries: 1 }))
+      return await commands.readNew(blocking!, timeoutMs)
     } finally {
       blockedRead = false
     }
   }
 
   async function deadLetter(entry: RawEntry, reason: string): Promise<void> {
-    await redis.xadd(
-      deadLetterStream,
-      'MAXLEN',
-      '~',
-      deadLetterMaxLen,
-      '*',
-      'origin-stream',
-      stream,
-      'origin-id',
-      entry.id,
-      'group',
-      group,
-      'consumer',
-      consumer,
-      'deliveries',
-      String(entry.deliveries),
-      'reason',
-      reason,
-      'dead-at',
-      new Date().toISOString(),
-      ...(entry.fields ?? []),
-    )
-    await redis.xack(stream, group, entry.id)
+    await commands.deadLetter(entry, reason, deadLetterStream, deadLetterMaxLen)
     lastErrors.delete(entry.id)
     log.warn({ id: entry.id, reason, deliveries: entry.deliveries }, 'entry dead-lettered')
     hooks.onDeadLetter?.({ id: entry.id, reason, deliveries: entry.deliveries })
@@ -283,7 +192,7 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
       }
     }
     if (failure === undefined) {
-      await redis.xack(stream, group, ...batch.map((e) => e.id))
+      await commands.ack(batch.map((e) => e.id))
       for (const e of batch) lastErrors.delete(e.id)
       hooks.onBatch?.({ size: batch.length, durationMs: performance.now() - begun, source })
       return true
@@ -354,7 +263,7 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
         let entries: RawEntry[]
         let source: BatchSource
         if (backlog) {
-          entries = await readPending()
+          entries = await commands.readPending()
           source = 'pending'
           if (entries.length === 0) {
             backlog = false
