@@ -13,8 +13,9 @@ export const drainPlugin = fp(
       closing = true
       app.server.closeIdleConnections?.()
     })
-    app.addHook('onSend', async (_request, reply) => {
+    app.addHook('onSend', (_request, reply, payload, done) => {
       if (closing) reply.header('connection', 'close')
+      done(null, payload)
     })
   },
   { name: 'africhain-drain', fastify: '5.x' },

@@ -114,7 +114,8 @@ export function createAccessTokenVerifier(opts: VerifierOptions): (token: string
     return verify
   }
 
-  return async function verifyAccessToken(token: string): Promise<AuthContext> {
+  /** Signature, header and claims: everything that does not change while the token lives. */
+  async function verifyStatelessly(token: string): Promise<{ auth: AuthContext; kid: string }> {
     if (token.length > maxLength) throw invalid()
     const parts = token.split('.')
     if (parts.length !== 3 || !parts.every((p) => SEGMENT.test(p))) throw invalid()
@@ -148,6 +149,26 @@ export function createAccessTokenVerifier(opts: VerifierOptions): (token: string
       throw invalid()
     if (iat * 1000 > Date.now() + toleranceMs) throw invalid()
     if (!isStringArray(roles)) throw invalid()
+    return { auth: { userId: sub, sessionId: sid, roles: [...roles], jti, exp, iat }, kid }
+  }
+
+  // Tokens that passed every stateless check, by their exact string (a re-encoded variant is another string
+  // and takes the full path). An entry lives until the token's exp, at most a minute, and only while its key
+  // is still published. The revocation check below runs on every request, cached or not.
+  const verified = new Map<string, { auth: AuthContext; kid: string; until: number }>()
+  const CACHE_SIZE = 10_000
+
+  return async function verifyAccessToken(token: string): Promise<AuthContext> {
+    const now = Date.now()
+    let entry = verified.get(token)
+    if (!entry || entry.until <= now || !opts.keys.get(entry.kid)) {
+      const { auth, kid } = await verifyStatelessly(token)
+      entry = { auth, kid, until: Math.min(auth.exp * 1000 + toleranceMs, now + 60_000) }
+      if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value!)
+      verified.set(token, entry)
+    }
+    const { auth } = entry
+    const sid = auth.sessionId
 
     let state: SessionState
     try {
@@ -160,6 +181,6 @@ export function createAccessTokenVerifier(opts: VerifierOptions): (token: string
       state = await opts.onUnknownSession(sid)
     }
     if (state === 'revoked') throw new ApiError('TOKEN_REVOKED')
-    return { userId: sub, sessionId: sid, roles: [...roles], jti, exp, iat }
+    return { ...auth, roles: [...auth.roles] }
   }
 }

@@ -16,6 +16,8 @@ export function createRedisClient(s: RedisSettings): RedisClient {
   const options: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
+    // Concurrent requests' commands share one socket write: fewer syscalls on the hot path.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     commandTimeout: s.commandTimeoutMs,
     connectTimeout: 2_000,
@@ -25,6 +27,7 @@ export function createRedisClient(s: RedisSettings): RedisClient {
   if (s.clusterNodes) {
     return new Cluster(s.clusterNodes, {
       lazyConnect: true,
+      enableAutoPipelining: true,
       enableOfflineQueue: false,
       ...(s.keyPrefix ? { keyPrefix: s.keyPrefix } : {}),
       redisOptions: { ...options, keyPrefix: undefined },
