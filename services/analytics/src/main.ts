@@ -4,8 +4,9 @@ import Fastify from 'fastify'
 import { sql } from 'kysely'
 import { pino } from 'pino'
 import { buildApp } from './app.ts'
-import { type AnalyticsConfig, loadAnalyticsConfig } from './config.ts'
+import { type AnalyticsConfig, deadLetterStreamOf, loadAnalyticsConfig } from './config.ts'
 import { openConnections } from './connections.ts'
+import { registerStreamGauges } from './metrics.ts'
 import { createWorker } from './worker.ts'
 
 // Loads config, starts the roles ANALYTICS_ROLE asks for, and shuts down with grace on SIGTERM/SIGINT:
@@ -31,6 +32,13 @@ if (probe) {
   await probe.register(metricsPlugin, { prefix: 'analytics_worker_process' })
   await probe.register(healthPlugin, {
     checks: { redis: () => connections.redis.ping(), database: () => sql`select 1`.execute(connections.db) },
+  })
+  registerStreamGauges(probe.metrics, {
+    redis: connections.redis,
+    db: connections.db,
+    stream: config.EVENTS_STREAM,
+    group: config.CONSUMER_GROUP,
+    deadLetterStream: deadLetterStreamOf(config),
   })
 }
 
