@@ -7,6 +7,11 @@ export type DbOptions = {
   connectionLimit?: number
   /** A connection attempt gives up after this long, so an outage answers 503 quickly. */
   connectTimeoutMs?: number
+  /**
+   * Lets one round trip carry several statements (a whole short transaction). Only for pools whose every
+   * query is built with bound parameters; never for one that runs text from outside.
+   */
+  multipleStatements?: boolean
 }
 
 function poolFor(opts: DbOptions): Pool {
@@ -26,6 +31,7 @@ function poolFor(opts: DbOptions): Pool {
     supportBigNumbers: true,
     bigNumberStrings: false,
     enableKeepAlive: true,
+    multipleStatements: opts.multipleStatements === true,
   })
 }
 

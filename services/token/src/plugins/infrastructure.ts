@@ -11,6 +11,8 @@ import type { TokenDatabase } from '../storage/tables.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     db: Kysely<TokenDatabase>
+    /** A small pool whose connections accept several statements per round trip: the rotation transaction. */
+    rotationDb: Kysely<TokenDatabase>
     redis: RedisClient
   }
 }
@@ -21,6 +23,11 @@ export const infrastructurePlugin = fp(
     if (config.MIGRATE_ON_START) await ensureDatabase(config.DATABASE_URL)
     const db = createDb<TokenDatabase>({ url: config.DATABASE_URL, connectionLimit: config.DB_POOL_SIZE })
     if (config.MIGRATE_ON_START) await migrateToLatest(db, tokenMigrations, MIGRATION_TABLE)
+    const rotationDb = createDb<TokenDatabase>({
+      url: config.DATABASE_URL,
+      connectionLimit: config.DB_POOL_SIZE,
+      multipleStatements: true,
+    })
     const redis = createRedisClient({
       url: config.REDIS_URL,
       clusterNodes: config.REDIS_CLUSTER_NODES,
@@ -31,10 +38,11 @@ export const infrastructurePlugin = fp(
       app.log.warn({ err: { message: err.message } }, 'redis unavailable'),
     )
     app.decorate('db', db)
+    app.decorate('rotationDb', rotationDb)
     app.decorate<RedisClient>('redis', redis)
     app.addHook('onClose', async () => {
       await redis.quit().catch(() => redis.disconnect())
-      await db.destroy()
+      await Promise.all([db.destroy(), rotationDb.destroy()])
     })
   },
   { name: 'token-infrastructure', fastify: '5.x' },

@@ -84,7 +84,7 @@ export const sessionsPlugin = fp(
     const hot = hotSessionState(redis)
     const service = new SessionService({
       users: userRepository(db, nudge),
-      sessions: sessionRepository(db, nudge),
+      sessions: sessionRepository(db, nudge, app.rotationDb),
       hot,
       guard: loginGuard(redis, {
         threshold: config.LOGIN_LOCK_THRESHOLD,

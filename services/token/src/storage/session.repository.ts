@@ -1,5 +1,5 @@
 import type { RevokeReason, SessionEvent } from '@africhain/events'
-import type { Kysely, Selectable } from 'kysely'
+import { type Kysely, type Selectable, sql } from 'kysely'
 import type { Rotation, SessionRecord, SessionStore } from '../domain/ports.ts'
 import { insertOutbox } from './outbox.ts'
 import type { SessionTable, TokenDatabase } from './tables.ts'
@@ -34,6 +34,8 @@ export function toSessionRecord(row: Selectable<SessionTable>): SessionRecord {
 export function sessionRepository(
   db: Kysely<TokenDatabase>,
   afterCommit: () => void = () => {},
+  /** A pool with `multipleStatements` for the rotation transaction (without it: several round trips). */
+  rotationDb?: Kysely<TokenDatabase>,
 ): SessionStore {
   return {
     async create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[]): Promise<void> {
@@ -99,37 +101,7 @@ export function sessionRepository(
     },
 
     async rotate(r: Rotation): Promise<boolean> {
-      const won = await db.transaction().execute(async (trx) => {
-        // The compare-and-set: only one request can move the session off `fromGeneration`. InnoDB re-checks
-        // the WHERE on the latest committed row after waiting for a competing writer's lock.
-        const result = await trx
-          .updateTable('sessions')
-          .set((eb) => ({
-            generation: eb('generation', '+', 1),
-            rotated_at: r.now,
-            successor_enc: r.successorEnc,
-            last_active_at: r.now,
-            ip: r.ip,
-            user_agent: r.userAgent,
-          }))
-          .where('id', '=', r.sessionId)
-          .where('generation', '=', r.fromGeneration)
-          .where('revoked_at', 'is', null)
-          .where('expires_at', '>', r.now)
-          .executeTakeFirst()
-        if (Number(result.numUpdatedRows) !== 1) return false
-        await trx
-          .insertInto('refresh_tokens')
-          .values({
-            hash: r.newHash,
-            session_id: r.sessionId,
-            generation: r.fromGeneration + 1,
-            created_at: r.now,
-          })
-          .execute()
-        await insertOutbox(trx, [r.event], r.now)
-        return true
-      })
+      const won = rotationDb ? await rotateInOneRoundTrip(rotationDb, r) : await rotateInTransaction(db, r)
       if (won) afterCommit()
       return won
     },
@@ -187,4 +159,65 @@ export function sessionRepository(
       afterCommit()
     },
   }
+}
+
+type OkPacket = { affectedRows?: number }
+
+/**
+ * The rotation as one transaction in one round trip (the hot path: a refresh waits on it). The UPDATE is the
+ * compare-and-set — only one request can move the session off `fromGeneration`; InnoDB re-checks the WHERE on
+ * the latest committed row after waiting for a competing writer's lock. The two INSERTs select from the row
+ * this request just wrote (its generation and its own sealed successor), so they insert nothing when the
+ * UPDATE lost. Any error rolls back on the same connection before it returns to the pool.
+ */
+async function rotateInOneRoundTrip(db: Kysely<TokenDatabase>, r: Rotation): Promise<boolean> {
+  const next = r.fromGeneration + 1
+  const ours = sql`from sessions where id = ${r.sessionId} and generation = ${next} and successor_enc = ${r.successorEnc}`
+  const statements = sql`start transaction;
+    update sessions set generation = ${next}, rotated_at = ${r.now}, successor_enc = ${r.successorEnc},
+      last_active_at = ${r.now}, ip = ${r.ip}, user_agent = ${r.userAgent}
+      where id = ${r.sessionId} and generation = ${r.fromGeneration} and revoked_at is null and expires_at > ${r.now};
+    insert into refresh_tokens (hash, session_id, generation, created_at)
+      select ${r.newHash}, id, generation, ${r.now} ${ours};
+    insert into outbox (id, payload, created_at) select ${r.event.id}, ${JSON.stringify(r.event)}, ${r.now} ${ours};
+    commit`
+  return db.connection().execute(async (conn) => {
+    try {
+      const { rows } = await statements.execute(conn)
+      const [, update, tokenInsert] = rows as OkPacket[]
+      return update?.affectedRows === 1 && tokenInsert?.affectedRows === 1
+    } catch (err) {
+      await sql`rollback`.execute(conn).catch(() => {})
+      throw err
+    }
+  })
+}
+
+/** The same rotation statement by statement (several round trips), for pools without multi-statement support. */
+async function rotateInTransaction(db: Kysely<TokenDatabase>, r: Rotation): Promise<boolean> {
+  const next = r.fromGeneration + 1
+  return db.transaction().execute(async (trx) => {
+    const update = await trx
+      .updateTable('sessions')
+      .set({
+        generation: next,
+        rotated_at: r.now,
+        successor_enc: r.successorEnc,
+        last_active_at: r.now,
+        ip: r.ip,
+        user_agent: r.userAgent,
+      })
+      .where('id', '=', r.sessionId)
+      .where('generation', '=', r.fromGeneration)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', r.now)
+      .executeTakeFirst()
+    if (Number(update.numUpdatedRows) !== 1) return false
+    await trx
+      .insertInto('refresh_tokens')
+      .values({ hash: r.newHash, session_id: r.sessionId, generation: next, created_at: r.now })
+      .execute()
+    await insertOutbox(trx, [r.event], r.now)
+    return true
+  })
 }
