@@ -9,9 +9,10 @@ import { newBenchEnv, startTokenService, type TokenService } from './lib/token-s
 import { benchRedisMemory, cleanupPrefix } from './redis-memory.ts'
 import { benchMe } from './token-me.ts'
 import { benchRefresh } from './token-refresh.ts'
+import { benchScale } from './token-scale.ts'
 
 /**
- * `pnpm bench [me] [refresh] [memory] [analytics]`: the performance scripts of DESIGN.md's "Performance
+ * `pnpm bench [me] [refresh] [scale] [memory] [analytics]`: the performance scripts of DESIGN.md's "Performance
  * method". Every figure is a ratio against a limit measured in the same run on the same machine; load comes
  * from separate processes on loopback; every measurement is bounded in time. Goals are informational: the
  * script exits 0 when one is missed (and 1 only when it could not run at all).
@@ -25,7 +26,7 @@ import { benchRefresh } from './token-refresh.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3)
-const all = ['me', 'refresh', 'memory', 'analytics']
+const all = ['me', 'refresh', 'scale', 'memory', 'analytics']
 const selected = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all
 for (const s of selected)
   if (!all.includes(s)) throw new Error(`unknown benchmark "${s}" (one of ${all.join(', ')})`)
@@ -143,7 +144,7 @@ console.log(
 )
 let service: TokenService | undefined
 try {
-  if (selected.includes('me') || selected.includes('refresh')) {
+  if (selected.includes('me') || selected.includes('refresh') || selected.includes('scale')) {
     await attempt('token service start', async () => {
       service = await startTokenService(env)
     })
@@ -164,6 +165,10 @@ try {
           pairs: PAIRS,
         }),
       )
+    })
+  if (service && selected.includes('scale'))
+    await attempt('two instances', async () => {
+      results.push(...(await benchScale(service!, env, { seconds: SECONDS, connections: 50, chains: 32 })))
     })
   await service?.stop()
   service = undefined
