@@ -1,3 +1,4 @@
+export * from './client-error.ts'
 export * from './docs.ts'
 export * from './drain.ts'
 export * from './error-handler.ts'

@@ -1,5 +1,6 @@
 import {
   ApiError,
+  clientErrorHandler,
   docsPlugin,
   drainPlugin,
   errorHandlerPlugin,
@@ -38,6 +39,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
     routerOptions: { maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin)
