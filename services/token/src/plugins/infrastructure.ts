@@ -1,11 +1,10 @@
+import { connectInBackground, createRedisClient, type RedisClient } from '@africhain/bus'
 import { createDb, ensureDatabase, migrateToLatest } from '@africhain/db'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { TokenConfig } from '../config.ts'
 import { MIGRATION_TABLE, tokenMigrations } from '../storage/migrations/index.ts'
-import { connectInBackground, createRedisClient } from '../storage/redis-client.ts'
-import type { RedisClient } from '../storage/redis-state.ts'
 import type { TokenDatabase } from '../storage/tables.ts'
 
 declare module 'fastify' {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import type { RedisClient } from '@africhain/bus'
 import {
   markSessionActive,
   markSessionRevoked,
@@ -7,10 +8,10 @@ import {
   type SessionState,
   sessionKey,
 } from '@africhain/verifier'
-import type { Cluster, Redis, Result } from 'ioredis'
+import type { Result } from 'ioredis'
 import type { HotSessionState, LoginGuard } from '../domain/ports.ts'
 
-export type RedisClient = Redis | Cluster
+export type { RedisClient } from '@africhain/bus'
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8')
 const recordFailureLua = lua('record-login-failure-2.lua')

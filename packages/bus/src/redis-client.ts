@@ -1,5 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import type { RedisClient } from './redis-state.ts'
+
+/** A single Redis or a Redis Cluster: the commands the services use exist on both. */
+export type RedisClient = Redis | Cluster
 
 export type RedisSettings = {
   url: string
