@@ -3,6 +3,7 @@ import {
   boolean,
   type ConfigOf,
   duration,
+  hostList,
   integer,
   loadConfig,
   oneOf,
@@ -20,6 +21,8 @@ export type Role = (typeof ROLES)[number]
 /** Every variable the analytics service reads. API.md fixes the names and defaults of the first group. */
 export const AnalyticsConfigSpec = {
   REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  /** `host:port,...`: use Redis Cluster instead of REDIS_URL (same variable as the token service). */
+  REDIS_CLUSTER_NODES: hostList,
   /** Prefix for every Redis key (streams, session state); must match the token service's when they share data. */
   REDIS_KEY_PREFIX: optionalString,
   DATABASE_URL: url('mysql://root@127.0.0.1:3306/africhain', ['mysql:']),

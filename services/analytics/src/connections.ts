@@ -1,5 +1,6 @@
+import { createRedisClient } from '@africhain/bus'
 import { createDb, ensureDatabase, migrateToLatest } from '@africhain/db'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { AnalyticsConfig } from './config.ts'
 import { migrations } from './storage/migrations/index.ts'
@@ -19,15 +20,14 @@ export async function openConnections(
   if (config.MIGRATE_ON_START) await ensureDatabase(config.DATABASE_URL)
   const db = createDb<Database>({ url: config.DATABASE_URL, connectionLimit: config.DB_POOL_SIZE })
   if (config.MIGRATE_ON_START) await migrateToLatest(db as Kysely<unknown>, migrations, 'analytics')
-  const redis = new Redis(config.REDIS_URL, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-    ...(config.REDIS_KEY_PREFIX ? { keyPrefix: config.REDIS_KEY_PREFIX } : {}),
-  })
+  // Single Redis or a cluster (REDIS_CLUSTER_NODES). The services use the commands both have; a cluster
+  // client is typed as Redis here (streams, XACK, XAUTOCLAIM are single-key and route by the stream's slot).
+  const redis = createRedisClient({
+    url: config.REDIS_URL,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  }) as Redis
   let lastLog = 0
   redis.on('error', (err: Error) => {
     // ioredis emits on every reconnect attempt; one line every 5 s is enough.
