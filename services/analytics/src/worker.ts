@@ -1,4 +1,5 @@
 import { type BusLogger, type Consumer, createConsumer, maxStreamId, type StreamEntry } from '@africhain/bus'
+import { createDb } from '@africhain/db'
 import { decodeEvent, type SessionEvent } from '@africhain/events'
 import { dependencyOf } from '@africhain/http'
 import type { Redis } from 'ioredis'
@@ -18,6 +19,12 @@ export type WorkerOptions = {
   config: AnalyticsConfig
   redis: Redis
   db: Kysely<Database>
+  /**
+   * A pool with `multipleStatements` for the ingest transactions (two round trips per batch). Created by
+   * the worker from DATABASE_URL when not given, and closed by `stop()`; every query on it is built from
+   * bound parameters.
+   */
+  ingestDb?: Kysely<Database>
   logger: BusLogger
   /** Where the worker's counters go (the API's registry when both roles share a process). */
   registry?: Registry
@@ -56,6 +63,13 @@ export function createWorker(opts: WorkerOptions): Worker {
   const metrics = createWorkerMetrics(opts.registry ?? new Registry())
   const stream = config.EVENTS_STREAM
   const group = config.CONSUMER_GROUP
+  const ingestDb =
+    opts.ingestDb ??
+    createDb<Database>({
+      url: config.DATABASE_URL,
+      connectionLimit: config.WORKER_CONCURRENCY,
+      multipleStatements: true,
+    })
 
   const gaps = createGapDetector({
     redis,
@@ -101,11 +115,12 @@ export function createWorker(opts: WorkerOptions): Worker {
       },
       handler: async (batch) => {
         const result = await ingestBatch(
-          db,
+          ingestDb,
           batch.map((e) => e.event),
           {
             rules,
             now,
+            multipleStatements: true,
             position: { stream, consumer: name, lastId: maxStreamId(batch.map((e) => e.id))! },
             ...(opts.hooks?.beforeCommit ? { beforeCommit: () => opts.hooks!.beforeCommit!(batch) } : {}),
           },
@@ -157,6 +172,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         await Promise.all(consumers.map((c) => c.stop()))
         await alerts.stop()
         await alerts.kick()
+        if (!opts.ingestDb) await ingestDb.destroy()
         log.info({}, 'analytics worker stopped')
       })()
       return stopped

@@ -1,23 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import { newRiskAlert, type RiskAlert, type SessionEvent } from '@africhain/events'
-import type { Kysely, Transaction } from 'kysely'
-import { counterDeltas } from '../domain/event-facts.ts'
+import type { Kysely } from 'kysely'
+import { counterDeltas, factsOf } from '../domain/event-facts.ts'
 import type { RiskRules } from '../domain/risk-rules.ts'
-import { sessionDeltas } from '../domain/session-delta.ts'
+import type { RiskEvent } from '../domain/risk-score.ts'
+import { type SessionDelta, sessionDeltas } from '../domain/session-delta.ts'
 import { alertTransition, readRange, rescoreUser } from '../domain/user-rescore.ts'
-import { addAlerts } from './alert-outbox.repository.ts'
-import { addCounters } from './counter.repository.ts'
-import { insertNewEvents, riskEventsIn } from './event.repository.ts'
-import {
-  lockUsers,
-  raiseUserDays,
-  saveUserRisk,
-  type UserDayScore,
-  type UserRiskUpdate,
-} from './risk.repository.ts'
-import { upsertSessions } from './session.repository.ts'
-import { retryOnDeadlock } from './sql-helpers.ts'
-import { savePosition } from './stream-position.repository.ts'
+import { inList, type Row, runScript, type Stmt, valuesList } from './ingest-script.ts'
+import { chunks, retryOnDeadlock } from './sql-helpers.ts'
+import { positionKey } from './stream-position.repository.ts'
 import type { Database } from './tables.ts'
 
 export type IngestOptions = {
@@ -28,19 +19,32 @@ export type IngestOptions = {
   position?: { stream: string; consumer: string; lastId: string }
   /** Test seam: runs inside the transaction right before COMMIT (the crash tests kill the process here). */
   beforeCommit?: () => Promise<void>
+  /**
+   * `db` was created with `multipleStatements`: the transaction then takes two round trips (three with
+   * `beforeCommit`) instead of one per statement. Same statements, same locks, same order either way.
+   */
+  multipleStatements?: boolean
 }
 
 export type IngestResult = { stored: number; duplicates: number; alerts: RiskAlert[] }
 
+/** Rows per multi-row statement: keeps every packet well under the default `max_allowed_packet`. */
+const ROWS_PER_STATEMENT = 1000
+
 /**
  * Stores a batch of events and everything they change, in one READ COMMITTED transaction:
- *   1. INSERT IGNORE the events (unique on envelope id): only the ones inserted now change aggregates,
- *      so a redelivered event, committed before, changes nothing;
- *   2. merge session rows; 3. lock the affected users' risk rows (sorted) and re-score them from the
- *      stored events; 4. raise per-day scores, save the risk state and, for each upward crossing of the
- *      threshold, an alert in the outbox; 5. add the day/hour counters; 6. raise the stream position.
- * Locks are taken in that fixed order (and sorted within each step) so concurrent workers do not deadlock;
- * a deadlock victim runs again. The caller acknowledges the stream entries only after this resolves.
+ *   1. INSERT IGNORE the events (unique on envelope id), then one SELECT of the ids this transaction
+ *      inserted (a random per-transaction token in `ingest_batch`): only those change aggregates, so a
+ *      redelivered event, committed before, changes nothing;
+ *   2. lock the risk rows of the batch's users (created when missing, sorted) and read their stored events
+ *      in the range the new events can influence (read after the lock: the previous holder's events are
+ *      committed and visible);
+ *   — in memory: session merges, day/hour counter sums, one re-score per user —
+ *   3. merge session rows, raise per-day scores, save the risk state and the outbox alerts (upward
+ *      crossings), add the counters, raise the stream position, COMMIT.
+ * Steps 1–2 are one round trip and step 3 another on a `multipleStatements` connection. Locks are taken
+ * in that fixed order and sorted by key within each statement, so concurrent workers do not deadlock; a
+ * deadlock victim runs again. The caller acknowledges the stream entries only after this resolves.
  */
 export async function ingestBatch(
   db: Kysely<Database>,
@@ -48,34 +52,252 @@ export async function ingestBatch(
   opts: IngestOptions,
 ): Promise<IngestResult> {
   const unique = [...new Map(events.map((e) => [e.id, e])).values()].sort((a, b) => (a.id < b.id ? -1 : 1))
+  const multi = opts.multipleStatements === true
   return retryOnDeadlock(() =>
-    db
-      .transaction()
-      .setIsolationLevel('read committed')
-      .execute(async (trx) => {
-        const now = opts.now?.() ?? new Date()
-        const inserted = await insertNewEvents(trx, unique, randomBytes(8).toString('hex'))
-        const fresh = unique.filter((e) => inserted.has(e.id))
-        let alerts: RiskAlert[] = []
-        if (fresh.length > 0) {
-          await upsertSessions(trx, sessionDeltas(fresh))
-          alerts = await rescoreUsers(trx, fresh, opts.rules, now)
-          await addCounters(trx, counterDeltas(fresh))
-        }
-        if (opts.position)
-          await savePosition(trx, opts.position.stream, opts.position.consumer, opts.position.lastId, now)
-        await opts.beforeCommit?.()
-        return { stored: fresh.length, duplicates: events.length - fresh.length, alerts }
-      }),
+    db.connection().execute(async (conn) => {
+      const c = conn as unknown as Kysely<unknown>
+      try {
+        const result = await transaction(c, unique, events.length, opts, multi)
+        return result
+      } catch (err) {
+        await runScript(c, [{ sql: 'rollback', params: [] }], false).catch(() => {})
+        throw err
+      }
+    }),
   )
 }
 
-async function rescoreUsers(
-  trx: Transaction<Database>,
+async function transaction(
+  c: Kysely<unknown>,
+  unique: readonly SessionEvent[],
+  delivered: number,
+  opts: IngestOptions,
+  multi: boolean,
+): Promise<IngestResult> {
+  const now = opts.now?.() ?? new Date()
+  const token = randomBytes(8).toString('hex')
+
+  // Round trip 1: begin, insert, which ids are new, lock users, read their events.
+  const users = [...new Set(unique.flatMap((e) => (e.userId ? [e.userId] : [])))].sort()
+  const times = unique.map((e) => Date.parse(e.occurredAt))
+  const first: Stmt[] = [
+    { sql: 'set transaction isolation level read committed', params: [] },
+    { sql: 'begin', params: [] },
+    ...insertEvents(unique, token),
+  ]
+  const mineAt = first.length
+  first.push(...selectInserted(unique, token))
+  const lockAt = first.length
+  first.push(...lockUsers(users))
+  const readAt = first.length
+  if (users.length > 0) {
+    const { from, to } = readRange(times, opts.rules)
+    first.push(...riskEvents(users, new Date(from), new Date(to)))
+  }
+  const results = await runScript(c, first, multi)
+
+  const inserted = new Set<string>()
+  for (const rows of results.slice(mineAt, lockAt)) for (const r of rows) inserted.add(r.id as string)
+  const fresh = unique.filter((e) => inserted.has(e.id))
+  const states = new Map<string, { alerted: boolean; lastEventAt: number | null }>()
+  for (const rows of results.slice(lockAt, readAt))
+    for (const r of rows)
+      states.set(r.user_id as string, {
+        alerted: Boolean(r.alerted),
+        lastEventAt: (r.last_event_at as Date | null)?.getTime() ?? null,
+      })
+  const stored = new Map<string, RiskEvent[]>()
+  for (const rows of results.slice(readAt)) {
+    for (const r of rows) {
+      const userId = r.user_id as string
+      const list = stored.get(userId) ?? []
+      if (list.length === 0) stored.set(userId, list)
+      list.push(riskEventOf(r))
+    }
+  }
+
+  // Round trip 2: everything the new events change, then COMMIT.
+  const second: Stmt[] = []
+  let alerts: RiskAlert[] = []
+  if (fresh.length > 0) {
+    second.push(...upsertSessions(sessionDeltas(fresh)))
+    const scored = rescore(fresh, states, stored, opts.rules, now)
+    alerts = scored.alerts
+    second.push(...scored.stmts)
+    second.push(...addCounters(fresh))
+  }
+  if (opts.position) second.push(savePosition(opts.position, now))
+  if (!opts.beforeCommit) second.push({ sql: 'commit', params: [] })
+  await runScript(c, second, multi)
+  if (opts.beforeCommit) {
+    await opts.beforeCommit()
+    await runScript(c, [{ sql: 'commit', params: [] }], false)
+  }
+  return { stored: fresh.length, duplicates: delivered - fresh.length, alerts }
+}
+
+function riskEventOf(r: Row): RiskEvent {
+  return {
+    id: r.id as string,
+    type: r.type as string,
+    at: (r.occurred_at as Date).getTime(),
+    ip: r.ip as string | null,
+    deviceKey: r.device_key as string | null,
+    reason: r.reason as string | null,
+  }
+}
+
+function insertEvents(events: readonly SessionEvent[], token: string): Stmt[] {
+  return chunks(events, ROWS_PER_STATEMENT).map((part) => {
+    const v = valuesList(
+      part.map((e) => {
+        const facts = factsOf(e)
+        return [
+          e.id,
+          e.type,
+          new Date(e.occurredAt),
+          e.userId ?? null,
+          e.sessionId ?? null,
+          e.ip ?? null,
+          facts.deviceKey,
+          facts.platform,
+          facts.reason,
+          JSON.stringify(e),
+          token,
+        ]
+      }),
+    )
+    return {
+      sql: `insert ignore into analytics_events (id, type, occurred_at, user_id, session_id, ip, device_key, platform, reason, envelope, ingest_batch) values ${v.sql}`,
+      params: v.params,
+    }
+  })
+}
+
+/** The rows of this transaction: a duplicate keeps the token of the transaction that stored it first. */
+function selectInserted(events: readonly SessionEvent[], token: string): Stmt[] {
+  return chunks(events, ROWS_PER_STATEMENT).map((part) => {
+    const ids = inList(part.map((e) => e.id))
+    return {
+      sql: `select id from analytics_events where id in ${ids.sql} and ingest_batch = ?`,
+      params: [...ids.params, token],
+    }
+  })
+}
+
+/**
+ * Creates missing risk rows and locks every given user's row (X lock through ON DUPLICATE KEY UPDATE, then
+ * a locking read), in sorted order. Held to commit, the lock serialises the re-scoring of one user across
+ * workers: under READ COMMITTED the holder reads every event committed before it, so the last transaction
+ * to score a user always sees all of that user's stored events. Users whose events in the batch all turn
+ * out to be duplicates are locked too (harmless: nothing of theirs is written).
+ */
+function lockUsers(sorted: readonly string[]): Stmt[] {
+  const out: Stmt[] = []
+  for (const part of chunks(sorted, ROWS_PER_STATEMENT)) {
+    const v = valuesList(part.map((u) => [u]))
+    out.push({
+      sql: `insert into analytics_user_risk (user_id, factors) values ${v.sql.replaceAll('(?)', "(?, '[]')")} on duplicate key update user_id = user_id`,
+      params: v.params,
+    })
+  }
+  for (const part of chunks(sorted, ROWS_PER_STATEMENT)) {
+    const ids = inList(part)
+    out.push({
+      sql: `select user_id, alerted, last_event_at from analytics_user_risk where user_id in ${ids.sql} for update`,
+      params: ids.params,
+    })
+  }
+  return out
+}
+
+/**
+ * The scoring facts of the users' events in `[from, to]`, per user in time order. One range for all users:
+ * an `IN` list with one time range is a plain range scan per user on (user_id, occurred_at); a batch's
+ * events are close in time, so the common range is barely wider than each user's own.
+ */
+function riskEvents(users: readonly string[], from: Date, to: Date): Stmt[] {
+  return chunks(users, ROWS_PER_STATEMENT).map((part) => {
+    const ids = inList(part)
+    return {
+      sql: `select id, type, occurred_at, user_id, ip, device_key, reason from analytics_events where user_id in ${ids.sql} and occurred_at >= ? and occurred_at <= ? order by user_id, occurred_at, id`,
+      params: [...ids.params, from, to],
+    }
+  })
+}
+
+const d = (ms: number | null) => (ms === null ? null : new Date(ms))
+
+/**
+ * Merges session deltas into their rows with the same commutative rules as `sessionDeltas`: creation
+ * fields from the earliest creation, the earliest revocation (ties broken by reason). Assignments run left
+ * to right (MySQL, MariaDB, TiDB): each condition reads the stored value before the column it compares is
+ * itself assigned, which is why `created_at`/`revoked_at` come last.
+ */
+function upsertSessions(deltas: readonly SessionDelta[]): Stmt[] {
+  const earlierCreation =
+    '(values(created_at) is not null and (created_at is null or values(created_at) < created_at))'
+  const earlierRevocation =
+    '(values(revoked_at) is not null and (revoked_at is null or values(revoked_at) < revoked_at))'
+  return chunks(deltas, ROWS_PER_STATEMENT).map((part) => {
+    const v = valuesList(
+      part.map((s) => [
+        s.sessionId,
+        s.userId,
+        s.platform,
+        s.deviceKey,
+        s.rememberMe,
+        d(s.createdAt),
+        d(s.expiresAt),
+        d(s.revokedAt),
+        s.revokeReason,
+      ]),
+    )
+    return {
+      sql: `insert into analytics_sessions (session_id, user_id, platform, device_key, remember_me, created_at, expires_at, revoked_at, revoke_reason) values ${v.sql} on duplicate key update
+        user_id = coalesce(user_id, values(user_id)),
+        platform = if(${earlierCreation}, values(platform), platform),
+        device_key = if(${earlierCreation}, values(device_key), device_key),
+        remember_me = if(${earlierCreation}, values(remember_me), remember_me),
+        expires_at = if(${earlierCreation}, values(expires_at), expires_at),
+        created_at = if(${earlierCreation}, values(created_at), created_at),
+        revoke_reason = if(${earlierRevocation} or (values(revoked_at) = revoked_at and values(revoke_reason) < revoke_reason), values(revoke_reason), revoke_reason),
+        revoked_at = if(${earlierRevocation}, values(revoked_at), revoked_at)`,
+      params: v.params,
+    }
+  })
+}
+
+/** Day/hour counter sums of the batch, one upsert row per key, sorted (a fixed lock order between workers). */
+function addCounters(fresh: readonly SessionEvent[]): Stmt[] {
+  return chunks(counterDeltas(fresh), ROWS_PER_STATEMENT).map((part) => {
+    const v = valuesList(part.map((c) => [c.day, c.hour, c.metric, c.count]))
+    return {
+      sql: `insert into analytics_counters (\`day\`, \`hour\`, metric, \`count\`) values ${v.sql} on duplicate key update \`count\` = \`count\` + values(\`count\`)`,
+      params: v.params,
+    }
+  })
+}
+
+/** Raises this consumer's committed position (one row per consumer: workers never contend on it). */
+function savePosition(p: NonNullable<IngestOptions['position']>, now: Date): Stmt {
+  return {
+    sql: 'insert into analytics_stream_positions (stream, consumer, last_key, updated_at) values (?, ?, ?, ?) on duplicate key update last_key = greatest(last_key, values(last_key)), updated_at = values(updated_at)',
+    params: [p.stream, p.consumer, positionKey(p.lastId), now],
+  }
+}
+
+/**
+ * One re-score per user with new events (every evaluation point the new events can change, see
+ * domain/user-rescore.ts), then the writes: per-day maxima (GREATEST), the risk state, outbox alerts.
+ */
+function rescore(
   fresh: readonly SessionEvent[],
+  states: ReadonlyMap<string, { alerted: boolean; lastEventAt: number | null }>,
+  stored: ReadonlyMap<string, RiskEvent[]>,
   rules: RiskRules,
   now: Date,
-): Promise<RiskAlert[]> {
+): { stmts: Stmt[]; alerts: RiskAlert[] } {
   const timesByUser = new Map<string, number[]>()
   for (const e of fresh) {
     if (!e.userId) continue
@@ -83,19 +305,10 @@ async function rescoreUsers(
     if (times.length === 0) timesByUser.set(e.userId, times)
     times.push(Date.parse(e.occurredAt))
   }
-  if (timesByUser.size === 0) return []
-  const users = [...timesByUser.keys()].sort()
-  const states = await lockUsers(trx, users)
-  const { from, to } = readRange(
-    fresh.map((e) => Date.parse(e.occurredAt)),
-    rules,
-  )
-  const stored = await riskEventsIn(trx, users, new Date(from), new Date(to))
-
-  const days: UserDayScore[] = []
-  const updates: UserRiskUpdate[] = []
+  const days: [string, string, number][] = []
+  const updates: unknown[][] = []
   const alerts: RiskAlert[] = []
-  for (const userId of users) {
+  for (const userId of [...timesByUser.keys()].sort()) {
     const times = timesByUser.get(userId)!
     const state = states.get(userId)
     const latestAt = times.reduce(
@@ -103,24 +316,44 @@ async function rescoreUsers(
       state?.lastEventAt ?? Number.NEGATIVE_INFINITY,
     )
     const { dayMax, current } = rescoreUser(stored.get(userId) ?? [], times, latestAt, rules)
-    for (const [day, maxScore] of dayMax) days.push({ day, userId, maxScore })
+    for (const [day, maxScore] of dayMax) days.push([day, userId, maxScore])
     if (!current) continue
-    const fresh = current.at > now.getTime() - rules.windowMs
-    const decision = alertTransition(state?.alerted ?? false, current.score, rules, fresh)
-    updates.push({
+    const isFresh = current.at > now.getTime() - rules.windowMs
+    const decision = alertTransition(state?.alerted ?? false, current.score, rules, isFresh)
+    updates.push([
       userId,
-      score: current.score,
-      factors: current.factors,
-      evaluatedAt: new Date(current.at),
-      lastEventAt: new Date(latestAt),
-      alerted: decision.alerted,
-      alertedAt: decision.alert ? now : null,
-    })
+      current.score,
+      JSON.stringify(current.factors),
+      new Date(current.at),
+      new Date(latestAt),
+      decision.alerted,
+      decision.alert ? now : null,
+    ])
     if (decision.alert)
       alerts.push(newRiskAlert(userId, { score: current.score, factors: current.factors }, now))
   }
-  await raiseUserDays(trx, days)
-  await saveUserRisk(trx, updates)
-  await addAlerts(trx, alerts, now)
-  return alerts
+  days.sort((a, b) => (a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+  const stmts: Stmt[] = []
+  for (const part of chunks(days, ROWS_PER_STATEMENT)) {
+    const v = valuesList(part)
+    stmts.push({
+      sql: `insert into analytics_user_days (\`day\`, user_id, max_score) values ${v.sql} on duplicate key update max_score = greatest(max_score, values(max_score))`,
+      params: v.params,
+    })
+  }
+  for (const part of chunks(updates, ROWS_PER_STATEMENT)) {
+    const v = valuesList(part)
+    stmts.push({
+      sql: `insert into analytics_user_risk (user_id, score, factors, evaluated_at, last_event_at, alerted, alerted_at) values ${v.sql} on duplicate key update score = values(score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at)`,
+      params: v.params,
+    })
+  }
+  if (alerts.length > 0) {
+    const v = valuesList(alerts.map((a) => [a.id, a.userId, a.data.score, JSON.stringify(a), now]))
+    stmts.push({
+      sql: `insert into analytics_alert_outbox (id, user_id, score, payload, created_at) values ${v.sql}`,
+      params: v.params,
+    })
+  }
+  return { stmts, alerts }
 }
