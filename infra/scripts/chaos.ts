@@ -13,13 +13,25 @@ import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { createDb, dropDatabase, ensureDatabase } from '@africhain/db'
 import { decodeEvent } from '@africhain/events'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { sql } from 'kysely'
+import { type LocalRedisCluster, startLocalRedisCluster } from './redis-cluster.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const dbName = `chaos_${randomBytes(3).toString('hex')}`
 const DATABASE_URL = `mysql://root@127.0.0.1:3306/${dbName}`
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+// `pnpm chaos --cluster`: the same run on a real 3-master Redis Cluster started for it.
+const ON_CLUSTER = process.argv.includes('--cluster')
+let cluster: LocalRedisCluster | undefined
+const clusterEnv = (): Record<string, string> => (cluster ? { REDIS_CLUSTER_NODES: cluster.nodes } : {})
+/** A plain client (no key prefix) on the single Redis or the cluster, for the checks. */
+const rawRedis = (): Redis =>
+  cluster
+    ? (new Cluster(
+        cluster.nodes.split(',').map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) })),
+      ) as unknown as Redis)
+    : new Redis(REDIS_URL)
 const PREFIX = `chaos:${randomBytes(3).toString('hex')}:`
 const TRAFFIC_MS = Number(process.env.CHAOS_TRAFFIC_MS ?? 12_000)
 const USERS = 24
@@ -36,7 +48,15 @@ const children: { name: string; proc: ChildProcess; log: string[] }[] = []
 function start(name: string, entry: string, env: Record<string, string>) {
   const proc = spawn(process.execPath, [entry], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX: PREFIX, LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL,
+      REDIS_URL,
+      ...clusterEnv(),
+      REDIS_KEY_PREFIX: PREFIX,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const log: string[] = []
@@ -102,6 +122,7 @@ async function viaBalancer(
 type Session = { userId: string; sessionId: string; access: string; refresh: string; revoked: boolean }
 
 async function main() {
+  if (ON_CLUSTER) cluster = await startLocalRedisCluster()
   await ensureDatabase(DATABASE_URL)
   const ports = { a: await freePort(), b: await freePort(), api: await freePort() }
   const tokenA = start('token-a', 'services/token/src/server.ts', {
@@ -232,7 +253,7 @@ async function main() {
   }
 
   const db = createDb<Record<string, never>>({ url: DATABASE_URL })
-  const redis = new Redis(REDIS_URL)
+  const redis = rawRedis()
   try {
     // 2. No session forked.
     const forks = await sql<{ n: number }>`
@@ -278,7 +299,7 @@ async function main() {
       problems.push(`analytics counted ${reported} logins for ${created} session.created events`)
     }
 
-    console.log('chaos run:')
+    console.log(`chaos run${cluster ? ' (Redis Cluster, 3 masters)' : ''}:`)
     console.log(`  traffic: ${JSON.stringify(counts)}`)
     console.log(`  killed: token-a (SIGKILL) and worker-1 (SIGKILL) mid-run`)
     console.log(`  sessions forked: ${forks.rows[0]?.n}`)
@@ -313,16 +334,20 @@ async function cleanup() {
   const exits = alive.map((c) => new Promise((r) => c.proc.once('exit', r)))
   for (const c of alive) c.proc.kill('SIGTERM')
   await Promise.all(exits)
-  const redis = new Redis(REDIS_URL)
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length) await redis.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
+  if (cluster) {
+    await cluster.stop() // its data goes with it
+  } else {
+    const redis = new Redis(REDIS_URL)
+    try {
+      let cursor = '0'
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000)
+        cursor = next
+        if (keys.length) await redis.del(...keys)
+      } while (cursor !== '0')
+    } finally {
+      redis.disconnect()
+    }
   }
   await dropDatabase(DATABASE_URL)
 }
