@@ -186,6 +186,13 @@ async function main() {
     await new Promise((r) => setTimeout(r, TRAFFIC_MS / 6))
     worker1.kill('SIGKILL')
     killedWorker = true
+    // A replacement joins the group under a new name; the dead consumer's pending entries are claimed
+    // (XAUTOCLAIM) once idle for CLAIM_IDLE.
+    start('worker-3', 'services/analytics/src/main.ts', {
+      ...analyticsEnv,
+      ANALYTICS_ROLE: 'worker',
+      CONSUMER_NAME: 'w3',
+    })
   })()
 
   const loops = sessions.map(async (s, i) => {
@@ -233,6 +240,7 @@ async function main() {
     }
   })
   await Promise.all([...loops, chaos])
+  const trafficEnded = Date.now()
   if (!killedToken || !killedWorker) throw new Error('the kills did not happen during traffic')
 
   const problems: string[] = []
@@ -285,6 +293,7 @@ async function main() {
       },
       45_000,
     )
+    const catchUpMs = Date.now() - trafficEnded
     const storedIds = await sql<{ id: string }>`select id from analytics_events`.execute(db)
     const missing = [...streamIds].filter((id) => !storedIds.rows.some((r) => r.id === id))
     if (missing.length > 0 || stored !== streamIds.size) {
@@ -301,7 +310,10 @@ async function main() {
 
     console.log(`chaos run${cluster ? ' (Redis Cluster, 3 masters)' : ''}:`)
     console.log(`  traffic: ${JSON.stringify(counts)}`)
-    console.log(`  killed: token-a (SIGKILL) and worker-1 (SIGKILL) mid-run`)
+    console.log(`  killed: token-a (SIGKILL) and worker-1 (SIGKILL, replaced by worker-3) mid-run`)
+    console.log(
+      `  analytics caught up ${catchUpMs} ms after traffic stopped (outbox drained, every event stored)`,
+    )
     console.log(`  sessions forked: ${forks.rows[0]?.n}`)
     console.log(`  revoked sessions checked (access + refresh refused): ${revokedChecked}`)
     console.log(`  live sessions checked (still accepted): ${liveChecked}`)
