@@ -1,60 +1,11 @@
-import type { SessionEvent } from '@africhain/events'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { EventCursor } from '../domain/cursor.ts'
-import { factsOf } from '../domain/event-facts.ts'
 import type { RiskEvent } from '../domain/risk-score.ts'
+import { fullEnvelope } from '../domain/stored-envelope.ts'
 import { chunks } from './sql-helpers.ts'
 import type { Database } from './tables.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
-
-/**
- * Inserts the events that are not stored yet (INSERT IGNORE on the envelope id) and returns the ids this
- * call inserted. When some rows were duplicates, the rows of this insert are told apart by `batch`, a
- * random token per call: a duplicate keeps the token of the transaction that stored it first.
- */
-export async function insertNewEvents(
-  trx: Db,
-  events: readonly SessionEvent[],
-  batch: string,
-): Promise<Set<string>> {
-  const inserted = new Set<string>()
-  for (const part of chunks(events, 1000)) {
-    const rows = part.map((e) => {
-      const facts = factsOf(e)
-      return {
-        id: e.id,
-        type: e.type,
-        occurred_at: new Date(e.occurredAt),
-        user_id: e.userId ?? null,
-        session_id: e.sessionId ?? null,
-        ip: e.ip ?? null,
-        device_key: facts.deviceKey,
-        platform: facts.platform,
-        reason: facts.reason,
-        envelope: JSON.stringify(e),
-        ingest_batch: batch,
-      }
-    })
-    const result = await trx.insertInto('analytics_events').ignore().values(rows).executeTakeFirst()
-    if (Number(result.numInsertedOrUpdatedRows ?? 0) === rows.length) {
-      for (const e of part) inserted.add(e.id)
-      continue
-    }
-    const mine = await trx
-      .selectFrom('analytics_events')
-      .select('id')
-      .where(
-        'id',
-        'in',
-        part.map((e) => e.id),
-      )
-      .where('ingest_batch', '=', batch)
-      .execute()
-    for (const row of mine) inserted.add(row.id)
-  }
-  return inserted
-}
 
 /**
  * The scoring facts of the users' events in `[from, to]`, per user in time order. One range for all users:
@@ -111,7 +62,7 @@ export async function listUserEvents(
 ): Promise<{ envelope: string; at: number; id: string }[]> {
   let query = db
     .selectFrom('analytics_events')
-    .select(['id', 'occurred_at', 'envelope'])
+    .select(['id', 'occurred_at', 'type', 'user_id', 'session_id', 'ip', 'envelope'])
     .where('user_id', '=', q.userId)
   if (q.type) query = query.where('type', '=', q.type)
   if (q.from) query = query.where('occurred_at', '>=', q.from)
@@ -128,7 +79,7 @@ export async function listUserEvents(
     .orderBy('id', 'desc')
     .limit(q.limit + 1)
     .execute()
-  return rows.map((r) => ({ envelope: r.envelope, at: r.occurred_at.getTime(), id: r.id }))
+  return rows.map((r) => ({ envelope: fullEnvelope(r), at: r.occurred_at.getTime(), id: r.id }))
 }
 
 /** Events by type in `[from, to)` from the event store: the part of a window that hourly counters cannot cut. */

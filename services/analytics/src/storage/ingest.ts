@@ -5,6 +5,7 @@ import { counterDeltas, factsOf } from '../domain/event-facts.ts'
 import type { RiskRules } from '../domain/risk-rules.ts'
 import type { RiskEvent } from '../domain/risk-score.ts'
 import { type SessionDelta, sessionDeltas } from '../domain/session-delta.ts'
+import { slimEnvelope } from '../domain/stored-envelope.ts'
 import { alertTransition, readRange, rescoreUser } from '../domain/user-rescore.ts'
 import { inList, type Row, runScript, type Stmt, valuesList } from './ingest-script.ts'
 import { chunks, retryOnDeadlock } from './sql-helpers.ts'
@@ -162,7 +163,7 @@ function insertEvents(events: readonly SessionEvent[], token: string): Stmt[] {
           facts.deviceKey,
           facts.platform,
           facts.reason,
-          JSON.stringify(e),
+          slimEnvelope(e),
           token,
         ]
       }),

@@ -17,7 +17,7 @@ export interface EventTable {
   device_key: string | null
   platform: string | null
   reason: string | null
-  /** The envelope as received (JSON), served by /analytics/events. */
+  /** The envelope's fields not in the columns above (JSON; see domain/stored-envelope.ts), for /analytics/events. */
   envelope: string
   /** Random per ingest transaction: tells the rows this transaction inserted from earlier duplicates. */
   ingest_batch: string
