@@ -1,10 +1,10 @@
 import {
   docsPlugin,
+  drainPlugin,
   errorHandlerPlugin,
   healthPlugin,
-  type LogLevel,
-  loggerOptions,
   metricsPlugin,
+  serverOptions,
 } from '@africhain/http'
 import type { KeySource } from '@africhain/verifier'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -33,18 +33,18 @@ export type AppDeps = {
 
 /** Builds the analytics API from a config object and its connections. `main.ts` runs it; tests `inject`. */
 export async function buildApp(config: AnalyticsConfig, deps: AppDeps) {
-  const app = Fastify({
-    logger: loggerOptions(config.LOG_LEVEL as LogLevel, deps.logStream),
-    // A hop count is valid at run time; Fastify's types only list the other forms.
-    trustProxy: config.TRUST_PROXY as boolean | string,
-    bodyLimit: 16_384,
-    routerOptions: { maxParamLength: 200 },
-    // Unknown query fields fail (400) instead of being dropped; numbers in the query string are coerced.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
-    return503OnClosing: true,
-  }).withTypeProvider<TypeBoxTypeProvider>()
+  const app = Fastify(
+    serverOptions({
+      logLevel: config.LOG_LEVEL,
+      logStream: deps.logStream,
+      trustProxy: config.TRUST_PROXY,
+      // Numbers in the query string (limit, …) are coerced; unknown query fields still fail with 400.
+      coerceTypes: true,
+    }),
+  ).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin)
+  await app.register(drainPlugin)
   await app.register(metricsPlugin, { prefix: 'analytics' })
   await app.register(docsPlugin, {
     title: 'AfriChain session analytics',

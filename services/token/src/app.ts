@@ -1,13 +1,11 @@
 import {
   ApiError,
-  clientErrorHandler,
   docsPlugin,
   drainPlugin,
   errorHandlerPlugin,
   healthPlugin,
-  type LogLevel,
-  loggerOptions,
   metricsPlugin,
+  serverOptions,
 } from '@africhain/http'
 import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -30,17 +28,9 @@ export type BuildOptions = {
 
 /** Builds the token service from a config object. `server.ts` runs it; tests `inject` into it. */
 export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
-  const app = Fastify({
-    logger: loggerOptions(config.LOG_LEVEL as LogLevel, opts.logStream),
-    // A hop count is valid at run time; Fastify's types only list the other forms.
-    trustProxy: config.TRUST_PROXY as boolean | string,
-    bodyLimit: 16_384,
-    // Header and URL bounds: oversized tokens are refused before any parsing or crypto.
-    routerOptions: { maxParamLength: 200 },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-    return503OnClosing: true,
-    clientErrorHandler,
-  }).withTypeProvider<TypeBoxTypeProvider>()
+  const app = Fastify(
+    serverOptions({ logLevel: config.LOG_LEVEL, logStream: opts.logStream, trustProxy: config.TRUST_PROXY }),
+  ).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin)
   await app.register(drainPlugin)
