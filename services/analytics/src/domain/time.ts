@@ -4,8 +4,16 @@ export const DAY_MS = 86_400_000
 
 /** `YYYY-MM-DD` of an instant, in UTC. */
 export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10)
+  // Called per event and per evaluation point on the ingest path: consecutive calls mostly share a day.
+  const day = Math.floor(ms / DAY_MS)
+  if (day !== lastDay) {
+    lastDayText = new Date(day * DAY_MS).toISOString().slice(0, 10)
+    lastDay = day
+  }
+  return lastDayText
 }
+let lastDay = Number.NaN
+let lastDayText = ''
 
 export function utcHour(ms: number): number {
   return new Date(ms).getUTCHours()

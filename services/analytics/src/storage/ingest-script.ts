@@ -21,24 +21,34 @@ export function inList(values: readonly unknown[]): Stmt {
   return { sql: `(${values.map(() => '?').join(', ')})`, params: [...values] }
 }
 
+/** Per statement: its rows (`[]` for a write) and its affected-row count (0 for a read). */
+export type ScriptResult = { rows: Row[][]; affected: number[] }
+
 /**
- * Runs statements on one connection, in order; returns each statement's rows (`[]` for a write). A failing
- * statement stops the script and rejects (MySQL runs none of the later ones).
+ * Runs statements on one connection, in order. A failing statement stops the script and rejects (MySQL
+ * runs none of the later ones).
  */
 export async function runScript(
   conn: Kysely<unknown>,
   stmts: readonly Stmt[],
   multi: boolean,
-): Promise<Row[][]> {
-  if (stmts.length === 0) return []
+): Promise<ScriptResult> {
+  const out: ScriptResult = { rows: [], affected: [] }
+  if (stmts.length === 0) return out
   if (!multi || stmts.length === 1) {
-    const out: Row[][] = []
-    for (const s of stmts)
-      out.push((await conn.executeQuery(CompiledQuery.raw(s.sql, s.params))).rows as Row[])
+    for (const s of stmts) {
+      const r = await conn.executeQuery(CompiledQuery.raw(s.sql, s.params))
+      out.rows.push(r.rows as Row[])
+      out.affected.push(Number(r.numAffectedRows ?? 0))
+    }
     return out
   }
   const params: unknown[] = []
   for (const s of stmts) for (const p of s.params) params.push(p)
   const result = await conn.executeQuery(CompiledQuery.raw(stmts.map((s) => s.sql).join(';\n'), params))
-  return (result.rows as unknown[]).map((r) => (Array.isArray(r) ? (r as Row[]) : []))
+  for (const r of result.rows as unknown[]) {
+    out.rows.push(Array.isArray(r) ? (r as Row[]) : [])
+    out.affected.push(Array.isArray(r) ? 0 : Number((r as { affectedRows?: number }).affectedRows ?? 0))
+  }
+  return out
 }

@@ -34,9 +34,9 @@ const ROWS_PER_STATEMENT = 1000
 
 /**
  * Stores a batch of events and everything they change, in one READ COMMITTED transaction:
- *   1. INSERT IGNORE the events (unique on envelope id), then one SELECT of the ids this transaction
- *      inserted (a random per-transaction token in `ingest_batch`): only those change aggregates, so a
- *      redelivered event, committed before, changes nothing;
+ *   1. INSERT IGNORE the events (unique on envelope id); when the affected-row count says some were
+ *      duplicates, one SELECT of the ids this transaction inserted (a random per-transaction token in
+ *      `ingest_batch`): only those change aggregates, so a redelivered event, committed before, changes nothing;
  *   2. lock the risk rows of the batch's users (created when missing, sorted) and read their stored events
  *      in the range the new events can influence (read after the lock: the previous holder's events are
  *      committed and visible);
@@ -78,7 +78,7 @@ async function transaction(
   const now = opts.now?.() ?? new Date()
   const token = randomBytes(8).toString('hex')
 
-  // Round trip 1: begin, insert, which ids are new, lock users, read their events.
+  // Round trip 1: begin, insert, lock users, read their events.
   const users = [...new Set(unique.flatMap((e) => (e.userId ? [e.userId] : [])))].sort()
   const times = unique.map((e) => Date.parse(e.occurredAt))
   const first: Stmt[] = [
@@ -86,8 +86,7 @@ async function transaction(
     { sql: 'begin', params: [] },
     ...insertEvents(unique, token),
   ]
-  const mineAt = first.length
-  first.push(...selectInserted(unique, token))
+  const insertsEnd = first.length
   const lockAt = first.length
   first.push(...lockUsers(users))
   const readAt = first.length
@@ -97,18 +96,25 @@ async function transaction(
   }
   const results = await runScript(c, first, multi)
 
-  const inserted = new Set<string>()
-  for (const rows of results.slice(mineAt, lockAt)) for (const r of rows) inserted.add(r.id as string)
-  const fresh = unique.filter((e) => inserted.has(e.id))
+  // Which ids are new: all of them when every row was inserted (the common case), else one SELECT of the
+  // rows carrying this transaction's token (a round trip only for batches with duplicates).
+  const insertedCount = results.affected.slice(2, insertsEnd).reduce((a, b) => a + b, 0)
+  let fresh: SessionEvent[] = [...unique]
+  if (insertedCount !== unique.length) {
+    const inserted = new Set<string>()
+    for (const rows of (await runScript(c, selectInserted(unique, token), multi)).rows)
+      for (const r of rows) inserted.add(r.id as string)
+    fresh = unique.filter((e) => inserted.has(e.id))
+  }
   const states = new Map<string, { alerted: boolean; lastEventAt: number | null }>()
-  for (const rows of results.slice(lockAt, readAt))
+  for (const rows of results.rows.slice(lockAt, readAt))
     for (const r of rows)
       states.set(r.user_id as string, {
         alerted: Boolean(r.alerted),
         lastEventAt: (r.last_event_at as Date | null)?.getTime() ?? null,
       })
   const stored = new Map<string, RiskEvent[]>()
-  for (const rows of results.slice(readAt)) {
+  for (const rows of results.rows.slice(readAt)) {
     for (const r of rows) {
       const userId = r.user_id as string
       const list = stored.get(userId) ?? []
