@@ -136,6 +136,11 @@ describe('consumer group runner', () => {
       3000,
     )
     expect(seen.ids).toEqual(orphaned.map((e) => e.id))
+    // onBatch fires after the handler and the ack: wait for it rather than racing it.
+    await eventually(
+      () => sources.length,
+      (n) => n >= 1,
+    )
     expect(sources).toEqual(['claimed'])
     expect(seen.batches[0]!.deliveries).toEqual([2, 2])
     await eventually(
