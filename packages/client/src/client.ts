@@ -75,7 +75,9 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     storageKey,
     locks: options.locks === null ? undefined : (options.locks ?? defaultLockManager()),
     refreshMarginMs: margin * 1000,
-    storageSettleMs: 1_000,
+    // A busy device can take a while to show another tab's localStorage write; waiting is cheap, a second
+    // refresh is harmless too (the service's grace window returns the same successor) but wasteful.
+    storageSettleMs: 3_000,
     events,
     refresh: async (session) => {
       const device = { ...options.device, platform, id: session.deviceId }

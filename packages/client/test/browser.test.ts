@@ -68,11 +68,6 @@ describe.skipIf(!hasChromium)('two browser tabs sharing localStorage', () => {
     service.expireAccessTokens()
 
     await tabA.evaluate(() => app.go()) // both tabs start 5 getAccessToken() calls at once
-    console.log(
-      service.requests
-        .filter((r) => r.url.startsWith('/auth'))
-        .map((r) => `${Date.now()} ${r.url} ${r.body.slice(0, 40)}`),
-    )
     const [tokensA, tokensB] = await Promise.all([
       tabA.evaluate(() => app.results()),
       tabB.evaluate(() => app.results()),
