@@ -83,9 +83,7 @@ export async function benchScale(
         reference: `${fmt(oneMe.rps)} req/s on 1`,
         ratio: twoMeRps / oneMe.rps,
         goal: { op: '>=', value: 0.8 },
-        notes: [
-          'verify, 2 instances: same total connections split over both; 2 cores shared with autocannon',
-        ],
+        notes: ['same total connections split over both instances; 2 cores shared with the load generators'],
       },
       {
         name: 'refresh, 2 instances',
