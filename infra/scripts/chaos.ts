@@ -9,13 +9,12 @@
 // Exits non-zero on any violation. Uses its own database and Redis key prefix; bounded in time.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { createDb, dropDatabase, ensureDatabase } from '@africhain/db'
 import { decodeEvent } from '@africhain/events'
 import { Cluster, Redis } from 'ioredis'
 import { sql } from 'kysely'
-import { type LocalRedisCluster, startLocalRedisCluster } from './redis-cluster.ts'
+import { freePort, type LocalRedisCluster, startLocalRedisCluster } from './redis-cluster.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const dbName = `chaos_${randomBytes(3).toString('hex')}`
@@ -35,14 +34,6 @@ const rawRedis = (): Redis =>
 const PREFIX = `chaos:${randomBytes(3).toString('hex')}:`
 const TRAFFIC_MS = Number(process.env.CHAOS_TRAFFIC_MS ?? 12_000)
 const USERS = 24
-
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const { port } = s.address() as { port: number }
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 const children: { name: string; proc: ChildProcess; log: string[] }[] = []
 function start(name: string, entry: string, env: Record<string, string>) {

@@ -1,15 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
+import { freePort } from './process.ts'
 import { waitFor } from './wait.ts'
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  await new Promise((r) => server.close(r))
-  return port
-}
 
 /**
  * A redis-server of the test's own on a spare loopback port, so destructive tests (FLUSHALL, kill, restart)
