@@ -45,6 +45,11 @@ export const AnalyticsConfigSpec = {
   BATCH_SIZE: integer(500, 1, 10_000),
   /** Consumers per worker process (each its own blocking connection and transaction at a time). */
   WORKER_CONCURRENCY: integer(2, 1, 64),
+  /**
+   * Each batch is split by user into this many parts, stored by as many transactions side by side (one
+   * lane per part in the process): parts never wait for each other's row locks.
+   */
+  INGEST_PARTITIONS: integer(4, 1, 64),
   /** Entries idle this long in a consumer's pending list are claimed by another (above the slowest batch). */
   CLAIM_IDLE: duration('30s'),
   MAX_DELIVERIES: integer(5, 1, 1000),

@@ -6,8 +6,9 @@ import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import { Registry } from 'prom-client'
 import { type AnalyticsConfig, deadLetterStreamOf, riskRulesOf } from './config.ts'
+import { partitionByUser } from './domain/partition.ts'
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts'
-import { ingestBatch } from './storage/ingest.ts'
+import { type IngestResult, ingestBatch } from './storage/ingest.ts'
 import { isDeadlock } from './storage/sql-helpers.ts'
 import type { Database } from './storage/tables.ts'
 import { type AlertRelay, createAlertRelay } from './stream/alert-relay.ts'
@@ -67,7 +68,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     opts.ingestDb ??
     createDb<Database>({
       url: config.DATABASE_URL,
-      connectionLimit: config.WORKER_CONCURRENCY,
+      connectionLimit: Math.max(config.WORKER_CONCURRENCY, config.INGEST_PARTITIONS),
       multipleStatements: true,
     })
 
@@ -88,6 +89,48 @@ export function createWorker(opts: WorkerOptions): Worker {
     intervalMs: opts.alertSweepMs ?? 5000,
     onPublished: (n) => metrics.alertsPublished.inc(n),
   })
+
+  // One lane per partition: a part waits only for the previous part of its own partition, never for
+  // another partition's row locks. With the crash-test hook a batch is stored whole, so the hook sits
+  // exactly before its one commit.
+  const partitions = opts.hooks?.beforeCommit ? 1 : config.INGEST_PARTITIONS
+  const lanes: Promise<unknown>[] = Array.from({ length: partitions }, () => Promise.resolve())
+  function inLane<T>(k: number, run: () => Promise<T>): Promise<T> {
+    const next = lanes[k]!.then(run, run)
+    lanes[k] = next.catch(() => {})
+    return next
+  }
+
+  /** Stores a batch as parts by user, side by side; resolves when every part committed. */
+  async function store(batch: Batch, consumer: string): Promise<IngestResult> {
+    const position = { stream, consumer, lastId: maxStreamId(batch.map((e) => e.id))! }
+    const parts = partitionByUser(
+      batch.map((e) => e.event),
+      partitions,
+    )
+    const firstPart = parts.findIndex((p) => p.length > 0)
+    const results = await Promise.all(
+      parts.map((events, k) =>
+        events.length === 0
+          ? { stored: 0, duplicates: 0, alerts: [] }
+          : inLane(k, () =>
+              ingestBatch(ingestDb, events, {
+                rules,
+                now,
+                multipleStatements: true,
+                // One row per consumer: written by one part, so the parts never contend on it.
+                ...(k === firstPart ? { position } : {}),
+                ...(opts.hooks?.beforeCommit ? { beforeCommit: () => opts.hooks!.beforeCommit!(batch) } : {}),
+              }),
+            ),
+      ),
+    )
+    return {
+      stored: results.reduce((n, r) => n + r.stored, 0),
+      duplicates: results.reduce((n, r) => n + r.duplicates, 0),
+      alerts: results.flatMap((r) => r.alerts),
+    }
+  }
 
   function consumerFor(name: string): Consumer {
     return createConsumer<SessionEvent>({
@@ -114,17 +157,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         onGroupCreated: () => gaps.onGroupCreated(),
       },
       handler: async (batch) => {
-        const result = await ingestBatch(
-          ingestDb,
-          batch.map((e) => e.event),
-          {
-            rules,
-            now,
-            multipleStatements: true,
-            position: { stream, consumer: name, lastId: maxStreamId(batch.map((e) => e.id))! },
-            ...(opts.hooks?.beforeCommit ? { beforeCommit: () => opts.hooks!.beforeCommit!(batch) } : {}),
-          },
-        )
+        const result = await store(batch, name)
         metrics.events.inc({ result: 'stored' }, result.stored)
         if (result.duplicates > 0) metrics.events.inc({ result: 'duplicate' }, result.duplicates)
         await opts.hooks?.afterCommit?.(batch)

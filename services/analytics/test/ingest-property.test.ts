@@ -108,7 +108,14 @@ async function snapshot(t: TestDb, users: string[]) {
   }
 }
 
-describe('ingest is independent of order, duplicates, batching and concurrency', () => {
+/**
+ * With the default limits every user's history fits in their risk row; the tight limits keep almost none
+ * of it, so most batches take the event-store path (late events, cut histories) and must agree too.
+ */
+describe.each([
+  { limits: 'default history limits', recent: undefined },
+  { limits: 'tight history limits', recent: { keepMs: 0, maxEvents: 2 } },
+])('ingest is independent of order, duplicates, batching and concurrency ($limits)', ({ recent }) => {
   let clean: TestDb
   let messy: TestDb
   beforeAll(async () => {
@@ -134,7 +141,7 @@ describe('ingest is independent of order, duplicates, batching and concurrency',
 
           const ordered = [...events].sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt))
           for (let i = 0; i < ordered.length; i += 20)
-            await ingestBatch(clean.db, ordered.slice(i, i + 20), { rules, now: () => NOW })
+            await ingestBatch(clean.db, ordered.slice(i, i + 20), { rules, now: () => NOW, recent })
 
           // Duplicates (some in the same batch), shuffled, random batch sizes, two workers at once.
           const delivered = [...events, ...events.filter(() => rand.next().value % 3 === 0)]
@@ -149,11 +156,12 @@ describe('ingest is independent of order, duplicates, batching and concurrency',
           }
           await Promise.all(
             queues.map(async (batches) => {
-              for (const batch of batches) await ingestBatch(messy.db, batch, { rules, now: () => NOW })
+              for (const batch of batches)
+                await ingestBatch(messy.db, batch, { rules, now: () => NOW, recent })
             }),
           )
           // Redelivering everything once more changes nothing.
-          await ingestBatch(messy.db, delivered.slice(0, 30), { rules, now: () => NOW })
+          await ingestBatch(messy.db, delivered.slice(0, 30), { rules, now: () => NOW, recent })
 
           const [a, b] = await Promise.all([snapshot(clean, users), snapshot(messy, users)])
           const strip = (s: typeof a) =>

@@ -34,14 +34,21 @@ export async function claimUnpublished(
 ): Promise<RiskAlert[]> {
   const token = randomBytes(8).toString('hex')
   const now = new Date()
+  // READ COMMITTED: no gap locks on the unpublished range and no waiting for rows that ingest transactions
+  // are still inserting (they are skipped, and claimed by the next sweep), so the claim never holds up ingest.
   await db
-    .updateTable('analytics_alert_outbox')
-    .set({ claim_token: token, claimed_until: new Date(now.getTime() + leaseMs) })
-    .where('published_at', 'is', null)
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-    .orderBy('created_at')
-    .limit(limit)
-    .execute()
+    .transaction()
+    .setIsolationLevel('read committed')
+    .execute((trx) =>
+      trx
+        .updateTable('analytics_alert_outbox')
+        .set({ claim_token: token, claimed_until: new Date(now.getTime() + leaseMs) })
+        .where('published_at', 'is', null)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+        .orderBy('created_at')
+        .limit(limit)
+        .execute(),
+    )
   const rows = await db
     .selectFrom('analytics_alert_outbox')
     .select('payload')

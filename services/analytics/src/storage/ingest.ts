@@ -2,13 +2,21 @@ import { randomBytes } from 'node:crypto'
 import { newRiskAlert, type RiskAlert, type SessionEvent } from '@africhain/events'
 import type { Kysely } from 'kysely'
 import { counterDeltas, factsOf } from '../domain/event-facts.ts'
+import {
+  covers,
+  decodeRecent,
+  encodeRecent,
+  type RecentEvents,
+  type RecentLimits,
+  trimRecent,
+} from '../domain/recent-events.ts'
 import type { RiskRules } from '../domain/risk-rules.ts'
-import type { RiskEvent } from '../domain/risk-score.ts'
+import { byTime, type RiskEvent } from '../domain/risk-score.ts'
 import { type SessionDelta, sessionDeltas } from '../domain/session-delta.ts'
 import { slimEnvelope } from '../domain/stored-envelope.ts'
-import { alertTransition, readRange, rescoreUser } from '../domain/user-rescore.ts'
+import { alertTransition, rescoreUser } from '../domain/user-rescore.ts'
 import { inList, type Row, runScript, type Stmt, valuesList } from './ingest-script.ts'
-import { chunks, retryOnDeadlock } from './sql-helpers.ts'
+import { chunks, retryOnConflict } from './sql-helpers.ts'
 import { positionKey } from './stream-position.repository.ts'
 import type { Database } from './tables.ts'
 
@@ -25,6 +33,8 @@ export type IngestOptions = {
    * `beforeCommit`) instead of one per statement. Same statements, same locks, same order either way.
    */
   multipleStatements?: boolean
+  /** How much of each user's recent history the risk row keeps (domain/recent-events.ts). */
+  recent?: RecentLimits
 }
 
 export type IngestResult = { stored: number; duplicates: number; alerts: RiskAlert[] }
@@ -32,20 +42,24 @@ export type IngestResult = { stored: number; duplicates: number; alerts: RiskAle
 /** Rows per multi-row statement: keeps every packet well under the default `max_allowed_packet`. */
 const ROWS_PER_STATEMENT = 1000
 
+type UserState = { alerted: boolean; lastEventAt: number | null; recent: RecentEvents | null }
+
 /**
  * Stores a batch of events and everything they change, in one READ COMMITTED transaction:
  *   1. INSERT IGNORE the events (unique on envelope id); when the affected-row count says some were
  *      duplicates, one SELECT of the ids this transaction inserted (a random per-transaction token in
  *      `ingest_batch`): only those change aggregates, so a redelivered event, committed before, changes nothing;
- *   2. lock the risk rows of the batch's users (created when missing, sorted) and read their stored events
- *      in the range the new events can influence (read after the lock: the previous holder's events are
- *      committed and visible);
+ *   2. lock the risk rows of the batch's users (a locking read, sorted) and take their recent history from
+ *      them; only a user whose new events are older than that history reaches (late events) costs a read
+ *      of the event store (after the lock: the previous holder's events are committed and visible);
  *   — in memory: session merges, day/hour counter sums, one re-score per user —
- *   3. merge session rows, raise per-day scores, save the risk state and the outbox alerts (upward
- *      crossings), add the counters, raise the stream position, COMMIT.
+ *   3. merge session rows, raise per-day scores, save the risk rows (history included) and the outbox
+ *      alerts (upward crossings), add the counters, raise the stream position, COMMIT.
  * Steps 1–2 are one round trip and step 3 another on a `multipleStatements` connection. Locks are taken
  * in that fixed order and sorted by key within each statement, so concurrent workers do not deadlock; a
- * deadlock victim runs again. The caller acknowledges the stream entries only after this resolves.
+ * deadlock victim runs again, and so does a transaction that found a user's row missing while another
+ * transaction created it (its plain INSERT fails with a duplicate key: the retry reads that row). The
+ * caller acknowledges the stream entries only after this resolves.
  */
 export async function ingestBatch(
   db: Kysely<Database>,
@@ -54,12 +68,11 @@ export async function ingestBatch(
 ): Promise<IngestResult> {
   const unique = [...new Map(events.map((e) => [e.id, e])).values()].sort((a, b) => (a.id < b.id ? -1 : 1))
   const multi = opts.multipleStatements === true
-  return retryOnDeadlock(() =>
+  return retryOnConflict(() =>
     db.connection().execute(async (conn) => {
       const c = conn as unknown as Kysely<unknown>
       try {
-        const result = await transaction(c, unique, events.length, opts, multi)
-        return result
+        return await transaction(c, unique, events.length, opts, multi)
       } catch (err) {
         await runScript(c, [{ sql: 'rollback', params: [] }], false).catch(() => {})
         throw err
@@ -78,9 +91,8 @@ async function transaction(
   const now = opts.now?.() ?? new Date()
   const token = randomBytes(8).toString('hex')
 
-  // Round trip 1: begin, insert, lock users, read their events.
+  // Round trip 1: begin, insert, lock users and read their state.
   const users = [...new Set(unique.flatMap((e) => (e.userId ? [e.userId] : [])))].sort()
-  const times = unique.map((e) => Date.parse(e.occurredAt))
   const first: Stmt[] = [
     { sql: 'set transaction isolation level read committed', params: [] },
     { sql: 'begin', params: [] },
@@ -89,11 +101,6 @@ async function transaction(
   const insertsEnd = first.length
   const lockAt = first.length
   first.push(...lockUsers(users))
-  const readAt = first.length
-  if (users.length > 0) {
-    const { from, to } = readRange(times, opts.rules)
-    first.push(...riskEvents(users, new Date(from), new Date(to)))
-  }
   const results = await runScript(c, first, multi)
 
   // Which ids are new: all of them when every row was inserted (the common case), else one SELECT of the
@@ -106,29 +113,28 @@ async function transaction(
       for (const r of rows) inserted.add(r.id as string)
     fresh = unique.filter((e) => inserted.has(e.id))
   }
-  const states = new Map<string, { alerted: boolean; lastEventAt: number | null }>()
-  for (const rows of results.rows.slice(lockAt, readAt))
+  const states = new Map<string, UserState>()
+  for (const rows of results.rows.slice(lockAt))
     for (const r of rows)
       states.set(r.user_id as string, {
         alerted: Boolean(r.alerted),
         lastEventAt: (r.last_event_at as Date | null)?.getTime() ?? null,
+        recent:
+          r.recent === null
+            ? null
+            : {
+                from: (r.recent_from as Date | null)?.getTime() ?? null,
+                events: decodeRecent(r.recent as string),
+              },
       })
-  const stored = new Map<string, RiskEvent[]>()
-  for (const rows of results.rows.slice(readAt)) {
-    for (const r of rows) {
-      const userId = r.user_id as string
-      const list = stored.get(userId) ?? []
-      if (list.length === 0) stored.set(userId, list)
-      list.push(riskEventOf(r))
-    }
-  }
 
   // Round trip 2: everything the new events change, then COMMIT.
   const second: Stmt[] = []
   let alerts: RiskAlert[] = []
   if (fresh.length > 0) {
     second.push(...upsertSessions(sessionDeltas(fresh)))
-    const scored = rescore(fresh, states, stored, opts.rules, now)
+    const histories = await historiesOf(c, fresh, states, opts.rules, multi)
+    const scored = rescore(histories, states, opts, now)
     alerts = scored.alerts
     second.push(...scored.stmts)
     second.push(...addCounters(fresh))
@@ -141,6 +147,63 @@ async function transaction(
     await runScript(c, [{ sql: 'commit', params: [] }], false)
   }
   return { stored: fresh.length, duplicates: delivered - fresh.length, alerts }
+}
+
+/** A user's history for re-scoring: every stored event from `from` on (new ones included) and their new times. */
+type History = RecentEvents & { newTimes: number[] }
+
+/**
+ * Each user's history with the new events merged in: from the risk row when its recent history reaches
+ * back far enough (or the user is new: no row, no stored events), else from one read of the event store for
+ * all such users, from the earliest point any of them needs (the store already holds this batch's events).
+ */
+async function historiesOf(
+  c: Kysely<unknown>,
+  fresh: readonly SessionEvent[],
+  states: ReadonlyMap<string, UserState>,
+  rules: RiskRules,
+  multi: boolean,
+): Promise<Map<string, History>> {
+  const added = new Map<string, RiskEvent[]>()
+  for (const e of fresh) {
+    if (!e.userId) continue
+    const list = added.get(e.userId) ?? []
+    if (list.length === 0) added.set(e.userId, list)
+    const facts = factsOf(e)
+    list.push({
+      id: e.id,
+      type: e.type,
+      at: Date.parse(e.occurredAt),
+      ip: e.ip ?? null,
+      deviceKey: facts.deviceKey,
+      reason: facts.reason,
+    })
+  }
+  const histories = new Map<string, History>()
+  const unread: string[] = []
+  let readFrom = Number.POSITIVE_INFINITY
+  for (const [userId, list] of added) {
+    const newTimes = list.map((e) => e.at)
+    const newMin = Math.min(...newTimes)
+    const state = states.get(userId)
+    if (!state) {
+      histories.set(userId, { from: null, events: list.sort(byTime), newTimes })
+    } else if (state.recent && covers(state.recent, newMin, rules)) {
+      const events = [...state.recent.events, ...list].sort(byTime)
+      histories.set(userId, { from: state.recent.from, events, newTimes })
+    } else {
+      unread.push(userId)
+      readFrom = Math.min(readFrom, newMin - rules.windowMs)
+      histories.set(userId, { from: readFrom, events: [], newTimes })
+    }
+  }
+  if (unread.length > 0) {
+    const result = await runScript(c, storedEventsFrom(unread, new Date(readFrom)), multi)
+    for (const rows of result.rows)
+      for (const r of rows) histories.get(r.user_id as string)!.events.push(riskEventOf(r))
+    for (const userId of unread) histories.get(userId)!.from = readFrom
+  }
+  return histories
 }
 
 function riskEventOf(r: Row): RiskEvent {
@@ -193,42 +256,28 @@ function selectInserted(events: readonly SessionEvent[], token: string): Stmt[] 
 }
 
 /**
- * Creates missing risk rows and locks every given user's row (X lock through ON DUPLICATE KEY UPDATE, then
- * a locking read), in sorted order. Held to commit, the lock serialises the re-scoring of one user across
- * workers: under READ COMMITTED the holder reads every event committed before it, so the last transaction
- * to score a user always sees all of that user's stored events. Users whose events in the batch all turn
- * out to be duplicates are locked too (harmless: nothing of theirs is written).
+ * Locks every given user's existing risk row (a locking read, in key order) and reads its state. Held to
+ * commit, the lock serialises the re-scoring of one user across workers: under READ COMMITTED the holder
+ * sees every event and every history the previous holder committed. A missing row is created later by a
+ * plain INSERT, which fails (and the transaction runs again) if another transaction created it meanwhile.
  */
 function lockUsers(sorted: readonly string[]): Stmt[] {
-  const out: Stmt[] = []
-  for (const part of chunks(sorted, ROWS_PER_STATEMENT)) {
-    const v = valuesList(part.map((u) => [u]))
-    out.push({
-      sql: `insert into analytics_user_risk (user_id, factors) values ${v.sql.replaceAll('(?)', "(?, '[]')")} on duplicate key update user_id = user_id`,
-      params: v.params,
-    })
-  }
-  for (const part of chunks(sorted, ROWS_PER_STATEMENT)) {
+  return chunks(sorted, ROWS_PER_STATEMENT).map((part) => {
     const ids = inList(part)
-    out.push({
-      sql: `select user_id, alerted, last_event_at from analytics_user_risk where user_id in ${ids.sql} for update`,
+    return {
+      sql: `select user_id, alerted, last_event_at, recent_from, recent from analytics_user_risk where user_id in ${ids.sql} for update`,
       params: ids.params,
-    })
-  }
-  return out
+    }
+  })
 }
 
-/**
- * The scoring facts of the users' events in `[from, to]`, per user in time order. One range for all users:
- * an `IN` list with one time range is a plain range scan per user on (user_id, occurred_at); a batch's
- * events are close in time, so the common range is barely wider than each user's own.
- */
-function riskEvents(users: readonly string[], from: Date, to: Date): Stmt[] {
+/** The scoring facts of the users' stored events from `from` on, per user in time order. */
+function storedEventsFrom(users: readonly string[], from: Date): Stmt[] {
   return chunks(users, ROWS_PER_STATEMENT).map((part) => {
     const ids = inList(part)
     return {
-      sql: `select id, type, occurred_at, user_id, ip, device_key, reason from analytics_events where user_id in ${ids.sql} and occurred_at >= ? and occurred_at <= ? order by user_id, occurred_at, id`,
-      params: [...ids.params, from, to],
+      sql: `select id, type, occurred_at, user_id, ip, device_key, reason from analytics_events where user_id in ${ids.sql} and occurred_at >= ? order by user_id, occurred_at, id`,
+      params: [...ids.params, from],
     }
   })
 }
@@ -296,38 +345,40 @@ function savePosition(p: NonNullable<IngestOptions['position']>, now: Date): Stm
 
 /**
  * One re-score per user with new events (every evaluation point the new events can change, see
- * domain/user-rescore.ts), then the writes: per-day maxima (GREATEST), the risk state, outbox alerts.
+ * domain/user-rescore.ts), then the writes: per-day maxima (GREATEST), the risk rows with their trimmed
+ * history (an upsert for existing rows, a plain INSERT for new ones), outbox alerts.
  */
 function rescore(
-  fresh: readonly SessionEvent[],
-  states: ReadonlyMap<string, { alerted: boolean; lastEventAt: number | null }>,
-  stored: ReadonlyMap<string, RiskEvent[]>,
-  rules: RiskRules,
+  histories: ReadonlyMap<string, History>,
+  states: ReadonlyMap<string, UserState>,
+  opts: IngestOptions,
   now: Date,
 ): { stmts: Stmt[]; alerts: RiskAlert[] } {
-  const timesByUser = new Map<string, number[]>()
-  for (const e of fresh) {
-    if (!e.userId) continue
-    const times = timesByUser.get(e.userId) ?? []
-    if (times.length === 0) timesByUser.set(e.userId, times)
-    times.push(Date.parse(e.occurredAt))
-  }
+  const rules = opts.rules
   const days: [string, string, number][] = []
-  const updates: unknown[][] = []
+  const created: unknown[][] = []
+  const updated: unknown[][] = []
+  const historyOnly: unknown[][] = []
   const alerts: RiskAlert[] = []
-  for (const userId of [...timesByUser.keys()].sort()) {
-    const times = timesByUser.get(userId)!
+  for (const userId of [...histories.keys()].sort()) {
+    const history = histories.get(userId)!
     const state = states.get(userId)
-    const latestAt = times.reduce(
+    const latestAt = history.newTimes.reduce(
       (max, t) => Math.max(max, t),
       state?.lastEventAt ?? Number.NEGATIVE_INFINITY,
     )
-    const { dayMax, current } = rescoreUser(stored.get(userId) ?? [], times, latestAt, rules)
+    const { dayMax, current } = rescoreUser(history.events, history.newTimes, latestAt, rules)
     for (const [day, maxScore] of dayMax) days.push([day, userId, maxScore])
-    if (!current) continue
+    const kept = trimRecent(history, latestAt, rules, opts.recent)
+    const keptFrom = kept.from === null ? null : new Date(kept.from)
+    const keptText = encodeRecent(kept.events)
+    if (!current) {
+      historyOnly.push([userId, '[]', new Date(latestAt), keptFrom, keptText])
+      continue
+    }
     const isFresh = current.at > now.getTime() - rules.windowMs
     const decision = alertTransition(state?.alerted ?? false, current.score, rules, isFresh)
-    updates.push([
+    ;(state ? updated : created).push([
       userId,
       current.score,
       JSON.stringify(current.factors),
@@ -335,6 +386,8 @@ function rescore(
       new Date(latestAt),
       decision.alerted,
       decision.alert ? now : null,
+      keptFrom,
+      keptText,
     ])
     if (decision.alert)
       alerts.push(newRiskAlert(userId, { score: current.score, factors: current.factors }, now))
@@ -348,10 +401,24 @@ function rescore(
       params: v.params,
     })
   }
-  for (const part of chunks(updates, ROWS_PER_STATEMENT)) {
+  const columns =
+    '(user_id, score, factors, evaluated_at, last_event_at, alerted, alerted_at, recent_from, recent)'
+  for (const part of chunks(created, ROWS_PER_STATEMENT)) {
+    const v = valuesList(part)
+    stmts.push({ sql: `insert into analytics_user_risk ${columns} values ${v.sql}`, params: v.params })
+  }
+  for (const part of chunks(updated, ROWS_PER_STATEMENT)) {
     const v = valuesList(part)
     stmts.push({
-      sql: `insert into analytics_user_risk (user_id, score, factors, evaluated_at, last_event_at, alerted, alerted_at) values ${v.sql} on duplicate key update score = values(score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at)`,
+      sql: `insert into analytics_user_risk ${columns} values ${v.sql} on duplicate key update score = values(score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at), recent_from = values(recent_from), recent = values(recent)`,
+      params: v.params,
+    })
+  }
+  // New events too old to reach the window of the user's latest event: the score stands, the history grows.
+  for (const part of chunks(historyOnly, ROWS_PER_STATEMENT)) {
+    const v = valuesList(part)
+    stmts.push({
+      sql: `insert into analytics_user_risk (user_id, factors, last_event_at, recent_from, recent) values ${v.sql} on duplicate key update last_event_at = greatest(last_event_at, values(last_event_at)), recent_from = values(recent_from), recent = values(recent)`,
       params: v.params,
     })
   }

@@ -63,6 +63,10 @@ export interface UserRiskTable {
   last_event_at: NullableTimestamp
   alerted: Generated<boolean>
   alerted_at: NullableTimestamp
+  /** Every stored event of the user from this time on is in `recent` (NULL with a history: all of them). */
+  recent_from: NullableTimestamp
+  /** The user's recent scoring facts (domain/recent-events.ts); NULL until the first batch after migration 003. */
+  recent: string | null
 }
 
 /** risk.alert events written with the state change, published to ALERTS_STREAM after commit. */
