@@ -263,9 +263,11 @@ try {
   const t2 = performance.now()
   // The clock starts at the first acknowledged entry: process start-up (module loading, connections,
   // migrations check) is reported separately, not averaged into the ingest rate.
-  let ackedAtStart = 0
-  while ((ackedAtStart = await acknowledged()) === 0 && performance.now() - t2 < 30_000)
+  let ackedAtStart = await acknowledged()
+  while (ackedAtStart === 0 && performance.now() - t2 < 30_000) {
     await new Promise((r) => setTimeout(r, 5))
+    ackedAtStart = await acknowledged()
+  }
   const startupMs = performance.now() - t2
   const t2b = performance.now()
   const complete = await waitDrained(INGEST_S * 1000)
