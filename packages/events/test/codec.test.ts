@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeEvent, encodeEvent, newEvent } from '../src/index.ts'
+import { decodeEvent, encodeEvent, newEvent, uuidv7 } from '../src/index.ts'
 
 describe('event codec', () => {
   it('round-trips a session event through stream fields', () => {
@@ -35,5 +35,25 @@ describe('event codec', () => {
       Array.from({ length: 1000 }, () => newEvent({ type: 'login.failed', data: { reason: 'locked' } }).id),
     )
     expect(ids.size).toBe(1000)
+  })
+
+  it.each([
+    ['the epoch', 0],
+    ['a day in 2026', Date.parse('2026-11-27T23:59:59.999Z')],
+    ['the largest 48-bit time', 2 ** 48 - 1],
+  ])('event ids are UUIDv7 carrying the event time in ms (%s)', (_, ms) => {
+    const id = uuidv7(ms)
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(Number.parseInt(id.replaceAll('-', '').slice(0, 12), 16)).toBe(ms)
+  })
+
+  it('event ids sort by event time and stay unique within one millisecond', () => {
+    const at = Date.parse('2026-11-27T10:00:00.000Z')
+    const earlier = newEvent({ type: 'login.failed', data: { reason: 'locked' } }, new Date(at - 1))
+    const later = newEvent({ type: 'login.failed', data: { reason: 'locked' } }, new Date(at))
+    expect(earlier.id < later.id).toBe(true)
+    const same = new Set(Array.from({ length: 5000 }, () => uuidv7(at)))
+    expect(same.size).toBe(5000)
+    expect(decodeEvent(encodeEvent(later))).toEqual({ ok: true, event: later })
   })
 })
