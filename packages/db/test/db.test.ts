@@ -6,6 +6,7 @@ import {
   ensureDatabase,
   migrateDown,
   migrateToLatest,
+  sqlLiteral,
   testDatabaseUrl,
 } from '../src/index.ts'
 
@@ -53,5 +54,29 @@ describe('db plumbing', () => {
 
   it('refuses a database name that is not a plain identifier', async () => {
     await expect(ensureDatabase('mysql://root@127.0.0.1:3306/x`;drop')).rejects.toThrow(/plain identifier/)
+  })
+
+  it.each([
+    ['quotes and backslashes', "O'Brien \\' \" \\\\ --"],
+    ['NUL, newline, tab, ctrl-Z', 'a\u0000b\nc\td\u001ae'],
+    ['an injection attempt', "x'); drop table things; --"],
+    ['a placeholder and a comment', 'what? /* no */ ?'],
+    ['unicode', 'Ọjà Àṣà 🧺 ñ'],
+    ['empty', ''],
+  ])('sqlLiteral: a string comes back unchanged from the server (%s)', async (_, value) => {
+    const r = await sql.raw<{ v: string }>(`select ${sqlLiteral(value)} as v`).execute(db)
+    expect(r.rows[0]!.v).toBe(value)
+  })
+
+  it('sqlLiteral: numbers, booleans, null and UTC dates with milliseconds', async () => {
+    const at = new Date('2026-11-27T23:59:59.123Z')
+    const r = await sql
+      .raw<{ n: number; f: number; b: number; z: null; d: Date }>(
+        `select ${sqlLiteral(42)} as n, ${sqlLiteral(-1.5)} as f, ${sqlLiteral(true)} as b, ${sqlLiteral(null)} as z, cast(${sqlLiteral(at)} as datetime(3)) as d`,
+      )
+      .execute(db)
+    expect({ ...r.rows[0], f: Number(r.rows[0]!.f) }).toEqual({ n: 42, f: -1.5, b: 1, z: null, d: at }) // -1.5 is a DECIMAL literal
+    expect(() => sqlLiteral(Number.NaN)).toThrow(TypeError)
+    expect(() => sqlLiteral({ toString: () => "'" })).toThrow(TypeError)
   })
 })

@@ -1,24 +1,31 @@
+import { sqlLiteral } from '@africhain/db'
 import { CompiledQuery, type Kysely } from 'kysely'
 
 /**
- * The ingest transaction is written as plain SQL with bound parameters (`?`, escaped by the driver, never
- * text from outside): the query builder's cost per statement was a large share of a batch's CPU. With a
- * `multipleStatements` connection a whole script goes in one round trip; without one, statement by statement.
+ * The ingest transaction is written as plain SQL whose every value is a literal escaped by the driver's rules
+ * (`sqlLiteral` from @africhain/db; never text from outside as SQL): the query builder's cost per statement,
+ * and then the driver's placeholder pass over each megabyte-sized script, were large shares of a batch's CPU.
+ * With a `multipleStatements` connection a whole script goes in one round trip; without one, statement by
+ * statement.
  */
-export type Stmt = { sql: string; params: unknown[] }
+export type Stmt = { sql: string }
 export type Row = Record<string, unknown>
 
-/** `(?, ?, …)` tuples for a multi-row VALUES list, and their flattened parameters. */
-export function valuesList(rows: readonly (readonly unknown[])[]): Stmt {
-  const width = rows[0]?.length ?? 0
-  const tuple = `(${Array.from({ length: width }, () => '?').join(', ')})`
-  const params: unknown[] = []
-  for (const r of rows) for (const v of r) params.push(v)
-  return { sql: Array.from({ length: rows.length }, () => tuple).join(', '), params }
+/** `(a, b, …), (…)` for a multi-row VALUES list. */
+export function valuesList(rows: readonly (readonly unknown[])[]): string {
+  let out = ''
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!
+    out += i === 0 ? '(' : ', ('
+    for (let j = 0; j < r.length; j++) out += j === 0 ? sqlLiteral(r[j]) : `, ${sqlLiteral(r[j])}`
+    out += ')'
+  }
+  return out
 }
 
-export function inList(values: readonly unknown[]): Stmt {
-  return { sql: `(${values.map(() => '?').join(', ')})`, params: [...values] }
+/** `(a, b, …)` for an IN list. */
+export function inList(values: readonly unknown[]): string {
+  return `(${values.map(sqlLiteral).join(', ')})`
 }
 
 /** Per statement: its rows (`[]` for a write) and its affected-row count (0 for a read). */
@@ -37,15 +44,13 @@ export async function runScript(
   if (stmts.length === 0) return out
   if (!multi || stmts.length === 1) {
     for (const s of stmts) {
-      const r = await conn.executeQuery(CompiledQuery.raw(s.sql, s.params))
+      const r = await conn.executeQuery(CompiledQuery.raw(s.sql, []))
       out.rows.push(r.rows as Row[])
       out.affected.push(Number(r.numAffectedRows ?? 0))
     }
     return out
   }
-  const params: unknown[] = []
-  for (const s of stmts) for (const p of s.params) params.push(p)
-  const result = await conn.executeQuery(CompiledQuery.raw(stmts.map((s) => s.sql).join(';\n'), params))
+  const result = await conn.executeQuery(CompiledQuery.raw(stmts.map((s) => s.sql).join(';\n'), []))
   for (const r of result.rows as unknown[]) {
     out.rows.push(Array.isArray(r) ? (r as Row[]) : [])
     out.affected.push(Array.isArray(r) ? 0 : Number((r as { affectedRows?: number }).affectedRows ?? 0))

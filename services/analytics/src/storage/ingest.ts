@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { sqlLiteral } from '@africhain/db'
 import { newRiskAlert, type RiskAlert, type SessionEvent } from '@africhain/events'
 import type { Kysely } from 'kysely'
 import { counterDeltas, factsOf } from '../domain/event-facts.ts'
@@ -74,7 +75,7 @@ export async function ingestBatch(
       try {
         return await transaction(c, unique, events.length, opts, multi)
       } catch (err) {
-        await runScript(c, [{ sql: 'rollback', params: [] }], false).catch(() => {})
+        await runScript(c, [{ sql: 'rollback' }], false).catch(() => {})
         throw err
       }
     }),
@@ -94,8 +95,8 @@ async function transaction(
   // Round trip 1: begin, insert, lock users and read their state.
   const users = [...new Set(unique.flatMap((e) => (e.userId ? [e.userId] : [])))].sort()
   const first: Stmt[] = [
-    { sql: 'set transaction isolation level read committed', params: [] },
-    { sql: 'begin', params: [] },
+    { sql: 'set transaction isolation level read committed' },
+    { sql: 'begin' },
     ...insertEvents(unique, token),
   ]
   const insertsEnd = first.length
@@ -140,11 +141,11 @@ async function transaction(
     second.push(...addCounters(fresh))
   }
   if (opts.position) second.push(savePosition(opts.position, now))
-  if (!opts.beforeCommit) second.push({ sql: 'commit', params: [] })
+  if (!opts.beforeCommit) second.push({ sql: 'commit' })
   await runScript(c, second, multi)
   if (opts.beforeCommit) {
     await opts.beforeCommit()
-    await runScript(c, [{ sql: 'commit', params: [] }], false)
+    await runScript(c, [{ sql: 'commit' }], false)
   }
   return { stored: fresh.length, duplicates: delivered - fresh.length, alerts }
 }
@@ -238,8 +239,7 @@ function insertEvents(events: readonly SessionEvent[], token: string): Stmt[] {
       }),
     )
     return {
-      sql: `insert ignore into analytics_events (id, type, occurred_at, user_id, session_id, ip, device_key, platform, reason, envelope, ingest_batch) values ${v.sql}`,
-      params: v.params,
+      sql: `insert ignore into analytics_events (id, type, occurred_at, user_id, session_id, ip, device_key, platform, reason, envelope, ingest_batch) values ${v}`,
     }
   })
 }
@@ -249,8 +249,7 @@ function selectInserted(events: readonly SessionEvent[], token: string): Stmt[] 
   return chunks(events, ROWS_PER_STATEMENT).map((part) => {
     const ids = inList(part.map((e) => e.id))
     return {
-      sql: `select id from analytics_events where id in ${ids.sql} and ingest_batch = ?`,
-      params: [...ids.params, token],
+      sql: `select id from analytics_events where id in ${ids} and ingest_batch = ${sqlLiteral(token)}`,
     }
   })
 }
@@ -265,8 +264,7 @@ function lockUsers(sorted: readonly string[]): Stmt[] {
   return chunks(sorted, ROWS_PER_STATEMENT).map((part) => {
     const ids = inList(part)
     return {
-      sql: `select user_id, alerted, last_event_at, recent_from, recent from analytics_user_risk where user_id in ${ids.sql} for update`,
-      params: ids.params,
+      sql: `select user_id, alerted, last_event_at, recent_from, recent from analytics_user_risk where user_id in ${ids} for update`,
     }
   })
 }
@@ -276,8 +274,7 @@ function storedEventsFrom(users: readonly string[], from: Date): Stmt[] {
   return chunks(users, ROWS_PER_STATEMENT).map((part) => {
     const ids = inList(part)
     return {
-      sql: `select id, type, occurred_at, user_id, ip, device_key, reason from analytics_events where user_id in ${ids.sql} and occurred_at >= ? order by user_id, occurred_at, id`,
-      params: [...ids.params, from],
+      sql: `select id, type, occurred_at, user_id, ip, device_key, reason from analytics_events where user_id in ${ids} and occurred_at >= ${sqlLiteral(from)} order by user_id, occurred_at, id`,
     }
   })
 }
@@ -310,7 +307,7 @@ function upsertSessions(deltas: readonly SessionDelta[]): Stmt[] {
       ]),
     )
     return {
-      sql: `insert into analytics_sessions (session_id, user_id, platform, device_key, remember_me, created_at, expires_at, revoked_at, revoke_reason) values ${v.sql} on duplicate key update
+      sql: `insert into analytics_sessions (session_id, user_id, platform, device_key, remember_me, created_at, expires_at, revoked_at, revoke_reason) values ${v} on duplicate key update
         user_id = coalesce(user_id, values(user_id)),
         platform = if(${earlierCreation}, values(platform), platform),
         device_key = if(${earlierCreation}, values(device_key), device_key),
@@ -319,7 +316,6 @@ function upsertSessions(deltas: readonly SessionDelta[]): Stmt[] {
         created_at = if(${earlierCreation}, values(created_at), created_at),
         revoke_reason = if(${earlierRevocation} or (values(revoked_at) = revoked_at and values(revoke_reason) < revoke_reason), values(revoke_reason), revoke_reason),
         revoked_at = if(${earlierRevocation}, values(revoked_at), revoked_at)`,
-      params: v.params,
     }
   })
 }
@@ -329,8 +325,7 @@ function addCounters(fresh: readonly SessionEvent[]): Stmt[] {
   return chunks(counterDeltas(fresh), ROWS_PER_STATEMENT).map((part) => {
     const v = valuesList(part.map((c) => [c.day, c.hour, c.metric, c.count]))
     return {
-      sql: `insert into analytics_counters (\`day\`, \`hour\`, metric, \`count\`) values ${v.sql} on duplicate key update \`count\` = \`count\` + values(\`count\`)`,
-      params: v.params,
+      sql: `insert into analytics_counters (\`day\`, \`hour\`, metric, \`count\`) values ${v} on duplicate key update \`count\` = \`count\` + values(\`count\`)`,
     }
   })
 }
@@ -338,8 +333,7 @@ function addCounters(fresh: readonly SessionEvent[]): Stmt[] {
 /** Raises this consumer's committed position (one row per consumer: workers never contend on it). */
 function savePosition(p: NonNullable<IngestOptions['position']>, now: Date): Stmt {
   return {
-    sql: 'insert into analytics_stream_positions (stream, consumer, last_key, updated_at) values (?, ?, ?, ?) on duplicate key update last_key = greatest(last_key, values(last_key)), updated_at = values(updated_at)',
-    params: [p.stream, p.consumer, positionKey(p.lastId), now],
+    sql: `insert into analytics_stream_positions (stream, consumer, last_key, updated_at) values ${valuesList([[p.stream, p.consumer, positionKey(p.lastId), now]])} on duplicate key update last_key = greatest(last_key, values(last_key)), updated_at = values(updated_at)`,
   }
 }
 
@@ -397,36 +391,32 @@ function rescore(
   for (const part of chunks(days, ROWS_PER_STATEMENT)) {
     const v = valuesList(part)
     stmts.push({
-      sql: `insert into analytics_user_days (\`day\`, user_id, max_score) values ${v.sql} on duplicate key update max_score = greatest(max_score, values(max_score))`,
-      params: v.params,
+      sql: `insert into analytics_user_days (\`day\`, user_id, max_score) values ${v} on duplicate key update max_score = greatest(max_score, values(max_score))`,
     })
   }
   const columns =
     '(user_id, score, factors, evaluated_at, last_event_at, alerted, alerted_at, recent_from, recent)'
   for (const part of chunks(created, ROWS_PER_STATEMENT)) {
     const v = valuesList(part)
-    stmts.push({ sql: `insert into analytics_user_risk ${columns} values ${v.sql}`, params: v.params })
+    stmts.push({ sql: `insert into analytics_user_risk ${columns} values ${v}` })
   }
   for (const part of chunks(updated, ROWS_PER_STATEMENT)) {
     const v = valuesList(part)
     stmts.push({
-      sql: `insert into analytics_user_risk ${columns} values ${v.sql} on duplicate key update score = values(score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at), recent_from = values(recent_from), recent = values(recent)`,
-      params: v.params,
+      sql: `insert into analytics_user_risk ${columns} values ${v} on duplicate key update score = values(score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at), recent_from = values(recent_from), recent = values(recent)`,
     })
   }
   // New events too old to reach the window of the user's latest event: the score stands, the history grows.
   for (const part of chunks(historyOnly, ROWS_PER_STATEMENT)) {
     const v = valuesList(part)
     stmts.push({
-      sql: `insert into analytics_user_risk (user_id, factors, last_event_at, recent_from, recent) values ${v.sql} on duplicate key update last_event_at = greatest(last_event_at, values(last_event_at)), recent_from = values(recent_from), recent = values(recent)`,
-      params: v.params,
+      sql: `insert into analytics_user_risk (user_id, factors, last_event_at, recent_from, recent) values ${v} on duplicate key update last_event_at = greatest(last_event_at, values(last_event_at)), recent_from = values(recent_from), recent = values(recent)`,
     })
   }
   if (alerts.length > 0) {
     const v = valuesList(alerts.map((a) => [a.id, a.userId, a.data.score, JSON.stringify(a), now]))
     stmts.push({
-      sql: `insert into analytics_alert_outbox (id, user_id, score, payload, created_at) values ${v.sql}`,
-      params: v.params,
+      sql: `insert into analytics_alert_outbox (id, user_id, score, payload, created_at) values ${v}`,
     })
   }
   return { stmts, alerts }
