@@ -1,5 +1,5 @@
 import { Kysely, MysqlDialect } from 'kysely'
-import { createPool, type Pool } from 'mysql2'
+import mysql, { createPool, type Pool } from 'mysql2'
 
 export type DbOptions = {
   url: string
@@ -32,6 +32,12 @@ function poolFor(opts: DbOptions): Pool {
     bigNumberStrings: false,
     enableKeepAlive: true,
     multipleStatements: opts.multipleStatements === true,
+    // The driver's own placeholder pass, except that SQL without values (bulk statements built from
+    // `sqlLiteral`) is sent as it is instead of being scanned for placeholders it cannot contain.
+    queryFormat: (sql: string, values: unknown) =>
+      Array.isArray(values) && values.length === 0
+        ? sql
+        : mysql.format(sql, values as Parameters<typeof mysql.format>[1], false, 'Z'),
   })
 }
 

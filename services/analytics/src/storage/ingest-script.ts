@@ -11,16 +11,11 @@ import { CompiledQuery, type Kysely } from 'kysely'
 export type Stmt = { sql: string }
 export type Row = Record<string, unknown>
 
-/** `(a, b, …), (…)` for a multi-row VALUES list. */
+/** `(a, b, …), (…)` for a multi-row VALUES list (joined once: flat strings, not a rope of many pieces). */
 export function valuesList(rows: readonly (readonly unknown[])[]): string {
-  let out = ''
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!
-    out += i === 0 ? '(' : ', ('
-    for (let j = 0; j < r.length; j++) out += j === 0 ? sqlLiteral(r[j]) : `, ${sqlLiteral(r[j])}`
-    out += ')'
-  }
-  return out
+  const tuples = new Array<string>(rows.length)
+  for (let i = 0; i < rows.length; i++) tuples[i] = `(${rows[i]!.map(sqlLiteral).join(', ')})`
+  return tuples.join(', ')
 }
 
 /** `(a, b, …)` for an IN list. */
