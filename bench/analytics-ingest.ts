@@ -58,9 +58,12 @@ const env: Record<string, string> = {
   EVENTS_STREAM: 'session-events',
   ALERTS_STREAM: 'security-alerts',
   LOG_LEVEL: 'warn',
-  BATCH_SIZE: process.env.BATCH_SIZE ?? '500',
-  WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY ?? '2',
-  INGEST_PARTITIONS: process.env.INGEST_PARTITIONS ?? '4',
+  // The worker's own defaults unless the environment overrides them.
+  ...Object.fromEntries(
+    ['BATCH_SIZE', 'WORKER_CONCURRENCY', 'INGEST_PARTITIONS'].flatMap((k) =>
+      process.env[k] ? [[k, process.env[k]]] : [],
+    ),
+  ),
   MIGRATE_ON_START: 'true',
 }
 const config = loadAnalyticsConfig(env)
@@ -245,7 +248,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 
 try {
   console.log(
-    `analytics ingest bench: ${fmt(N)} events, ${fmt(USERS)} users, BATCH_SIZE=${env.BATCH_SIZE}, WORKER_CONCURRENCY=${env.WORKER_CONCURRENCY}, INGEST_PARTITIONS=${env.INGEST_PARTITIONS} per worker process`,
+    `analytics ingest bench: ${fmt(N)} events, ${fmt(USERS)} users, BATCH_SIZE=${config.BATCH_SIZE}, WORKER_CONCURRENCY=${config.WORKER_CONCURRENCY}, INGEST_PARTITIONS=${config.INGEST_PARTITIONS} per worker process`,
   )
   const flush = await sql<{ v: number }>`select @@innodb_flush_log_at_trx_commit as v`.execute(db)
   console.log(

@@ -179,7 +179,7 @@ try {
   const analytics = 'bench/analytics-ingest.ts'
   if (selected.includes('analytics') && existsSync(new URL(`../${analytics}`, import.meta.url)))
     await attempt('analytics-ingest', () => {
-      const raw = process.env.BENCH_ANALYTICS_ARGS ?? '--events 30000 --steady-seconds 8'
+      const raw = process.env.BENCH_ANALYTICS_ARGS ?? '--events 200000'
       return runExternal(analytics, raw.split(/\s+/).filter(Boolean), 180_000)
     })
 } finally {
