@@ -1,4 +1,6 @@
+import fc from 'fast-check'
 import { sql } from 'kysely'
+import mysql from 'mysql2'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   createDb,
@@ -66,6 +68,17 @@ describe('db plumbing', () => {
   ])('sqlLiteral: a string comes back unchanged from the server (%s)', async (_, value) => {
     const r = await sql.raw<{ v: string }>(`select ${sqlLiteral(value)} as v`).execute(db)
     expect(r.rows[0]!.v).toBe(value)
+  })
+
+  it('sqlLiteral: any string gets exactly the text the driver would send for it', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        expect(sqlLiteral(s)).toBe(mysql.escape(s))
+      }),
+      { numRuns: 2000 },
+    )
+    for (const c of ['\0', '\b', '\t', '\n', '\r', '\x1a', '"', "'", '\\'])
+      expect(sqlLiteral(`a${c}b`)).toBe(mysql.escape(`a${c}b`))
   })
 
   it('sqlLiteral: numbers, booleans, null and UTC dates with milliseconds', async () => {

@@ -14,7 +14,12 @@ export type Row = Record<string, unknown>
 /** `(a, b, …), (…)` for a multi-row VALUES list (joined once: flat strings, not a rope of many pieces). */
 export function valuesList(rows: readonly (readonly unknown[])[]): string {
   const tuples = new Array<string>(rows.length)
-  for (let i = 0; i < rows.length; i++) tuples[i] = `(${rows[i]!.map(sqlLiteral).join(', ')})`
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!
+    let t = `(${sqlLiteral(r[0])}`
+    for (let j = 1; j < r.length; j++) t += `, ${sqlLiteral(r[j])}`
+    tuples[i] = `${t})`
+  }
   return tuples.join(', ')
 }
 
