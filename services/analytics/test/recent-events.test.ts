@@ -11,8 +11,11 @@ const W = rules.windowMs
 const arbEvent = fc.record({
   at: fc.integer({ min: T0 - 3 * W, max: T0 }),
   type: fc.constantFrom('session.created', 'session.refreshed', 'session.revoked', 'login.failed'),
-  ip: fc.option(fc.constantFrom('10.0.0.1', '10.0.0.2', "10.0.0.'3"), { nil: null }),
-  deviceKey: fc.option(fc.constantFrom('id:a', 'id:b', 'web:Mozilla/5.0 "x"'), { nil: null }),
+  ip: fc.option(fc.constantFrom('10.0.0.1', '10.0.0.2', '2001:db8::1', "10.0.0.'3"), { nil: null }),
+  // separators of the encoding, quotes, percent signs, unicode: all must come back unchanged
+  deviceKey: fc.option(fc.oneof(fc.constantFrom('id:a', 'web:Mozilla/5.0 "x"|y,z.%20'), fc.string()), {
+    nil: null,
+  }),
   reason: fc.option(fc.constantFrom('logout', 'admin', 'invalid_credentials'), { nil: null }),
 })
 const arbEvents = fc
@@ -25,7 +28,9 @@ describe('recent history kept in the risk row', () => {
   it('round-trips every scoring fact, in time order, with ids unique within the list', () => {
     fc.assert(
       fc.property(arbEvents, (events) => {
-        const decoded = decodeRecent(encodeRecent(events))
+        const text = encodeRecent(events)
+        expect(text).not.toMatch(/['"\\\0\n\r]/) // nothing that SQL would have to escape
+        const decoded = decodeRecent(text)!
         expect(facts(decoded)).toEqual(facts(events))
         expect(new Set(decoded.map((e) => e.id)).size).toBe(events.length)
       }),
@@ -54,6 +59,17 @@ describe('recent history kept in the risk row', () => {
         },
       ),
     )
+  })
+
+  it.each([
+    ['not this format at all', '{"s":[],"e":[]}'],
+    ['a field missing', 'abc|'],
+    ['a field too many', '0|a|0.0....|x'],
+    ['an index past the strings', '0|a|0.5...'],
+    ['a bad percent escape', '0|%E0%A4%A|0.0...'],
+    ['an event without a type', '0|a|0....'],
+  ])('decodeRecent: %s → null (the worker then reads the event store)', (_, text) => {
+    expect(decodeRecent(text)).toBeNull()
   })
 
   it.each([

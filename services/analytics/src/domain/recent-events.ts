@@ -56,38 +56,70 @@ export function trimRecent(
   return { from, events: sorted.slice(lowerBound(sorted, from)) }
 }
 
+/** Strings as URI components, `'` included: the text never needs escaping in SQL, and `|` `,` `.` stay separators. */
+const enc = (s: string) => encodeURIComponent(s).replaceAll("'", '%27')
+
 /**
- * Compact text for the risk row: strings once in a table, each event as
- * `[at, type, ip, device, reason]` with indexes into it (-1 for null). Ids are not kept: the event store
- * already made the events unique, and scoring orders by time only.
+ * Compact text for the risk row: `base|strings|events`, where `base` is the first event's time (ms, base 36),
+ * `strings` the distinct texts (URI-encoded, comma-separated) and each event `at.type.ip.device.reason`:
+ * its time after `base` and indexes into the strings (base 36; empty for null). Ids are not kept: the event
+ * store already made the events unique, and scoring orders by time only. `sorted` is in time order.
  */
-export function encodeRecent(events: readonly RiskEvent[]): string {
+export function encodeRecent(sorted: readonly RiskEvent[]): string {
   const strings: string[] = []
-  const index = new Map<string, number>()
-  const ref = (s: string | null): number => {
-    if (s === null) return -1
+  const index = new Map<string, string>()
+  const ref = (s: string | null): string => {
+    if (s === null) return ''
     let i = index.get(s)
     if (i === undefined) {
-      i = strings.length
-      strings.push(s)
+      i = strings.length.toString(36)
+      strings.push(enc(s))
       index.set(s, i)
     }
     return i
   }
-  const rows = events.map((e) => [e.at, ref(e.type), ref(e.ip), ref(e.deviceKey), ref(e.reason)])
-  return JSON.stringify({ s: strings, e: rows })
+  const base = sorted[0]?.at ?? 0
+  const events = new Array<string>(sorted.length)
+  for (let k = 0; k < sorted.length; k++) {
+    const e = sorted[k]!
+    events[k] =
+      `${(e.at - base).toString(36)}.${ref(e.type)}.${ref(e.ip)}.${ref(e.deviceKey)}.${ref(e.reason)}`
+  }
+  return `${base.toString(36)}|${strings.join(',')}|${events.join(',')}`
 }
 
-/** The events of `encodeRecent`, with ids unique within the list (`~0`, `~1`, … never a stored id). */
-export function decodeRecent(text: string): RiskEvent[] {
-  const { s, e } = JSON.parse(text) as { s: string[]; e: [number, number, number, number, number][] }
-  const str = (i: number) => (i < 0 ? null : s[i]!)
-  return e.map(([at, type, ip, device, reason], i) => ({
-    id: `~${i}`,
-    at,
-    type: s[type]!,
-    ip: str(ip),
-    deviceKey: str(device),
-    reason: str(reason),
-  }))
+/**
+ * The events of `encodeRecent`, with ids unique within the list (`~0`, `~1`, … never a stored id); null when
+ * the text is not such a list (the ingest then reads the event store and writes a new one).
+ */
+export function decodeRecent(text: string): RiskEvent[] | null {
+  const [base36, strs, evs, extra] = text.split('|')
+  if (base36 === undefined || strs === undefined || evs === undefined || extra !== undefined) return null
+  const base = Number.parseInt(base36, 36)
+  let strings: string[]
+  try {
+    strings = strs === '' ? [] : strs.split(',').map(decodeURIComponent)
+  } catch {
+    return null
+  }
+  const str = (i: string | undefined): string | null | undefined =>
+    i === '' ? null : i === undefined ? undefined : strings[Number.parseInt(i, 36)]
+  const out: RiskEvent[] = []
+  if (evs === '') return out
+  const list = evs.split(',')
+  for (let k = 0; k < list.length; k++) {
+    const [at, type, ip, device, reason, more] = list[k]!.split('.')
+    const e = {
+      id: `~${k}`,
+      at: base + Number.parseInt(at ?? '', 36),
+      type: str(type),
+      ip: str(ip),
+      deviceKey: str(device),
+      reason: str(reason),
+    }
+    if (more !== undefined || !Number.isFinite(e.at) || !e.type || e.ip === undefined) return null
+    if (e.deviceKey === undefined || e.reason === undefined) return null
+    out.push(e as RiskEvent)
+  }
+  return out
 }

@@ -116,18 +116,14 @@ async function transaction(
   }
   const states = new Map<string, UserState>()
   for (const rows of results.rows.slice(lockAt))
-    for (const r of rows)
+    for (const r of rows) {
+      const events = r.recent === null ? null : decodeRecent(r.recent as string)
       states.set(r.user_id as string, {
         alerted: Boolean(r.alerted),
         lastEventAt: (r.last_event_at as Date | null)?.getTime() ?? null,
-        recent:
-          r.recent === null
-            ? null
-            : {
-                from: (r.recent_from as Date | null)?.getTime() ?? null,
-                events: decodeRecent(r.recent as string),
-              },
+        recent: events && { from: (r.recent_from as Date | null)?.getTime() ?? null, events },
       })
+    }
 
   // Round trip 2: everything the new events change, then COMMIT.
   const second: Stmt[] = []
