@@ -56,8 +56,15 @@ export function trimRecent(
   return { from, events: sorted.slice(lowerBound(sorted, from)) }
 }
 
-/** Strings as URI components, `'` included: the text never needs escaping in SQL, and `|` `,` `.` stay separators. */
-const enc = (s: string) => encodeURIComponent(s).replaceAll("'", '%27')
+/**
+ * Strings with `%`, the separators `|` and `,`, and everything SQL would escape written as `%XX` (UTF-8, as
+ * in a URI): the text never needs escaping in SQL. Most strings have none of them and stay as they are.
+ */
+const SPECIAL = /[%|,'"\\\x00-\x1f\x7f]/
+const SPECIAL_ALL = /[%|,'"\\\x00-\x1f\x7f]/g
+const enc = (s: string) =>
+  SPECIAL.test(s) ? s.replace(SPECIAL_ALL, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : s
+const dec = (s: string) => (s.includes('%') ? decodeURIComponent(s) : s)
 
 /**
  * Compact text for the risk row: `base|strings|events`, where `base` is the first event's time (ms, base 36),
@@ -98,7 +105,7 @@ export function decodeRecent(text: string): RiskEvent[] | null {
   const base = Number.parseInt(base36, 36)
   let strings: string[]
   try {
-    strings = strs === '' ? [] : strs.split(',').map(decodeURIComponent)
+    strings = strs === '' ? [] : strs.split(',').map(dec)
   } catch {
     return null
   }

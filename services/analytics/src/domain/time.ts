@@ -16,7 +16,7 @@ let lastDay = Number.NaN
 let lastDayText = ''
 
 export function utcHour(ms: number): number {
-  return new Date(ms).getUTCHours()
+  return Math.floor((((ms % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS)
 }
 
 /** Start of a `YYYY-MM-DD` day in ms, or NaN when it is not a real calendar date (2026-02-30). */

@@ -40,16 +40,20 @@ export function rescoreUser(
   const maxNew = to - rules.windowMs
   const dayMax = new Map<string, number>()
   let previous = Number.NaN
+  let atLatest: ReturnType<typeof scoreAt> | undefined
   for (const e of sorted) {
     if (e.at < minNew || e.at >= maxNew + rules.windowMs || e.at === previous) continue
     previous = e.at
     const day = utcDay(e.at)
-    if ((dayMax.get(day) ?? -1) >= MAX_SCORE) continue
-    const { score } = scoreAt(sorted, e.at, rules)
-    dayMax.set(day, Math.max(dayMax.get(day) ?? 0, score))
+    if ((dayMax.get(day) ?? -1) >= MAX_SCORE && e.at !== latestAt) continue
+    const scored = scoreAt(sorted, e.at, rules)
+    if (e.at === latestAt) atLatest = scored
+    dayMax.set(day, Math.max(dayMax.get(day) ?? 0, scored.score))
   }
   const current =
-    latestAt < maxNew + rules.windowMs ? { ...scoreAt(sorted, latestAt, rules), at: latestAt } : null
+    latestAt < maxNew + rules.windowMs
+      ? { ...(atLatest ?? scoreAt(sorted, latestAt, rules)), at: latestAt }
+      : null
   return { dayMax, current }
 }
 
