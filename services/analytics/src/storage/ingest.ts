@@ -227,7 +227,6 @@ function insertEvents(events: readonly SessionEvent[], token: string): Stmt[] {
           e.sessionId ?? null,
           e.ip ?? null,
           facts.deviceKey,
-          facts.platform,
           facts.reason,
           slimEnvelope(e),
           token,
@@ -235,7 +234,7 @@ function insertEvents(events: readonly SessionEvent[], token: string): Stmt[] {
       }),
     )
     return {
-      sql: `insert ignore into analytics_events (id, type, occurred_at, user_id, session_id, ip, device_key, platform, reason, envelope, ingest_batch) values ${v}`,
+      sql: `insert ignore into analytics_events (id, type, occurred_at, user_id, session_id, ip, device_key, reason, envelope, ingest_batch) values ${v}`,
     }
   })
 }

@@ -15,7 +15,6 @@ export interface EventTable {
   session_id: string | null
   ip: string | null
   device_key: string | null
-  platform: string | null
   reason: string | null
   /** The envelope's fields not in the columns above (JSON; see domain/stored-envelope.ts), for /analytics/events. */
   envelope: string
