@@ -1,5 +1,6 @@
 import mysql from 'mysql2'
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are what the driver escapes
 const NEEDS_ESCAPE = /[\0\b\t\n\r\x1a"'\\]/
 
 /**

@@ -60,7 +60,9 @@ export function trimRecent(
  * Strings with `%`, the separators `|` and `,`, and everything SQL would escape written as `%XX` (UTF-8, as
  * in a URI): the text never needs escaping in SQL. Most strings have none of them and stay as they are.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are escaped on purpose
 const SPECIAL = /[%|,'"\\\x00-\x1f\x7f]/
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the same set, for replace
 const SPECIAL_ALL = /[%|,'"\\\x00-\x1f\x7f]/g
 const enc = (s: string) =>
   SPECIAL.test(s) ? s.replace(SPECIAL_ALL, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : s

@@ -5,23 +5,6 @@ import type { Database } from './tables.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
 
-/** Records alerts in the transaction that decided them; a relay publishes them after commit. */
-export async function addAlerts(trx: Db, alerts: readonly RiskAlert[], now: Date): Promise<void> {
-  if (alerts.length === 0) return
-  await trx
-    .insertInto('analytics_alert_outbox')
-    .values(
-      alerts.map((a) => ({
-        id: a.id,
-        user_id: a.userId,
-        score: a.data.score,
-        payload: JSON.stringify(a),
-        created_at: now,
-      })),
-    )
-    .execute()
-}
-
 /**
  * Claims up to `limit` unpublished alerts for `leaseMs` (a claim by a relay that died expires), oldest
  * first. One UPDATE decides the claim, so two relays never hold the same alert at once; an alert can

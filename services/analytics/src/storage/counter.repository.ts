@@ -1,20 +1,8 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
-import type { CounterDelta } from '../domain/event-facts.ts'
 import type { DayTotals } from '../domain/report.ts'
-import { proposed } from './sql-helpers.ts'
 import type { Database } from './tables.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
-
-/** Adds deltas to the day/hour counters. Deltas arrive sorted by key: a fixed lock order between workers. */
-export async function addCounters(trx: Db, deltas: readonly CounterDelta[]): Promise<void> {
-  if (deltas.length === 0) return
-  await trx
-    .insertInto('analytics_counters')
-    .values(deltas.map((c) => ({ day: c.day, hour: c.hour, metric: c.metric, count: c.count })))
-    .onDuplicateKeyUpdate({ count: sql`count + ${proposed('count')}` })
-    .execute()
-}
 
 /** Counter totals per metric over whole hours `[from, to)` (hour-aligned instants). */
 export async function countersBetween(db: Db, from: Date, to: Date): Promise<Record<string, number>> {

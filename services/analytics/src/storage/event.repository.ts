@@ -98,11 +98,3 @@ export async function countByType(
   const rows = await query.groupBy('type').execute()
   return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]))
 }
-
-export async function countEvents(db: Db): Promise<number> {
-  const row = await db
-    .selectFrom('analytics_events')
-    .select(sql<number>`count(*)`.as('n'))
-    .executeTakeFirstOrThrow()
-  return Number(row.n)
-}

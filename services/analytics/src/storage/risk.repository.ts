@@ -40,20 +40,3 @@ export async function flaggedCandidates(
     lastEventAt: r.last_event_at,
   }))
 }
-
-export async function storedRisk(db: Db, userIds: readonly string[]): Promise<StoredRisk[]> {
-  if (userIds.length === 0) return []
-  const rows = await db
-    .selectFrom('analytics_user_risk')
-    .select(['user_id', 'score', 'factors', 'evaluated_at', 'last_event_at'])
-    .where('user_id', 'in', userIds)
-    .orderBy('user_id')
-    .execute()
-  return rows.map((r) => ({
-    userId: r.user_id,
-    score: Number(r.score),
-    factors: JSON.parse(r.factors) as RiskFactor[],
-    evaluatedAt: r.evaluated_at,
-    lastEventAt: r.last_event_at,
-  }))
-}

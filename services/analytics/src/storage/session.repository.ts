@@ -6,50 +6,9 @@ import {
   exactMedian,
   histogramMedian,
 } from '../domain/duration-stats.ts'
-import type { SessionDelta } from '../domain/session-delta.ts'
-import { chunks } from './sql-helpers.ts'
 import type { Database } from './tables.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
-const d = (ms: number | null) => (ms === null ? null : new Date(ms))
-
-/**
- * Merges session deltas into their rows with the same commutative rules as `sessionDeltas`: creation
- * fields from the earliest creation, the earliest revocation (ties broken by reason). Assignments run left to right (MySQL, MariaDB, TiDB): each condition reads the stored
- * value before the column it compares is itself assigned, which is why `created_at`/`revoked_at` come last.
- */
-export async function upsertSessions(trx: Db, deltas: readonly SessionDelta[]): Promise<void> {
-  const earlierCreation = sql`(values(created_at) is not null and (created_at is null or values(created_at) < created_at))`
-  const earlierRevocation = sql`(values(revoked_at) is not null and (revoked_at is null or values(revoked_at) < revoked_at))`
-  for (const part of chunks(deltas, 500)) {
-    await trx
-      .insertInto('analytics_sessions')
-      .values(
-        part.map((s) => ({
-          session_id: s.sessionId,
-          user_id: s.userId,
-          platform: s.platform,
-          device_key: s.deviceKey,
-          remember_me: s.rememberMe,
-          created_at: d(s.createdAt),
-          expires_at: d(s.expiresAt),
-          revoked_at: d(s.revokedAt),
-          revoke_reason: s.revokeReason,
-        })),
-      )
-      .onDuplicateKeyUpdate({
-        user_id: sql`coalesce(user_id, values(user_id))`,
-        platform: sql`if(${earlierCreation}, values(platform), platform)`,
-        device_key: sql`if(${earlierCreation}, values(device_key), device_key)`,
-        remember_me: sql`if(${earlierCreation}, values(remember_me), remember_me)`,
-        expires_at: sql`if(${earlierCreation}, values(expires_at), expires_at)`,
-        created_at: sql`if(${earlierCreation}, values(created_at), created_at)`,
-        revoke_reason: sql`if(${earlierRevocation} or (values(revoked_at) = revoked_at and values(revoke_reason) < revoke_reason), values(revoke_reason), revoke_reason)`,
-        revoked_at: sql`if(${earlierRevocation}, values(revoked_at), revoked_at)`,
-      })
-      .execute()
-  }
-}
 
 export type ActiveSessions = { sessions: number; users: number; byPlatform: Record<string, number> }
 

@@ -1,10 +1,3 @@
-import { type RawBuilder, sql } from 'kysely'
-
-/** `VALUES(col)` in an ON DUPLICATE KEY UPDATE: the value the insert proposed (MySQL, MariaDB and TiDB). */
-export function proposed<T = unknown>(column: string): RawBuilder<T> {
-  return sql<T>`values(${sql.ref(column)})`
-}
-
 export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
