@@ -81,7 +81,12 @@ type Envelope<E> = E extends unknown ? Omit<E, 'id' | 'version' | 'occurredAt'> 
  * time of the change.
  */
 export function newEvent(fields: Envelope<SessionEvent>, occurredAt: Date = new Date()): SessionEvent {
-  return { id: uuidv7(occurredAt.getTime()), version: 1, occurredAt: occurredAt.toISOString(), ...fields } as SessionEvent
+  return {
+    id: uuidv7(occurredAt.getTime()),
+    version: 1,
+    occurredAt: occurredAt.toISOString(),
+    ...fields,
+  } as SessionEvent
 }
 
 export function newRiskAlert(
