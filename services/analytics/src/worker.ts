@@ -101,7 +101,11 @@ export function createWorker(opts: WorkerOptions): Worker {
     return next
   }
 
-  /** Stores a batch as parts by user, side by side; resolves when every part committed. */
+  /**
+   * Stores a batch as parts by user, side by side; resolves when every part committed, and rejects (with the
+   * first failure) only after every part has finished, so nothing of the batch is still running when the
+   * consumer retries, splits or stops. Parts that committed make their redelivery a no-op.
+   */
   async function store(batch: Batch, consumer: string): Promise<IngestResult> {
     const position = { stream, consumer, lastId: maxStreamId(batch.map((e) => e.id))! }
     const parts = partitionByUser(
@@ -109,7 +113,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       partitions,
     )
     const firstPart = parts.findIndex((p) => p.length > 0)
-    const results = await Promise.all(
+    const settled = await Promise.allSettled(
       parts.map((events, k) =>
         events.length === 0
           ? { stored: 0, duplicates: 0, alerts: [] }
@@ -125,6 +129,9 @@ export function createWorker(opts: WorkerOptions): Worker {
             ),
       ),
     )
+    const failed = settled.find((r) => r.status === 'rejected')
+    if (failed) throw failed.reason
+    const results = settled.map((r) => (r as PromiseFulfilledResult<IngestResult>).value)
     return {
       stored: results.reduce((n, r) => n + r.stored, 0),
       duplicates: results.reduce((n, r) => n + r.duplicates, 0),

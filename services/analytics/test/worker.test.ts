@@ -108,6 +108,35 @@ describe('worker', () => {
     expect(Number(counted.rows[0]!.n)).toBe(400)
   })
 
+  it('a batch whose parts commit side by side: one failing part does not double-count the committed ones', async () => {
+    // A real database-side failure for one user's events (test-only trigger), in a batch split into 4 parts.
+    await sql
+      .raw(
+        "create trigger poison_user before insert on analytics_events for each row begin if new.user_id = 'poisoned' then signal sqlstate '45000' set message_text = 'poisoned row'; end if; end",
+      )
+      .execute(t.db)
+    try {
+      const events = [...traffic(39), failedLogin('poisoned', Date.now())]
+      const worker = start({ INGEST_PARTITIONS: 4, BATCH_SIZE: 40 })
+      await publish(redis, config.EVENTS_STREAM, events)
+      await worker.start()
+      const dead = `${config.EVENTS_STREAM}:dead`
+      await eventually(async () => (await redis.xlen(dead)) === 1)
+      await eventually(
+        async () => (await readGroupInfo(redis, config.EVENTS_STREAM, config.CONSUMER_GROUP))?.pending === 0,
+      )
+      expect(await stored()).toBe(39)
+      const counted = await sql<{
+        n: string
+      }>`select sum(count) as n from analytics_counters where metric = 'events'`.execute(t.db)
+      expect(Number(counted.rows[0]!.n)).toBe(39) // parts committed in the first delivery were not counted again
+      const [entry] = await redis.xrange(dead, '-', '+')
+      expect(entry![1][entry![1].indexOf('reason') + 1]).toMatch(/poisoned row/)
+    } finally {
+      await sql.raw('drop trigger if exists poison_user').execute(t.db)
+    }
+  })
+
   it('dead-letters an event that keeps failing (after MAX_DELIVERIES) and one that does not decode; the rest flows', async () => {
     const events = traffic(10)
     const poison = events[4]!
