@@ -23,12 +23,24 @@ function decodeWith<T>(fields: readonly string[], check: (v: unknown) => boolean
   if (data === undefined) return { ok: false, reason: 'entry has no data field' }
   let parsed: unknown
   try {
-    parsed = JSON.parse(data)
+    // A lone surrogate can only arrive as a \uD8xx–\uDFxx escape (the field itself is UTF-8 text).
+    parsed = SURROGATE_ESCAPE.test(data) ? JSON.parse(data, wellFormed) : JSON.parse(data)
   } catch {
     return { ok: false, reason: 'data is not JSON' }
   }
   if (!check(parsed)) return { ok: false, reason: 'data does not match the event schema' }
   return { ok: true, event: parsed as T }
+}
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/**
+ * Decoded strings are well-formed: a lone surrogate becomes U+FFFD, which is what UTF-8 storage (MySQL,
+ * Redis clients) would make of it anyway. Consumers then compare exactly what they store.
+ */
+function wellFormed(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? value.replace(LONE_SURROGATE, '\uFFFD') : value
 }
 
 /** Decodes one stream entry's flat field list (as ioredis returns it) into a validated session event. */

@@ -56,4 +56,18 @@ describe('event codec', () => {
     expect(same.size).toBe(5000)
     expect(decodeEvent(encodeEvent(later))).toEqual({ ok: true, event: later })
   })
+
+  it('decoded strings are well-formed: a lone surrogate becomes U+FFFD, pairs stay', () => {
+    const event = newEvent({
+      type: 'session.created',
+      userId: 'u1',
+      sessionId: 's1',
+      device: { platform: 'android', id: 'a\uD800b\uDC00c😀' },
+      data: { expiresAt: new Date().toISOString(), rememberMe: false },
+    })
+    const [, , , data] = encodeEvent(event)
+    expect(data).toContain('\\ud800') // JSON.stringify escapes lone surrogates
+    const decoded = decodeEvent(['type', event.type, 'data', data])
+    expect(decoded.ok && decoded.event.device?.id).toBe('a\uFFFDb\uFFFDc😀')
+  })
 })

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client'
 import { type AnalyticsConfig, deadLetterStreamOf, riskRulesOf } from './config.ts'
 import { partitionByUser } from './domain/partition.ts'
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts'
-import { type IngestResult, ingestBatch } from './storage/ingest.ts'
+import { type IngestResult, ingestBatch, recordPosition } from './storage/ingest.ts'
 import { isDeadlock } from './storage/sql-helpers.ts'
 import type { Database } from './storage/tables.ts'
 import { type AlertRelay, createAlertRelay } from './stream/alert-relay.ts'
@@ -112,7 +112,9 @@ export function createWorker(opts: WorkerOptions): Worker {
       batch.map((e) => e.event),
       partitions,
     )
-    const firstPart = parts.findIndex((p) => p.length > 0)
+    // The committed position must not run ahead of what committed: inside the transaction when the batch
+    // is one part, else on its own after every part committed.
+    const nonEmpty = parts.filter((p) => p.length > 0).length
     const settled = await Promise.allSettled(
       parts.map((events, k) =>
         events.length === 0
@@ -122,8 +124,7 @@ export function createWorker(opts: WorkerOptions): Worker {
                 rules,
                 now,
                 multipleStatements: true,
-                // One row per consumer: written by one part, so the parts never contend on it.
-                ...(k === firstPart ? { position } : {}),
+                ...(nonEmpty === 1 ? { position } : {}),
                 ...(opts.hooks?.beforeCommit ? { beforeCommit: () => opts.hooks!.beforeCommit!(batch) } : {}),
               }),
             ),
@@ -131,6 +132,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     )
     const failed = settled.find((r) => r.status === 'rejected')
     if (failed) throw failed.reason
+    if (nonEmpty > 1) await recordPosition(ingestDb, position, now())
     const results = settled.map((r) => (r as PromiseFulfilledResult<IngestResult>).value)
     return {
       stored: results.reduce((n, r) => n + r.stored, 0),

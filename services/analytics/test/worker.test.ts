@@ -1,5 +1,5 @@
 import { publish, readGroupInfo } from '@africhain/bus'
-import { decodeAlert, encodeEvent, type RiskAlert, type SessionEvent } from '@africhain/events'
+import { decodeAlert, decodeEvent, encodeEvent, type RiskAlert, type SessionEvent } from '@africhain/events'
 import type { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -355,5 +355,49 @@ describe('encoding', () => {
     await eventually(async () => (await stored()) === 1)
     const page = await store().events({ userId: event.userId!, limit: 5 })
     expect(page.envelopes.map((e) => JSON.parse(e))).toEqual([event])
+  })
+})
+
+describe('ingest edge cases the database decides', () => {
+  const scoreOf = async (userId: string) => {
+    const r = await sql<{
+      score: number
+    }>`select score from analytics_user_risk where user_id = ${userId}`.execute(t.db)
+    return r.rows.map((x) => Number(x.score))
+  }
+  // What the worker ingests: events as they come off the stream.
+  const viaStream = (e: SessionEvent) => {
+    const decoded = decodeEvent(encodeEvent(e))
+    if (!decoded.ok) throw new Error(decoded.reason)
+    return decoded.event
+  }
+
+  it('user ids equal under PAD SPACE are one user, in one batch or across batches (no retry loop, one row)', async () => {
+    const at = Date.now() - 60_000
+    const rules = riskRulesOf(config)
+    await ingestBatch(t.db, [failedLogin('amina', at), failedLogin('amina ', at + 1)], { rules })
+    await ingestBatch(t.db, [failedLogin('amina  ', at + 2)], { rules })
+    const rows = await sql<{ n: number }>`select count(*) as n from analytics_user_risk`.execute(t.db)
+    expect(Number(rows.rows[0]!.n)).toBe(1)
+    expect(await stored()).toBe(3)
+  })
+
+  it.each([
+    ['one batch', [[0, 1, 2]]],
+    ['split batches', [[0, 1], [2]]],
+    ['reversed', [[2], [1], [0]]],
+  ])('device ids with lone surrogates score the same whatever the batching (%s)', async (_, batches) => {
+    const at = Date.now() - 60_000
+    const who = (deviceId: string, i: number): Who => ({ userId: 'kofi', sessionId: `k${i}`, deviceId })
+    const events = ['x\uD83D', 'x\uD83E', 'y'].map((id, i) => viaStream(login(who(id, i), at + i)))
+    expect(events[0]!.device?.id).toBe('x\uFFFD') // as UTF-8 storage keeps it
+    for (const b of batches)
+      await ingestBatch(
+        t.db,
+        b.map((i) => events[i]!),
+        { rules: riskRulesOf(config) },
+      )
+    // Two distinct devices once stored ('x\uFFFD' twice, 'y'): MULTIPLE_DEVICES (3) does not fire.
+    expect(await scoreOf('kofi')).toEqual([0])
   })
 })

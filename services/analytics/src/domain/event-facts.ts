@@ -13,7 +13,19 @@ export type EventFacts = {
 export function deviceKeyOf(event: SessionEvent): string | null {
   if (!event.device) return null
   if (event.device.id) return `id:${event.device.id}`
-  return `${event.device.platform}:${event.userAgent ?? ''}`.slice(0, 200)
+  // Cut at 200 UTF-16 units (the column's size); half a surrogate pair at the cut becomes U+FFFD, as storage
+  // would make it, so the key in memory is the key stored.
+  return `${event.device.platform}:${event.userAgent ?? ''}`
+    .slice(0, 200)
+    .replace(/[\uD800-\uDBFF]$/, '\uFFFD')
+}
+
+/**
+ * The risk row key of a user id. Id columns compare with PAD SPACE (`utf8mb4_bin`): `'amina '` and
+ * `'amina'` are one row to the database, so they are one user here too.
+ */
+export function userKey(userId: string): string {
+  return userId.endsWith(' ') ? userId.replace(/ +$/, '') : userId
 }
 
 export function factsOf(event: SessionEvent): EventFacts {

@@ -1,4 +1,5 @@
 import type { SessionEvent } from '@africhain/events'
+import { userKey } from './event-facts.ts'
 
 /** FNV-1a over UTF-16 code units: cheap, stable across processes, well spread for short ids. */
 function hash(s: string): number {
@@ -18,6 +19,6 @@ function hash(s: string): number {
  */
 export function partitionByUser(events: readonly SessionEvent[], n: number): SessionEvent[][] {
   const parts: SessionEvent[][] = Array.from({ length: n }, () => [])
-  for (const e of events) parts[hash(e.userId ?? e.sessionId ?? e.id) % n]!.push(e)
+  for (const e of events) parts[hash(e.userId ? userKey(e.userId) : (e.sessionId ?? e.id)) % n]!.push(e)
   return parts
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { sqlLiteral } from '@africhain/db'
 import { newRiskAlert, type RiskAlert, type SessionEvent } from '@africhain/events'
 import type { Kysely } from 'kysely'
-import { counterDeltas, factsOf } from '../domain/event-facts.ts'
+import { counterDeltas, factsOf, userKey } from '../domain/event-facts.ts'
 import {
   covers,
   decodeRecent,
@@ -93,7 +93,7 @@ async function transaction(
   const token = randomBytes(8).toString('hex')
 
   // Round trip 1: begin, insert, lock users and read their state.
-  const users = [...new Set(unique.flatMap((e) => (e.userId ? [e.userId] : [])))].sort()
+  const users = [...new Set(unique.flatMap((e) => (e.userId ? [userKey(e.userId)] : [])))].sort()
   const first: Stmt[] = [
     { sql: 'set transaction isolation level read committed' },
     { sql: 'begin' },
@@ -118,7 +118,7 @@ async function transaction(
   for (const rows of results.rows.slice(lockAt))
     for (const r of rows) {
       const events = r.recent === null ? null : decodeRecent(r.recent as string)
-      states.set(r.user_id as string, {
+      states.set(userKey(r.user_id as string), {
         alerted: Boolean(r.alerted),
         lastEventAt: (r.last_event_at as Date | null)?.getTime() ?? null,
         recent: events && { from: (r.recent_from as Date | null)?.getTime() ?? null, events },
@@ -164,8 +164,9 @@ async function historiesOf(
   const added = new Map<string, RiskEvent[]>()
   for (const e of fresh) {
     if (!e.userId) continue
-    const list = added.get(e.userId) ?? []
-    if (list.length === 0) added.set(e.userId, list)
+    const user = userKey(e.userId)
+    const list = added.get(user) ?? []
+    if (list.length === 0) added.set(user, list)
     const facts = factsOf(e)
     list.push({
       id: e.id,
@@ -197,7 +198,7 @@ async function historiesOf(
   if (unread.length > 0) {
     const result = await runScript(c, storedEventsFrom(unread, new Date(readFrom)), multi)
     for (const rows of result.rows)
-      for (const r of rows) histories.get(r.user_id as string)!.events.push(riskEventOf(r))
+      for (const r of rows) histories.get(userKey(r.user_id as string))?.events.push(riskEventOf(r))
     for (const userId of unread) histories.get(userId)!.from = readFrom
   }
   return histories
@@ -330,6 +331,15 @@ function savePosition(p: NonNullable<IngestOptions['position']>, now: Date): Stm
   return {
     sql: `insert into analytics_stream_positions (stream, consumer, last_key, updated_at) values ${valuesList([[p.stream, p.consumer, positionKey(p.lastId), now]])} on duplicate key update last_key = greatest(last_key, values(last_key)), updated_at = values(updated_at)`,
   }
+}
+
+/** The same, on its own: for a batch stored as several transactions, once all of them committed. */
+export async function recordPosition(
+  db: Kysely<Database>,
+  position: NonNullable<IngestOptions['position']>,
+  now: Date,
+): Promise<void> {
+  await runScript(db as unknown as Kysely<unknown>, [savePosition(position, now)], false)
 }
 
 /**

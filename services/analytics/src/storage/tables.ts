@@ -15,6 +15,11 @@ export interface EventTable {
   session_id: string | null
   ip: string | null
   device_key: string | null
+  /**
+   * Unused and no longer written (the envelope keeps the device). Dropped in a later release, once no worker
+   * from before that change still inserts it: dropping it now would fail their inserts during a rolling upgrade.
+   */
+  platform: string | null
   reason: string | null
   /** The envelope's fields not in the columns above (JSON; see domain/stored-envelope.ts), for /analytics/events. */
   envelope: string
