@@ -1,0 +1,148 @@
+import { sqlLiteral } from '@africhain/db'
+import type { SessionEvent } from '@africhain/events'
+import { counterDeltas, factsOf } from '../domain/event-facts.ts'
+import type { RiskEvent } from '../domain/risk-score.ts'
+import type { SessionDelta } from '../domain/session-delta.ts'
+import { slimEnvelope } from '../domain/stored-envelope.ts'
+import { inList, type Row, type Stmt, valuesList } from './ingest-script.ts'
+import { chunks } from './sql-helpers.ts'
+import { positionKey } from './stream-position.repository.ts'
+
+/**
+ * The statements of an ingest transaction (storage/ingest.ts), one multi-row statement per table and chunk,
+ * every value a literal escaped by the driver's rules.
+ */
+
+/** Rows per multi-row statement: keeps every packet well under the default `max_allowed_packet`. */
+export const ROWS_PER_STATEMENT = 1000
+
+export type StreamPosition = { stream: string; consumer: string; lastId: string }
+
+export function insertEvents(events: readonly SessionEvent[], token: string): Stmt[] {
+  return chunks(events, ROWS_PER_STATEMENT).map((part) => {
+    const v = valuesList(
+      part.map((e) => {
+        const facts = factsOf(e)
+        return [
+          e.id,
+          e.type,
+          new Date(e.occurredAt),
+          e.userId ?? null,
+          e.sessionId ?? null,
+          e.ip ?? null,
+          facts.deviceKey,
+          facts.reason,
+          slimEnvelope(e),
+          token,
+        ]
+      }),
+    )
+    return {
+      sql: `insert ignore into analytics_events (id, type, occurred_at, user_id, session_id, ip, device_key, reason, envelope, ingest_batch) values ${v}`,
+    }
+  })
+}
+
+/** The rows of this transaction: a duplicate keeps the token of the transaction that stored it first. */
+export function selectInserted(events: readonly SessionEvent[], token: string): Stmt[] {
+  return chunks(events, ROWS_PER_STATEMENT).map((part) => {
+    const ids = inList(part.map((e) => e.id))
+    return {
+      sql: `select id from analytics_events where id in ${ids} and ingest_batch = ${sqlLiteral(token)}`,
+    }
+  })
+}
+
+/**
+ * Locks every given user's existing risk row (a locking read, in key order) and reads its state. Held to
+ * commit, the lock serialises the re-scoring of one user across workers: under READ COMMITTED the holder
+ * sees every event and every history the previous holder committed. A missing row is created later by a
+ * plain INSERT, which fails (and the transaction runs again) if another transaction created it meanwhile.
+ */
+export function lockUsers(sorted: readonly string[]): Stmt[] {
+  return chunks(sorted, ROWS_PER_STATEMENT).map((part) => {
+    const ids = inList(part)
+    return {
+      sql: `select user_id, alerted, last_event_at, recent_from, recent from analytics_user_risk where user_id in ${ids} for update`,
+    }
+  })
+}
+
+/** The scoring facts of the users' stored events from `from` on, per user in time order. */
+export function storedEventsFrom(users: readonly string[], from: Date): Stmt[] {
+  return chunks(users, ROWS_PER_STATEMENT).map((part) => {
+    const ids = inList(part)
+    return {
+      sql: `select id, type, occurred_at, user_id, ip, device_key, reason from analytics_events where user_id in ${ids} and occurred_at >= ${sqlLiteral(from)} order by user_id, occurred_at, id`,
+    }
+  })
+}
+
+const d = (ms: number | null) => (ms === null ? null : new Date(ms))
+
+/**
+ * Merges session deltas into their rows with the same commutative rules as `sessionDeltas`: creation
+ * fields from the earliest creation, the earliest revocation (ties broken by reason). Assignments run left
+ * to right (MySQL, MariaDB, TiDB): each condition reads the stored value before the column it compares is
+ * itself assigned, which is why `created_at`/`revoked_at` come last.
+ */
+export function upsertSessions(deltas: readonly SessionDelta[]): Stmt[] {
+  const earlierCreation =
+    '(values(created_at) is not null and (created_at is null or values(created_at) < created_at))'
+  const earlierRevocation =
+    '(values(revoked_at) is not null and (revoked_at is null or values(revoked_at) < revoked_at))'
+  return chunks(deltas, ROWS_PER_STATEMENT).map((part) => {
+    const v = valuesList(
+      part.map((s) => [
+        s.sessionId,
+        s.userId,
+        s.platform,
+        s.deviceKey,
+        s.rememberMe,
+        d(s.createdAt),
+        d(s.expiresAt),
+        d(s.revokedAt),
+        s.revokeReason,
+      ]),
+    )
+    return {
+      sql: `insert into analytics_sessions (session_id, user_id, platform, device_key, remember_me, created_at, expires_at, revoked_at, revoke_reason) values ${v} on duplicate key update
+        user_id = coalesce(user_id, values(user_id)),
+        platform = if(${earlierCreation}, values(platform), platform),
+        device_key = if(${earlierCreation}, values(device_key), device_key),
+        remember_me = if(${earlierCreation}, values(remember_me), remember_me),
+        expires_at = if(${earlierCreation}, values(expires_at), expires_at),
+        created_at = if(${earlierCreation}, values(created_at), created_at),
+        revoke_reason = if(${earlierRevocation} or (values(revoked_at) = revoked_at and values(revoke_reason) < revoke_reason), values(revoke_reason), revoke_reason),
+        revoked_at = if(${earlierRevocation}, values(revoked_at), revoked_at)`,
+    }
+  })
+}
+
+/** Day/hour counter sums of the batch, one upsert row per key, sorted (a fixed lock order between workers). */
+export function addCounters(fresh: readonly SessionEvent[]): Stmt[] {
+  return chunks(counterDeltas(fresh), ROWS_PER_STATEMENT).map((part) => {
+    const v = valuesList(part.map((c) => [c.day, c.hour, c.metric, c.count]))
+    return {
+      sql: `insert into analytics_counters (\`day\`, \`hour\`, metric, \`count\`) values ${v} on duplicate key update \`count\` = \`count\` + values(\`count\`)`,
+    }
+  })
+}
+
+export function riskEventOf(r: Row): RiskEvent {
+  return {
+    id: r.id as string,
+    type: r.type as string,
+    at: (r.occurred_at as Date).getTime(),
+    ip: r.ip as string | null,
+    deviceKey: r.device_key as string | null,
+    reason: r.reason as string | null,
+  }
+}
+
+/** Raises this consumer's committed position (one row per consumer: workers never contend on it). */
+export function savePosition(p: StreamPosition, now: Date): Stmt {
+  return {
+    sql: `insert into analytics_stream_positions (stream, consumer, last_key, updated_at) values ${valuesList([[p.stream, p.consumer, positionKey(p.lastId), now]])} on duplicate key update last_key = greatest(last_key, values(last_key)), updated_at = values(updated_at)`,
+  }
+}
