@@ -28,6 +28,7 @@ import { dropDatabase } from '../packages/db/src/index.ts'
 import { newEvent, type SessionEvent } from '../packages/events/src/index.ts'
 import { loadAnalyticsConfig } from '../services/analytics/src/config.ts'
 import { openConnections } from '../services/analytics/src/connections.ts'
+import type { BenchResult } from './lib/report.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -204,14 +205,7 @@ async function skipBacklog(): Promise<void> {
   await redis.xgroup('SETID', `${config.REDIS_KEY_PREFIX}${config.EVENTS_STREAM}`, config.CONSUMER_GROUP, '$')
 }
 
-function result(r: {
-  name: string
-  measured: string
-  reference: string
-  ratio: number
-  goal: { op: '>=' | '<='; value: number }
-  notes?: string[]
-}): void {
+function result(r: BenchResult): void {
   console.log(`BENCH_RESULT ${JSON.stringify(r)}`)
 }
 

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+
+export { freePort } from '../../infra/scripts/free-port.ts'
 
 /** The repository root (bench/ lives directly under it). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -102,19 +103,6 @@ export async function runNode(
 export function killChildren(): void {
   for (const c of children) c.kill('SIGKILL')
   children.clear()
-}
-
-/** A free loopback port (bound then released; fine for a benchmark on one machine). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /** Polls `url` until it answers 200, the child dies, or the deadline passes. */

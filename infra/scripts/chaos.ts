@@ -14,7 +14,8 @@ import { createDb, dropDatabase, ensureDatabase } from '@africhain/db'
 import { decodeEvent } from '@africhain/events'
 import { Cluster, Redis } from 'ioredis'
 import { sql } from 'kysely'
-import { freePort, type LocalRedisCluster, startLocalRedisCluster } from './redis-cluster.ts'
+import { freePort } from './free-port.ts'
+import { type LocalRedisCluster, startLocalRedisCluster } from './redis-cluster.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const dbName = `chaos_${randomBytes(3).toString('hex')}`

@@ -1,15 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from './wait.ts'
 
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  await new Promise((r) => server.close(r))
-  return port
-}
+export { freePort } from '../../../../infra/scripts/free-port.ts'
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url))
 
