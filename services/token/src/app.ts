@@ -24,6 +24,8 @@ export type BuildOptions = {
   logStream?: { write(line: string): void }
   /** Start the outbox relay, key reloads and the hot-state watcher (default true). */
   background?: boolean
+  /** How often the watcher checks whether Redis lost the hot state (default 5 s). */
+  hotStateCheckMs?: number
 }
 
 /** Builds the token service from a config object. `server.ts` runs it; tests `inject` into it. */
@@ -51,7 +53,11 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
     errorResponseBuilder: (_request, context) =>
       new ApiError('RATE_LIMITED', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
   })
-  await app.register(sessionsPlugin, { config, background: opts.background ?? true })
+  await app.register(sessionsPlugin, {
+    config,
+    background: opts.background ?? true,
+    hotStateCheckMs: opts.hotStateCheckMs ?? 5_000,
+  })
   await app.register(healthPlugin, {
     checks: {
       redis: () => app.redis.ping(),

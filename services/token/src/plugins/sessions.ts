@@ -25,11 +25,11 @@ declare module 'fastify' {
   }
 }
 
-export type SessionsPluginOptions = { config: TokenConfig; background: boolean }
+export type SessionsPluginOptions = { config: TokenConfig; background: boolean; hotStateCheckMs: number }
 
 /** Wires the domain to its adapters: keys, stores, hot state, relay, verifier. The one place that builds them. */
 export const sessionsPlugin = fp(
-  async (app: FastifyInstance, { config, background }: SessionsPluginOptions) => {
+  async (app: FastifyInstance, { config, background, hotStateCheckMs }: SessionsPluginOptions) => {
     const { db, redis } = app
     if (config.KEY_ENCRYPTION_SECRET === undefined) {
       app.log.warn(
@@ -175,7 +175,7 @@ export const sessionsPlugin = fp(
           app.log.warn({ err: { message: (err as Error).message } }, 'key reload failed'),
         )
         void checkRebuild()
-        watcher = setInterval(checkRebuild, 5_000)
+        watcher = setInterval(checkRebuild, hotStateCheckMs)
       })
     }
     app.addHook('preClose', async () => {
