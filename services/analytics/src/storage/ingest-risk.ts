@@ -1,4 +1,5 @@
 import { newRiskAlert, type RiskAlert } from '@africhain/events'
+import { boundedWrites, type DayBounds, encodeDayBounds } from '../domain/day-bounds.ts'
 import { encodeRecent, type RecentEvents, type RecentLimits, trimRecent } from '../domain/recent-events.ts'
 import type { RiskRules } from '../domain/risk-rules.ts'
 import { alertTransition, rescoreUser } from '../domain/user-rescore.ts'
@@ -7,14 +8,20 @@ import { ROWS_PER_STATEMENT } from './ingest-statements.ts'
 import { chunks } from './sql-helpers.ts'
 
 /** What the locked risk row says about a user before this batch (absent: a new user). */
-export type UserState = { alerted: boolean; lastEventAt: number | null; recent: RecentEvents | null }
+export type UserState = {
+  alerted: boolean
+  lastEventAt: number | null
+  recent: RecentEvents | null
+  dayBounds: DayBounds
+}
 
 /** A user's history for re-scoring: every stored event from `from` on (new ones included) and their new times. */
 export type History = RecentEvents & { newTimes: number[] }
 
 /**
  * One re-score per user with new events (every evaluation point the new events can change, see
- * domain/user-rescore.ts), then the writes: per-day maxima (GREATEST), the risk rows with their trimmed
+ * domain/user-rescore.ts), then the writes: per-day maxima (GREATEST; only those above the row's known
+ * bounds, domain/day-bounds.ts), the risk rows with their trimmed
  * history (an upsert for existing rows, a plain INSERT for new ones), outbox alerts.
  */
 export function rescore(
@@ -37,12 +44,14 @@ export function rescore(
       state?.lastEventAt ?? Number.NEGATIVE_INFINITY,
     )
     const { dayMax, current } = rescoreUser(history.events, history.newTimes, latestAt, rules)
-    for (const [day, maxScore] of dayMax) days.push([day, userId, maxScore])
+    const bounded = boundedWrites(dayMax, state?.dayBounds ?? new Map())
+    for (const [day, maxScore] of bounded.writes) days.push([day, userId, maxScore])
+    const bounds = encodeDayBounds(bounded.bounds)
     const kept = trimRecent(history, latestAt, rules, opts.recent)
     const keptFrom = kept.from === null ? null : new Date(kept.from)
     const keptText = encodeRecent(kept.events)
     if (!current) {
-      historyOnly.push([userId, '[]', new Date(latestAt), keptFrom, keptText])
+      historyOnly.push([userId, '[]', new Date(latestAt), keptFrom, keptText, bounds])
       continue
     }
     const isFresh = current.at > now.getTime() - rules.windowMs
@@ -57,6 +66,7 @@ export function rescore(
       decision.alert ? now : null,
       keptFrom,
       keptText,
+      bounds,
     ])
     if (decision.alert)
       alerts.push(newRiskAlert(userId, { score: current.score, factors: current.factors }, now))
@@ -70,7 +80,7 @@ export function rescore(
     })
   }
   const columns =
-    '(user_id, score, factors, evaluated_at, last_event_at, alerted, alerted_at, recent_from, recent)'
+    '(user_id, score, factors, evaluated_at, last_event_at, alerted, alerted_at, recent_from, recent, day_bounds)'
   for (const part of chunks(created, ROWS_PER_STATEMENT)) {
     const v = valuesList(part)
     stmts.push({ sql: `insert into analytics_user_risk ${columns} values ${v}` })
@@ -78,14 +88,14 @@ export function rescore(
   for (const part of chunks(updated, ROWS_PER_STATEMENT)) {
     const v = valuesList(part)
     stmts.push({
-      sql: `insert into analytics_user_risk ${columns} values ${v} on duplicate key update score = values(score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at), recent_from = values(recent_from), recent = values(recent)`,
+      sql: `insert into analytics_user_risk ${columns} values ${v} on duplicate key update score = values(score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at), recent_from = values(recent_from), recent = values(recent), day_bounds = values(day_bounds)`,
     })
   }
   // New events too old to reach the window of the user's latest event: the score stands, the history grows.
   for (const part of chunks(historyOnly, ROWS_PER_STATEMENT)) {
     const v = valuesList(part)
     stmts.push({
-      sql: `insert into analytics_user_risk (user_id, factors, last_event_at, recent_from, recent) values ${v} on duplicate key update last_event_at = greatest(last_event_at, values(last_event_at)), recent_from = values(recent_from), recent = values(recent)`,
+      sql: `insert into analytics_user_risk (user_id, factors, last_event_at, recent_from, recent, day_bounds) values ${v} on duplicate key update last_event_at = greatest(last_event_at, values(last_event_at)), recent_from = values(recent_from), recent = values(recent), day_bounds = values(day_bounds)`,
     })
   }
   if (alerts.length > 0) {

@@ -1,6 +1,7 @@
 import { sqlLiteral } from '@africhain/db'
 import type { SessionEvent } from '@africhain/events'
 import { counterDeltas, factsOf } from '../domain/event-facts.ts'
+import { eventBucket } from '../domain/partition.ts'
 import type { RiskEvent } from '../domain/risk-score.ts'
 import type { SessionDelta } from '../domain/session-delta.ts'
 import { slimEnvelope } from '../domain/stored-envelope.ts'
@@ -18,12 +19,15 @@ export const ROWS_PER_STATEMENT = 1000
 
 export type StreamPosition = { stream: string; consumer: string; lastId: string }
 
+/** The events in key order, (bucket, id): inserts append along each bucket and take their locks in one order. */
 export function insertEvents(events: readonly SessionEvent[], token: string): Stmt[] {
-  return chunks(events, ROWS_PER_STATEMENT).map((part) => {
+  const keyed = events.map((e) => ({ bucket: eventBucket(e), e })).sort(byKey)
+  return chunks(keyed, ROWS_PER_STATEMENT).map((part) => {
     const v = valuesList(
-      part.map((e) => {
+      part.map(({ bucket, e }) => {
         const facts = factsOf(e)
         return [
+          bucket,
           e.id,
           e.type,
           new Date(e.occurredAt),
@@ -38,19 +42,27 @@ export function insertEvents(events: readonly SessionEvent[], token: string): St
       }),
     )
     return {
-      sql: `insert ignore into analytics_events (id, type, occurred_at, user_id, session_id, ip, device_key, reason, envelope, ingest_batch) values ${v}`,
+      sql: `insert ignore into analytics_events (bucket, id, type, occurred_at, user_id, session_id, ip, device_key, reason, envelope, ingest_batch) values ${v}`,
     }
   })
 }
 
 /** The rows of this transaction: a duplicate keeps the token of the transaction that stored it first. */
 export function selectInserted(events: readonly SessionEvent[], token: string): Stmt[] {
-  return chunks(events, ROWS_PER_STATEMENT).map((part) => {
-    const ids = inList(part.map((e) => e.id))
-    return {
-      sql: `select id from analytics_events where id in ${ids} and ingest_batch = ${sqlLiteral(token)}`,
-    }
-  })
+  const byBucket = new Map<number, string[]>()
+  for (const e of events) {
+    const b = eventBucket(e)
+    const ids = byBucket.get(b) ?? []
+    if (ids.length === 0) byBucket.set(b, ids)
+    ids.push(e.id)
+  }
+  return [...byBucket].map(([bucket, ids]) => ({
+    sql: `select id from analytics_events where bucket = ${bucket} and id in ${inList(ids)} and ingest_batch = ${sqlLiteral(token)}`,
+  }))
+}
+
+function byKey(a: { bucket: number; e: SessionEvent }, b: { bucket: number; e: SessionEvent }): number {
+  return a.bucket - b.bucket || (a.e.id < b.e.id ? -1 : a.e.id > b.e.id ? 1 : 0)
 }
 
 /**
@@ -63,7 +75,7 @@ export function lockUsers(sorted: readonly string[]): Stmt[] {
   return chunks(sorted, ROWS_PER_STATEMENT).map((part) => {
     const ids = inList(part)
     return {
-      sql: `select user_id, alerted, last_event_at, recent_from, recent from analytics_user_risk where user_id in ${ids} for update`,
+      sql: `select user_id, alerted, last_event_at, recent_from, recent, day_bounds from analytics_user_risk where user_id in ${ids} for update`,
     }
   })
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { RiskAlert, SessionEvent } from '@africhain/events'
 import type { Kysely } from 'kysely'
+import { decodeDayBounds } from '../domain/day-bounds.ts'
 import { factsOf, userKey } from '../domain/event-facts.ts'
 import { covers, decodeRecent, type RecentLimits } from '../domain/recent-events.ts'
 import type { RiskRules } from '../domain/risk-rules.ts'
@@ -117,6 +118,7 @@ async function transaction(
         alerted: Boolean(r.alerted),
         lastEventAt: (r.last_event_at as Date | null)?.getTime() ?? null,
         recent: events && { from: (r.recent_from as Date | null)?.getTime() ?? null, events },
+        dayBounds: decodeDayBounds(r.day_bounds as string | null),
       })
     }
 

@@ -6,8 +6,13 @@ type NullableTimestamp = ColumnType<Date | null, Date | null | undefined, Date |
 /** DATE, compared and written as `YYYY-MM-DD` (never selected: mysql2 would return a Date). */
 type Day = string
 
-/** Every event once, unique on the envelope id: the idempotency record and the source of every score. */
+/**
+ * Every event once, unique on (bucket, envelope id) — the bucket is a function of the event's user, so a
+ * redelivery has the same key: the idempotency record and the source of every score.
+ */
 export interface EventTable {
+  /** `eventBucket` (domain/partition.ts): ingest parts append to their own buckets' ends of the key. */
+  bucket: number
   id: string
   type: string
   occurred_at: Timestamp
@@ -15,11 +20,6 @@ export interface EventTable {
   session_id: string | null
   ip: string | null
   device_key: string | null
-  /**
-   * Unused and no longer written (the envelope keeps the device). Dropped in a later release, once no worker
-   * from before that change still inserts it: dropping it now would fail their inserts during a rolling upgrade.
-   */
-  platform: string | null
   reason: string | null
   /** The envelope's fields not in the columns above (JSON; see domain/stored-envelope.ts), for /analytics/events. */
   envelope: string
@@ -71,6 +71,8 @@ export interface UserRiskTable {
   recent_from: NullableTimestamp
   /** The user's recent scoring facts (domain/recent-events.ts); NULL until the first batch after migration 003. */
   recent: string | null
+  /** Lower bounds of the user's latest day maxima in analytics_user_days (domain/day-bounds.ts); NULL: none. */
+  day_bounds: string | null
 }
 
 /** risk.alert events written with the state change, published to ALERTS_STREAM after commit. */

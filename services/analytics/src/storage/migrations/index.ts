@@ -2,10 +2,14 @@ import type { Migration } from 'kysely/migration'
 import * as initial from './001-initial.ts'
 import * as lighterIngestIndexes from './002-lighter-ingest-indexes.ts'
 import * as recentHistory from './003-recent-history-in-risk-rows.ts'
+import * as eventsByBucket from './004-event-store-by-bucket.ts'
+import * as dayBounds from './005-day-bounds-in-risk-rows.ts'
 
 /** Applied in key order under the `analytics_migrations` history table. */
 export const migrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-lighter-ingest-indexes': lighterIngestIndexes,
   '003-recent-history-in-risk-rows': recentHistory,
+  '004-event-store-by-bucket': eventsByBucket,
+  '005-day-bounds-in-risk-rows': dayBounds,
 }

@@ -1,0 +1,130 @@
+import { createDb, dropDatabase, ensureDatabase, migratorFor, testDatabaseUrl } from '@africhain/db'
+import { newEvent, type SessionEvent } from '@africhain/events'
+import { type Kysely, sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventBucket } from '../src/domain/partition.ts'
+import { DEFAULT_RISK_RULES as rules } from '../src/domain/risk-rules.ts'
+import { ingestBatch } from '../src/storage/ingest.ts'
+import { migrations } from '../src/storage/migrations/index.ts'
+import type { Database } from '../src/storage/tables.ts'
+
+/**
+ * Migration 004 rebuilds the event store with the key (bucket, id): rows stored before it get their bucket
+ * from SQL, rows after it from `eventBucket` in the worker. They must agree for every user, session and id
+ * the store can hold, or a redelivered old event would be stored (and counted) a second time.
+ */
+const url = testDatabaseUrl('migrations')
+let db: Kysely<Database>
+const migrator = () => migratorFor(db, migrations, 'analytics')
+
+// Keys where SQL and JavaScript could part ways: PAD SPACE trailing spaces, blanks, empty strings, NULLs,
+// tabs (not trimmed), leading spaces, multi-byte and astral characters, quotes.
+const USERS: (string | undefined)[] = [
+  'amina',
+  'amina ',
+  'amina   ',
+  ' amina',
+  '   ',
+  '',
+  'kofi\t',
+  'Ọ̀jọ́ 👩🏾‍🎨',
+  'ñandú ',
+  "o'brien",
+  undefined,
+]
+const SESSIONS: (string | undefined)[] = ['sess-1', '', ' sess ', undefined]
+const PER_KEY = 460 // × 44 user/session pairs: 20,240 rows, two whole copy chunks of 10,000 and a part
+
+function oldEvents(): SessionEvent[] {
+  const out: SessionEvent[] = []
+  let at = Date.parse('2026-11-20T08:00:00.000Z')
+  for (let i = 0; i < PER_KEY; i++)
+    for (const userId of USERS)
+      for (const sessionId of SESSIONS)
+        out.push(
+          newEvent(
+            {
+              type: 'session.refreshed',
+              ...(userId !== undefined ? { userId } : {}),
+              ...(sessionId !== undefined ? { sessionId } : {}),
+              ip: '196.201.214.10',
+              data: { generation: 1 + (i % 9) },
+            },
+            new Date((at += 7)),
+          ),
+        )
+  return out
+}
+
+beforeAll(async () => {
+  await ensureDatabase(url)
+  db = createDb<Database>({ url, connectionLimit: 4, multipleStatements: true })
+})
+afterAll(async () => {
+  await db.destroy()
+  await dropDatabase(url)
+})
+
+describe('migration 004: the event store keyed by (bucket, id)', () => {
+  const events = oldEvents()
+
+  it('gives rows stored before it the bucket the worker computes, and keeps every row', async () => {
+    const r = await migrator().migrateTo('003-recent-history-in-risk-rows')
+    expect(r.error).toBeUndefined()
+    // Stored as a worker before migration 004 stored them (no bucket column yet).
+    for (let i = 0; i < events.length; i += 1000) {
+      const rows = events
+        .slice(i, i + 1000)
+        .map(
+          (e) =>
+            sql`(${e.id}, ${e.type}, ${new Date(e.occurredAt)}, ${e.userId ?? null}, ${e.sessionId ?? null}, ${e.ip ?? null}, ${'{}'}, ${'t0'})`,
+        )
+      await sql`insert into analytics_events (id, type, occurred_at, user_id, session_id, ip, envelope, ingest_batch)
+        values ${sql.join(rows)}`.execute(db)
+    }
+    expect((await migrator().migrateToLatest()).error).toBeUndefined()
+
+    const stored = await sql<{ bucket: number; id: string }>`select bucket, id from analytics_events`.execute(
+      db,
+    )
+    expect(stored.rows).toHaveLength(events.length)
+    const bucketOf = new Map(stored.rows.map((r) => [r.id, r.bucket]))
+    const mismatches = events.filter((e) => bucketOf.get(e.id) !== eventBucket(e))
+    expect(mismatches.map((e) => [e.userId, e.sessionId])).toEqual([])
+    // The keys above spread over more than one bucket (the test would pass trivially otherwise).
+    expect(new Set(bucketOf.values()).size).toBeGreaterThan(5)
+  })
+
+  it('recognises a redelivery of an event stored before it as a duplicate', async () => {
+    const again = [events[0]!, events[1]!, events[events.length - 1]!, events[4321]!]
+    const r = await ingestBatch(db, again, { rules, multipleStatements: true })
+    expect(r).toMatchObject({ stored: 0, duplicates: again.length })
+  })
+
+  it('goes back down to the key (id) with every row, and up again', async () => {
+    expect((await migrator().migrateTo('003-recent-history-in-risk-rows')).error).toBeUndefined()
+    const down = await sql<{ n: number }>`select count(*) as n from analytics_events`.execute(db)
+    expect(Number(down.rows[0]!.n)).toBe(events.length)
+    const key = await sql<{ column_name: string }>`select column_name from information_schema.key_column_usage
+      where table_schema = database() and table_name = 'analytics_events' and constraint_name = 'PRIMARY'
+      order by ordinal_position`.execute(db)
+    expect(key.rows.map((r) => r.column_name ?? (r as Record<string, string>).COLUMN_NAME)).toEqual(['id'])
+    expect((await migrator().migrateToLatest()).error).toBeUndefined()
+    const up = await sql<{ n: number }>`select count(*) as n from analytics_events`.execute(db)
+    expect(Number(up.rows[0]!.n)).toBe(events.length)
+  })
+
+  it('finishes after a crash between the swap and the drop of the old table', async () => {
+    await sql`create table analytics_events_before_swap (id char(36) primary key)`.execute(db)
+    await sql`delete from analytics_migrations where name = '005-day-bounds-in-risk-rows' or name = '004-event-store-by-bucket'`.execute(
+      db,
+    )
+    await sql`alter table analytics_user_risk drop column day_bounds`.execute(db)
+    expect((await migrator().migrateToLatest()).error).toBeUndefined()
+    const left = await sql<{ n: number }>`select count(*) as n from information_schema.tables
+      where table_schema = database() and table_name like 'analytics_events_%'`.execute(db)
+    expect(Number(left.rows[0]!.n)).toBe(0)
+    const rows = await sql<{ n: number }>`select count(*) as n from analytics_events`.execute(db)
+    expect(Number(rows.rows[0]!.n)).toBe(events.length)
+  })
+})
