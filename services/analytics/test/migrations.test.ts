@@ -37,7 +37,7 @@ const PER_KEY = 460 // × 44 user/session pairs: 20,240 rows, two whole copy chu
 
 function oldEvents(): SessionEvent[] {
   const out: SessionEvent[] = []
-  let at = Date.parse('2026-11-20T08:00:00.000Z')
+  const start = Date.parse('2026-11-20T08:00:00.000Z')
   for (let i = 0; i < PER_KEY; i++)
     for (const userId of USERS)
       for (const sessionId of SESSIONS)
@@ -50,7 +50,7 @@ function oldEvents(): SessionEvent[] {
               ip: '196.201.214.10',
               data: { generation: 1 + (i % 9) },
             },
-            new Date((at += 7)),
+            new Date(start + 7 * out.length),
           ),
         )
   return out
