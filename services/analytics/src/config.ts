@@ -42,7 +42,7 @@ export const AnalyticsConfigSpec = {
   CONSUMER_GROUP: string('analytics'),
   /** Unique per process: pending entries belong to a consumer name. */
   CONSUMER_NAME: string(`${hostname()}-${process.pid}`),
-  BATCH_SIZE: integer(1000, 1, 10_000),
+  BATCH_SIZE: integer(2000, 1, 10_000),
   /** Consumers per worker process (each its own blocking connection and transaction at a time). */
   WORKER_CONCURRENCY: integer(2, 1, 64),
   /**
