@@ -102,7 +102,9 @@ async function copyEvents(
       const end = await sql<{ id: string }>`select id from analytics_events where ${inBucket} id > ${after}
         order by id limit 1 offset ${COPY_CHUNK - 1}`.execute(db)
       const last = end.rows[0]?.id
-      await sql`insert ignore into ${sql.table(into)} (${sql.raw(keyColumns)}, ${columns})
+      // Up: a plain INSERT (no row can collide, and IGNORE would turn data errors into warnings). Down: the
+      // same id in two buckets (two different events) keeps the first.
+      await sql`insert ${sql.raw(sourceBuckets === null ? '' : 'ignore ')}into ${sql.table(into)} (${sql.raw(keyColumns)}, ${columns})
         select ${keyValues}, ${columns} from analytics_events
         where ${inBucket} id > ${after} ${last === undefined ? sql`` : sql`and id <= ${last}`}`.execute(db)
       if (last === undefined) break
