@@ -114,17 +114,70 @@ describe('migration 004: the event store keyed by (bucket, id)', () => {
     expect(Number(up.rows[0]!.n)).toBe(events.length)
   })
 
-  it('finishes after a crash between the swap and the drop of the old table', async () => {
-    await sql`create table analytics_events_before_swap (id char(36) primary key)`.execute(db)
-    await sql`delete from analytics_migrations where name = '005-day-bounds-in-risk-rows' or name = '004-event-store-by-bucket'`.execute(
+  it('resumes a copy killed halfway where it stopped', async () => {
+    const sorted = events.map((e) => e.id).sort()
+    const cut = sorted[7000]!
+    // The state a kill mid-copy leaves: the old table whole, the new one holding the rows up to `cut`
+    // (marked, to tell a resumed copy from one started over).
+    await sql`create table resume_next like analytics_events`.execute(db)
+    await sql`insert into resume_next select * from analytics_events where id <= ${cut}`.execute(db)
+    await sql`update resume_next set ingest_token = 'copied-before'`.execute(db)
+    expect((await migrator().migrateTo('003-recent-history-in-risk-rows')).error).toBeUndefined()
+    await sql`rename table resume_next to analytics_events_next`.execute(db)
+
+    expect((await migrator().migrateToLatest()).error).toBeUndefined()
+    const r = await sql<{ n: number; marked: number; buckets: number }>`select count(*) as n,
+      sum(ingest_token = 'copied-before') as marked from analytics_events`.execute(db)
+    expect(Number(r.rows[0]!.n)).toBe(events.length)
+    expect(Number(r.rows[0]!.marked)).toBe(7001)
+    const stored = await sql<{ bucket: number; id: string }>`select bucket, id from analytics_events`.execute(
+      db,
+    )
+    const bucketOf = new Map(stored.rows.map((row) => [row.id, row.bucket]))
+    expect(events.filter((e) => bucketOf.get(e.id) !== eventBucket(e))).toEqual([])
+  })
+
+  it('catches up rows an old worker stored in the old table after their range was copied', async () => {
+    const late = newEvent(
+      { type: 'login.failed', userId: 'late ', ip: '41.90.64.3', data: { reason: 'invalid_credentials' } },
+      new Date('2026-11-20T09:00:00.000Z'),
+    )
+    // The state a crash right after the swap leaves, with an old worker's rows in the old table: one it
+    // stored after the copy passed its id, one that was copied.
+    await sql`create table analytics_events_before_swap (id char(36) primary key, type varchar(32) not null,
+      occurred_at datetime(3) not null, user_id varchar(64), session_id varchar(64), ip varchar(64),
+      device_key varchar(200), platform varchar(16), reason varchar(32), envelope text not null,
+      ingest_batch char(16) not null)`.execute(db)
+    for (const e of [late, events[5]!])
+      await sql`insert into analytics_events_before_swap (id, type, occurred_at, user_id, session_id, ip, envelope, ingest_batch)
+        values (${e.id}, ${e.type}, ${new Date(e.occurredAt)}, ${e.userId ?? null}, ${e.sessionId ?? null}, ${e.ip ?? null}, '{}', 'old-worker')`.execute(
+        db,
+      )
+    await sql`delete from analytics_migrations where name in ('004-event-store-by-bucket', '005-day-bounds-in-risk-rows')`.execute(
       db,
     )
     await sql`alter table analytics_user_risk drop column day_bounds`.execute(db)
     expect((await migrator().migrateToLatest()).error).toBeUndefined()
+
+    const rows = await sql<{ bucket: number; id: string }>`select bucket, id from analytics_events
+      where id in (${late.id}, ${events[5]!.id})`.execute(db)
+    expect(rows.rows.map((r) => [r.id, r.bucket]).sort()).toEqual(
+      [
+        [late.id, eventBucket(late)],
+        [events[5]!.id, eventBucket(events[5]!)],
+      ].sort(),
+    )
+    const total = await sql<{ n: number }>`select count(*) as n from analytics_events`.execute(db)
+    expect(Number(total.rows[0]!.n)).toBe(events.length + 1)
     const left = await sql<{ n: number }>`select count(*) as n from information_schema.tables
       where table_schema = database() and table_name like 'analytics_events_%'`.execute(db)
     expect(Number(left.rows[0]!.n)).toBe(0)
-    const rows = await sql<{ n: number }>`select count(*) as n from analytics_events`.execute(db)
-    expect(Number(rows.rows[0]!.n)).toBe(events.length)
+  })
+
+  it("refuses an old worker's insert after the swap instead of storing it without its bucket", async () => {
+    const e = events[0]!
+    const old = sql`insert ignore into analytics_events (id, type, occurred_at, user_id, session_id, ip, envelope, ingest_batch)
+      values (${`${e.id.slice(0, 35)}f`}, ${e.type}, ${new Date(e.occurredAt)}, 'someone', null, null, '{}', 'old-worker')`
+    await expect(old.execute(db)).rejects.toMatchObject({ code: 'ER_BAD_FIELD_ERROR' })
   })
 })

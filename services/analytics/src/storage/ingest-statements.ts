@@ -42,7 +42,7 @@ export function insertEvents(events: readonly SessionEvent[], token: string): St
       }),
     )
     return {
-      sql: `insert ignore into analytics_events (bucket, id, type, occurred_at, user_id, session_id, ip, device_key, reason, envelope, ingest_batch) values ${v}`,
+      sql: `insert ignore into analytics_events (bucket, id, type, occurred_at, user_id, session_id, ip, device_key, reason, envelope, ingest_token) values ${v}`,
     }
   })
 }
@@ -57,7 +57,7 @@ export function selectInserted(events: readonly SessionEvent[], token: string): 
     ids.push(e.id)
   }
   return [...byBucket].map(([bucket, ids]) => ({
-    sql: `select id from analytics_events where bucket = ${bucket} and id in ${inList(ids)} and ingest_batch = ${sqlLiteral(token)}`,
+    sql: `select id from analytics_events where bucket = ${bucket} and id in ${inList(ids)} and ingest_token = ${sqlLiteral(token)}`,
   }))
 }
 

@@ -45,7 +45,7 @@ export type IngestResult = { stored: number; duplicates: number; alerts: RiskAle
  * Stores a batch of events and everything they change, in one READ COMMITTED transaction:
  *   1. INSERT IGNORE the events (unique on (bucket, envelope id), the bucket a function of the user); when the affected-row count says some were
  *      duplicates, one SELECT of the ids this transaction inserted (a random per-transaction token in
- *      `ingest_batch`): only those change aggregates, so a redelivered event, committed before, changes nothing;
+ *      `ingest_token`): only those change aggregates, so a redelivered event, committed before, changes nothing;
  *   2. lock the risk rows of the batch's users (a locking read, sorted) and take their recent history from
  *      them; only a user whose new events are older than that history reaches (late events) costs a read
  *      of the event store (after the lock: the previous holder's events are committed and visible);

@@ -24,7 +24,7 @@ export interface EventTable {
   /** The envelope's fields not in the columns above (JSON; see domain/stored-envelope.ts), for /analytics/events. */
   envelope: string
   /** Random per ingest transaction: tells the rows this transaction inserted from earlier duplicates. */
-  ingest_batch: string
+  ingest_token: string
 }
 
 /** One row per session, merged from its events (see domain/session-delta.ts). */
