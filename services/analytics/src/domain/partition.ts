@@ -16,7 +16,7 @@ import { userKey } from './event-facts.ts'
 export const EVENT_BUCKETS = 64
 
 /** The text a bucket is computed from: the user as the database compares it, else the session, else the id. */
-export function bucketKey(e: Pick<SessionEvent, 'id' | 'userId' | 'sessionId'>): string {
+function bucketKey(e: Pick<SessionEvent, 'id' | 'userId' | 'sessionId'>): string {
   return e.userId ? userKey(e.userId) : (e.sessionId ?? e.id)
 }
 

@@ -21,8 +21,8 @@ export type History = RecentEvents & { newTimes: number[] }
 /**
  * One re-score per user with new events (every evaluation point the new events can change, see
  * domain/user-rescore.ts), then the writes: per-day maxima (GREATEST; only those above the row's known
- * bounds, domain/day-bounds.ts), the risk rows with their trimmed
- * history (an upsert for existing rows, a plain INSERT for new ones), outbox alerts.
+ * bounds, domain/day-bounds.ts), the risk rows with their trimmed history (an upsert for existing rows, a
+ * plain INSERT for new ones), outbox alerts.
  */
 export function rescore(
   histories: ReadonlyMap<string, History>,

@@ -43,15 +43,17 @@ export type IngestResult = { stored: number; duplicates: number; alerts: RiskAle
 
 /**
  * Stores a batch of events and everything they change, in one READ COMMITTED transaction:
- *   1. INSERT IGNORE the events (unique on (bucket, envelope id), the bucket a function of the user); when the affected-row count says some were
- *      duplicates, one SELECT of the ids this transaction inserted (a random per-transaction token in
- *      `ingest_token`): only those change aggregates, so a redelivered event, committed before, changes nothing;
+ *   1. INSERT IGNORE the events (unique on (bucket, envelope id), the bucket a function of the user); when
+ *      the affected-row count says some were duplicates, one SELECT of the ids this transaction inserted (a
+ *      random per-transaction token in `ingest_token`): only those change aggregates, so a redelivered
+ *      event, committed before, changes nothing;
  *   2. lock the risk rows of the batch's users (a locking read, sorted) and take their recent history from
  *      them; only a user whose new events are older than that history reaches (late events) costs a read
  *      of the event store (after the lock: the previous holder's events are committed and visible);
  *   — in memory: session merges, day/hour counter sums, one re-score per user —
- *   3. merge session rows, raise the per-day scores above the row's known bounds, save the risk rows (history included) and the outbox
- *      alerts (upward crossings), add the counters, raise the stream position, COMMIT.
+ *   3. merge session rows, raise the per-day scores above the row's known bounds, save the risk rows
+ *      (history included) and the outbox alerts (upward crossings), add the counters, raise the stream
+ *      position, COMMIT.
  * Steps 1–2 are one round trip and step 3 another on a `multipleStatements` connection. Locks are taken
  * in that fixed order and sorted by key within each statement, so concurrent workers do not deadlock; a
  * deadlock victim runs again, and so does a transaction that found a user's row missing while another
