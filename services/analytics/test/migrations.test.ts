@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { createDb, dropDatabase, ensureDatabase, migratorFor, testDatabaseUrl } from '@africhain/db'
 import { newEvent, type SessionEvent } from '@africhain/events'
 import { type Kysely, sql } from 'kysely'
@@ -13,6 +16,7 @@ import type { Database } from '../src/storage/tables.ts'
  * from SQL, rows after it from `eventBucket` in the worker. They must agree for every user, session and id
  * the store can hold, or a redelivered old event would be stored (and counted) a second time.
  */
+const run = promisify(execFile)
 const url = testDatabaseUrl('migrations')
 let db: Kysely<Database>
 const migrator = () => migratorFor(db, migrations, 'analytics')
@@ -179,5 +183,19 @@ describe('migration 004: the event store keyed by (bucket, id)', () => {
     const old = sql`insert ignore into analytics_events (id, type, occurred_at, user_id, session_id, ip, envelope, ingest_batch)
       values (${`${e.id.slice(0, 35)}f`}, ${e.type}, ${new Date(e.occurredAt)}, 'someone', null, null, '{}', 'old-worker')`
     await expect(old.execute(db)).rejects.toMatchObject({ code: 'ER_BAD_FIELD_ERROR' })
+  })
+})
+
+describe('the migrate command (a release step)', () => {
+  const cli = fileURLToPath(new URL('../src/migrate.ts', import.meta.url))
+  const target = testDatabaseUrl('migrate_cli')
+  afterAll(() => dropDatabase(target))
+
+  it('creates the database, runs every migration once, and says so', async () => {
+    const env = { ...process.env, DATABASE_URL: target }
+    const first = await run(process.execPath, [cli], { env })
+    expect(first.stdout.trim().split('\n')).toEqual(Object.keys(migrations).map((name) => `${name}: Success`))
+    const again = await run(process.execPath, [cli], { env })
+    expect(again.stdout.trim()).toBe('analytics migrations: up to date')
   })
 })
