@@ -2,6 +2,7 @@ import { type Kysely, sql, type Transaction } from 'kysely'
 import type { EventCursor } from '../domain/cursor.ts'
 import type { RiskEvent } from '../domain/risk-score.ts'
 import { fullEnvelope } from '../domain/stored-envelope.ts'
+import { riskEventOf } from './ingest-statements.ts'
 import { chunks } from './sql-helpers.ts'
 import type { Database } from './tables.ts'
 
@@ -33,14 +34,7 @@ export async function riskEventsIn(
     for (const row of rows) {
       const list = byUser.get(row.user_id!) ?? []
       if (list.length === 0) byUser.set(row.user_id!, list)
-      list.push({
-        id: row.id,
-        type: row.type,
-        at: row.occurred_at.getTime(),
-        ip: row.ip,
-        deviceKey: row.device_key,
-        reason: row.reason,
-      })
+      list.push(riskEventOf(row))
     }
   }
   return byUser
