@@ -25,6 +25,7 @@ export const RevokeReason = Type.Union([
   Type.Literal('reuse_detected'),
   Type.Literal('admin'),
   Type.Literal('risk'),
+  Type.Literal('password_changed'),
 ])
 export type RevokeReason = Static<typeof RevokeReason>
 
@@ -47,6 +48,18 @@ export const EventData = {
   'session.device_mismatch': Type.Object({ presentedDeviceId: Type.String({ maxLength: 128 }) }),
   'login.failed': Type.Object({
     reason: Type.Union([Type.Literal('invalid_credentials'), Type.Literal('locked')]),
+  }),
+  /** The account's login lock was set: `lockedUntil` is when it lifts. */
+  'user.locked': Type.Object({ lockedUntil: Type.String() }),
+  /**
+   * A client hit a rate limit: one event per limited client and route per window, so a credential-stuffing
+   * run leaves a trace. `client` is the IPv4 address or the IPv6 /64 the limit counts by.
+   */
+  'abuse.rate_limited': Type.Object({
+    route: Type.String({ maxLength: 64 }),
+    client: Type.String({ maxLength: 64 }),
+    limit: Type.Integer({ minimum: 1 }),
+    windowSeconds: Type.Integer({ minimum: 1 }),
   }),
 } as const
 
@@ -93,6 +106,9 @@ export const RiskAlert = Type.Object({
   version: Type.Literal(1),
   occurredAt: Type.String(),
   userId: Type.String(),
-  data: Type.Object({ score: Type.Integer({ minimum: 0, maximum: 100 }), factors: Type.Array(RiskFactor) }),
+  data: Type.Object({
+    score: Type.Integer({ minimum: 0, maximum: 100 }),
+    factors: Type.Array(RiskFactor),
+  }),
 })
 export type RiskAlert = Static<typeof RiskAlert>

@@ -43,6 +43,8 @@ export const TYPE_METRICS: Record<SessionEvent['type'], string> = {
   'token.reuse_detected': 'reuse_detections',
   'session.device_mismatch': 'device_mismatches',
   'login.failed': 'failed_logins',
+  'user.locked': 'lockouts',
+  'abuse.rate_limited': 'rate_limited',
 }
 
 /**
