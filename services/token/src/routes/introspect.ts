@@ -18,19 +18,52 @@ export function parseIntrospectionClients(raw: string | undefined): Map<string, 
 
 export const hashClientSecret = (secret: string) => createHash('sha256').update(secret).digest('hex')
 
-function authenticateClient(request: FastifyRequest, clients: Map<string, Buffer>): string {
-  const m = /^Basic ([A-Za-z0-9+/=]{1,512})$/.exec(request.headers.authorization ?? '')
-  const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : ''
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Form-urlencoded component (RFC 6749 §2.3.1: `+` is a space); undefined when the escapes are broken. */
+function formDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `Basic base64(form(id) ":" form(secret))` (RFC 7617, RFC 6749 §2.3.1) → the pair, or undefined for anything
+ * malformed: a missing colon, an empty part, broken base64, invalid UTF-8, broken percent-escapes. Attacker
+ * input: it never throws.
+ */
+export function parseBasicCredentials(
+  header: string | undefined,
+): { id: string; secret: string } | undefined {
+  const m = /^basic +([A-Za-z0-9+/]{1,1024}={0,2})$/i.exec(header ?? '')
+  if (!m || m[1]!.length % 4 !== 0) return undefined
+  let decoded: string
+  try {
+    decoded = utf8.decode(Buffer.from(m[1]!, 'base64'))
+  } catch {
+    return undefined
+  }
   const colon = decoded.indexOf(':')
-  const id = decodeURIComponent(decoded.slice(0, colon))
-  const secret = decodeURIComponent(decoded.slice(colon + 1))
-  const expected = clients.get(id)
-  const actual = createHash('sha256').update(secret).digest()
+  if (colon <= 0) return undefined
+  const id = formDecode(decoded.slice(0, colon))
+  const secret = formDecode(decoded.slice(colon + 1))
+  if (!id || !secret) return undefined
+  return { id, secret }
+}
+
+function authenticateClient(request: FastifyRequest, clients: Map<string, Buffer>): string {
+  const credentials = parseBasicCredentials(request.headers.authorization)
+  const expected = credentials ? clients.get(credentials.id) : undefined
+  const actual = createHash('sha256')
+    .update(credentials?.secret ?? '')
+    .digest()
   // Compare even for unknown clients, so the answer time does not tell which ids exist.
-  const ok = timingSafeEqual(actual, expected ?? Buffer.alloc(32)) && expected !== undefined && colon > 0
-  if (!ok)
+  const ok = timingSafeEqual(actual, expected ?? Buffer.alloc(32)) && expected !== undefined
+  if (!ok || !credentials)
     throw new ApiError('CLIENT_UNAUTHORIZED', 'client authentication failed', { 'WWW-Authenticate': 'Basic' })
-  return id
+  return credentials.id
 }
 
 const IntrospectBody = Type.Object(
