@@ -1,2 +1,3 @@
 export * from './load.ts'
 export * from './parsers.ts'
+export { redactSecrets } from './redact.ts'

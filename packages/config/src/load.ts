@@ -1,4 +1,5 @@
 import type { Parser } from './parsers.ts'
+import { redactSecrets, SECRET_NAME, scrub, secretsIn } from './redact.ts'
 
 export type Spec = Record<string, Parser<unknown>>
 export type ConfigOf<S extends Spec> = { readonly [K in keyof S]: ReturnType<S[K]> }
@@ -15,6 +16,8 @@ export class ConfigError extends Error {
 /**
  * Reads every variable of `spec` from `env`, validating all of them before failing so one start-up lists
  * every problem, each naming its variable. Returns a frozen object: nothing else reads process.env.
+ * Problems never show a secret: whatever a parser said, the value's password, secret query parameters and
+ * the whole value of a secret-named variable are masked here, in one place.
  */
 export function loadConfig<S extends Spec>(spec: S, env: Record<string, string | undefined>): ConfigOf<S> {
   const problems: string[] = []
@@ -23,7 +26,9 @@ export function loadConfig<S extends Spec>(spec: S, env: Record<string, string |
     try {
       out[name] = parse(env[name])
     } catch (err) {
-      problems.push(`${name}: ${(err as Error).message}`)
+      const raw = env[name] ?? ''
+      const secrets = SECRET_NAME.test(name) && raw !== '' ? [raw] : secretsIn(raw)
+      problems.push(`${name}: ${redactSecrets(scrub((err as Error).message, secrets))}`)
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)

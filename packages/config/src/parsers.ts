@@ -33,18 +33,33 @@ export const string =
 
 export const optionalString: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw)
 
+/**
+ * A URL with one of `protocols` and a host. Messages never echo the value: it may carry a password, and a
+ * malformed one is exactly what gets printed.
+ */
 export const url =
   (fallback: string, protocols: string[]): Parser<string> =>
   (raw) => {
     const v = raw ?? fallback
+    const expected = protocols.join(' or ')
     let parsed: URL
     try {
       parsed = new URL(v)
     } catch {
-      throw new Error(`"${v}" is not a URL`)
+      throw new Error(`is not a valid URL (expected ${protocols[0]}//host[:port]/…)`)
     }
-    if (!protocols.includes(parsed.protocol)) throw new Error(`must use ${protocols.join(' or ')}`)
+    if (!protocols.includes(parsed.protocol)) throw new Error(`must use ${expected} (got ${parsed.protocol})`)
+    if (parsed.host === '') throw new Error(`must name a host (${protocols[0]}//host[:port]/…)`)
     return v
+  }
+
+/** A secret (e.g. an encryption key) of at least `minLength` characters, or unset. Never echoed. */
+export const optionalSecret =
+  (minLength: number): Parser<string | undefined> =>
+  (raw) => {
+    if (raw === undefined || raw === '') return undefined
+    if (raw.length < minLength) throw new Error(`must be at least ${minLength} characters`)
+    return raw
   }
 
 export const port =

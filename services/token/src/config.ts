@@ -7,6 +7,7 @@ import {
   loadConfig,
   oneOf,
   optionalInteger,
+  optionalSecret,
   optionalString,
   port,
   rateLimit,
@@ -40,7 +41,7 @@ export const TokenConfigSpec = {
   TOKEN_ISSUER: string('africhain-token-service'),
   TOKEN_AUDIENCE: string('africhain'),
   /** Encrypts private signing keys at rest (≥ 32 characters). Unset: keys are stored in clear, with a warning. */
-  KEY_ENCRYPTION_SECRET: optionalString,
+  KEY_ENCRYPTION_SECRET: optionalSecret(32),
   /** How long a rotated-in key is published before it signs (longer than any verifier's JWKS cache). */
   KEY_ACTIVATION_DELAY: duration('2m'),
   /** Introspection clients: `id:sha256hex,...` (hash of the client secret; `pnpm cli client:create <id>`). */
@@ -60,9 +61,5 @@ export const TokenConfigSpec = {
 export type TokenConfig = ConfigOf<typeof TokenConfigSpec>
 
 export function loadTokenConfig(env: Record<string, string | undefined> = process.env): TokenConfig {
-  const config = loadConfig(TokenConfigSpec, env)
-  if (config.KEY_ENCRYPTION_SECRET !== undefined && config.KEY_ENCRYPTION_SECRET.length < 32) {
-    throw new Error('invalid configuration:\n  - KEY_ENCRYPTION_SECRET: must be at least 32 characters')
-  }
-  return config
+  return loadConfig(TokenConfigSpec, env)
 }
