@@ -1,7 +1,7 @@
 import { alternatePairs } from './lib/paired.ts'
 import { cpuSeconds, freePort, runNode, startNode, waitForHttp } from './lib/proc.ts'
 import { type BenchResult, fmt, section } from './lib/report.ts'
-import { login, pool, register, type TokenService } from './lib/token-service.ts'
+import { CHAIN_DEVICE, login, pool, register, type TokenService } from './lib/token-service.ts'
 import type { ChainJob, ChainResult } from './load/chains.ts'
 
 export type RefreshOptions = { chains: number; seconds: number; warmupSeconds: number; pairs: number }
@@ -31,12 +31,11 @@ export async function benchRefresh(
   try {
     await waitForHttp(`${casUrl}/health`, cas)
 
-    let logins = 0
     const topUp = async (mode: Mode, states: unknown[]): Promise<unknown[]> => {
       const missing = opts.chains - states.length
       if (missing <= 0) return states
       const fresh = await pool(missing, 8, async () => {
-        if (mode === 'token') return (await login(service, identifier, `chain-${logins++}`)).refreshToken
+        if (mode === 'token') return (await login(service, identifier, CHAIN_DEVICE.id)).refreshToken
         const res = await fetch(`${casUrl}/sessions`, { method: 'POST' })
         if (res.status !== 200) throw new Error(`POST /sessions → ${res.status}`)
         return res.json()

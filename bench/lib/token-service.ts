@@ -84,6 +84,9 @@ export async function register(service: TokenService, identifier: string): Promi
 
 export type Pair = { accessToken: string; refreshToken: string; sessionId: string }
 
+/** Every rotation chain's session is bound to this device at login; each refresh names it. */
+export const CHAIN_DEVICE = { id: 'bench-chain', platform: 'web' } as const
+
 export async function login(service: TokenService, identifier: string, deviceId: string): Promise<Pair> {
   return postJson<Pair>(
     `${service.url}/auth/login`,

@@ -1,12 +1,13 @@
 import { Agent, request } from 'node:http'
 import { text } from 'node:stream/consumers'
+import { CHAIN_DEVICE } from '../lib/token-service.ts'
 
 /**
  * Load generator for rotation chains, run as its own process (autocannon cannot chain requests): one loop
  * per chain, each POSTing the state from the previous response, keep-alive connections, a warm-up that is
  * not measured, then a measured window. Reads its job as JSON on stdin, writes the result as JSON on stdout.
  *
- *   mode "token": POST /auth/refresh-token {refreshToken}  → next state = response.refreshToken
+ *   mode "token": POST /auth/refresh-token {refreshToken, device}  → next state = response.refreshToken
  *   mode "cas":   POST /rotate {id, generation}            → next state = response.generation
  */
 export type ChainJob = {
@@ -80,7 +81,7 @@ async function chain(initial: unknown): Promise<unknown> {
     if (t0 >= stopAt) return state
     const body =
       job.mode === 'token'
-        ? JSON.stringify({ refreshToken: state })
+        ? JSON.stringify({ refreshToken: state, device: CHAIN_DEVICE })
         : JSON.stringify({
             id: (state as { id: string }).id,
             generation: (state as { generation: number }).generation,

@@ -111,7 +111,17 @@ async function viaBalancer(
   throw new Error(`all instances failed for ${path}`)
 }
 
-type Session = { userId: string; sessionId: string; access: string; refresh: string; revoked: boolean }
+type Device = { id: string; platform: string }
+type Session = {
+  userId: string
+  sessionId: string
+  access: string
+  refresh: string
+  /** The device the session is bound to: every refresh names it. */
+  device: Device
+  revoked: boolean
+}
+const deviceOf = (i: number): Device => ({ id: `dev-${i}`, platform: i % 3 ? 'android' : 'web' })
 
 async function main() {
   if (ON_CLUSTER) cluster = await startLocalRedisCluster()
@@ -155,7 +165,7 @@ async function main() {
       body: {
         identifier,
         password: 'chaos password',
-        device: { id: `dev-${i}`, platform: i % 3 ? 'android' : 'web' },
+        device: deviceOf(i),
       },
     })
     counts.logins++
@@ -164,6 +174,7 @@ async function main() {
       sessionId: pair.body.sessionId as string,
       access: pair.body.accessToken as string,
       refresh: pair.body.refreshToken as string,
+      device: deviceOf(i),
       revoked: false,
     })
   }
@@ -196,7 +207,9 @@ async function main() {
         // The same refresh token presented concurrently to both instances: one successor, never a fork.
         const [x, y] = await Promise.all(
           [0, 1].map((k) =>
-            viaBalancer(bases, pick + k, '/auth/refresh-token', { body: { refreshToken: s.refresh } }),
+            viaBalancer(bases, pick + k, '/auth/refresh-token', {
+              body: { refreshToken: s.refresh, device: s.device },
+            }),
           ),
         )
         counts.concurrentRefreshRaces++
@@ -216,7 +229,7 @@ async function main() {
         }
       } else {
         const res = await viaBalancer(bases, pick, '/auth/refresh-token', {
-          body: { refreshToken: s.refresh },
+          body: { refreshToken: s.refresh, device: s.device },
         })
         if (res.status === 200) {
           s.refresh = res.body.refreshToken as string
@@ -240,7 +253,9 @@ async function main() {
   let revokedChecked = 0
   for (const s of sessions.filter((x) => x.revoked)) {
     const me = await call(bases[1]!, '/auth/me', { token: s.access })
-    const rf = await call(bases[1]!, '/auth/refresh-token', { body: { refreshToken: s.refresh } })
+    const rf = await call(bases[1]!, '/auth/refresh-token', {
+      body: { refreshToken: s.refresh, device: s.device },
+    })
     if (me.status !== 401 || rf.status !== 401) problems.push(`revoked session ${s.sessionId} still accepted`)
     revokedChecked++
   }

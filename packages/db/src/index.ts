@@ -1,4 +1,5 @@
 export * from './connect.ts'
+export * from './deadlock-retry.ts'
 export * from './literal.ts'
 export * from './migrate.ts'
 export * from './test-database.ts'

@@ -82,6 +82,9 @@ const MYSQL_CONNECTION_CODES = new Set([
 ])
 
 /** Recognises driver errors that mean "the dependency is not there" rather than "this request is wrong". */
+const REDIS_UNAVAILABLE_REPLIES =
+  /^(READONLY|OOM|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF|BUSY)\b/
+
 export function dependencyOf(err: unknown): 'redis' | 'database' | undefined {
   if (err instanceof DependencyError) return err.dependency
   if (!(err instanceof Error)) return undefined
@@ -92,6 +95,9 @@ export function dependencyOf(err: unknown): 'redis' | 'database' | undefined {
   )
     return 'redis'
   if (e.name === 'ClusterAllFailedError') return 'redis'
+  // A Redis that answers but refuses the command: a read-only replica after a failover, out of memory,
+  // loading a snapshot, a cluster without a quorum. The service cannot do its work there: 503, not 500.
+  if (e.name === 'ReplyError' && REDIS_UNAVAILABLE_REPLIES.test(e.message)) return 'redis'
   if (e.fatal === true || (e.code !== undefined && MYSQL_CONNECTION_CODES.has(e.code))) return 'database'
   if (/Pool is closed|Can't add new command when connection is in closed state|pool timeout/i.test(e.message))
     return 'database'

@@ -18,10 +18,18 @@ export type VerifierOptions = {
   issuer: string
   audience: string
   keys: KeySource
-  /** Reads the hot session state (one Redis round trip). Throwing means "could not check": fail closed. */
-  sessionState: (sid: string) => Promise<SessionState>
-  /** What to do when the hot state has no entry (Redis lost its data). Default: 503, fail closed. */
-  onUnknownSession?: (sid: string) => Promise<'active' | 'revoked'>
+  /**
+   * Reads the hot session state of `sid` for a token of `sub` (one Redis round trip). Throwing means
+   * "could not check": fail closed.
+   */
+  sessionState: (sid: string, sub: string) => Promise<SessionState>
+  /**
+   * What to do when the hot state cannot be trusted: no entry (Redis lost its data), or an "active" read
+   * while Redis refuses writes (`hotStateTrusted` false). Default: 503, fail closed.
+   */
+  onUnknownSession?: (sid: string, sub: string) => Promise<Exclude<SessionState, 'unknown'>>
+  /** False while Redis refuses writes (see WriteProbe): an "active" there may miss a recent revocation. */
+  hotStateTrusted?: () => boolean
   clockToleranceSeconds?: number
   /** Longer tokens are refused before any decoding or crypto (default 4096 characters). */
   maxTokenLength?: number
@@ -172,15 +180,18 @@ export function createAccessTokenVerifier(opts: VerifierOptions): (token: string
 
     let state: SessionState
     try {
-      state = await opts.sessionState(sid)
+      state = await opts.sessionState(sid, auth.userId)
     } catch (err) {
       throw new DependencyError('redis', err)
     }
-    if (state === 'unknown') {
+    // A tombstone is always right (revocation is final); anything else needs a Redis that takes writes.
+    if (state === 'unknown' || (state !== 'revoked' && opts.hotStateTrusted?.() === false)) {
       if (!opts.onUnknownSession) throw new ApiError('DEPENDENCY_UNAVAILABLE')
-      state = await opts.onUnknownSession(sid)
+      state = await opts.onUnknownSession(sid, auth.userId)
     }
     if (state === 'revoked') throw new ApiError('TOKEN_REVOKED')
+    // A token whose `sub` does not own the session it names: never ride another user's session.
+    if (state === 'foreign') throw invalid()
     return { ...auth, roles: [...auth.roles] }
   }
 }

@@ -22,7 +22,7 @@ describe.skipIf(!onCluster)('on Redis Cluster', () => {
     const users = await Promise.all(Array.from({ length: 12 }, () => signIn(app)))
     const masters = (app.redis as Cluster).nodes('master')
     const perNode = await Promise.all(
-      masters.map(async (node) => (await node.keys(`${config.REDIS_KEY_PREFIX}sess:*`)).length),
+      masters.map(async (node) => (await node.keys(`${config.REDIS_KEY_PREFIX}s:{*`)).length),
     )
     expect(perNode.filter((n) => n > 0).length).toBeGreaterThan(1)
     await authed(app, 'POST', '/auth/logout', users[0]!.pair.accessToken)

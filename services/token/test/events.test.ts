@@ -49,7 +49,7 @@ describe('session events', () => {
     const { userId, pair } = await signIn(app, {
       device: { id: 'd1', platform: 'ussd', name: 'feature phone' },
     })
-    const next = (await refresh(app, pair.refreshToken)).json()
+    const next = (await refresh(app, pair.refreshToken, { id: 'd1', platform: 'ussd' })).json()
     await authed(app, 'POST', '/auth/logout', next.accessToken)
     const events = await eventsOf(userId, 4)
     expect(events.map((e) => e.type).sort()).toEqual(

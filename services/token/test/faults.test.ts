@@ -71,10 +71,13 @@ describe('Redis loses all its data', () => {
     expect((await refresh(app, t2.refreshToken)).json().code).toBe('TOKEN_REVOKED')
 
     // Other resource servers read Redis only: the watcher rebuilds their view from MySQL.
-    await waitFor(async () => (await raw.exists('sess:rebuilt')) === 1, 'the hot state rebuild')
-    expect(await readSessionState(raw, untouched.pair.sessionId)).toBe('active')
-    expect(await readSessionState(raw, revoked.pair.sessionId)).toBe('revoked')
-    expect(await readSessionState(raw, chain.pair.sessionId)).toBe('revoked')
+    await waitFor(
+      async () => (await raw.exists(app.redisKeys.rebuiltSentinel)) === 1,
+      'the hot state rebuild',
+    )
+    expect(await readSessionState(raw, untouched.pair.sessionId, untouched.userId)).toBe('active')
+    expect(await readSessionState(raw, revoked.pair.sessionId, revoked.userId)).toBe('revoked')
+    expect(await readSessionState(raw, chain.pair.sessionId, chain.userId)).toBe('revoked')
   })
 })
 

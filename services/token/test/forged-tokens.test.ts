@@ -498,9 +498,9 @@ beforeAll(async () => {
         lookups.refresh++
       },
     },
-    sessionState: (sid) => {
+    sessionState: (sid, sub) => {
       lookups.state++
-      return readSessionState(redis, sid)
+      return readSessionState(redis, sid, sub)
     },
   })
 })

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   authed,
   cleanup,
+  LOGIN_DEVICE,
   login,
   type Pair,
   rawRedis,
@@ -74,7 +75,7 @@ async function tour(): Promise<void> {
   const rotated = await call({
     method: 'POST',
     url: '/auth/refresh-token',
-    payload: { refreshToken: first.refreshToken },
+    payload: { refreshToken: first.refreshToken, device: LOGIN_DEVICE },
   })
   expect(rotated.statusCode).toBe(200)
   const second = keep(rotated.json())
@@ -145,7 +146,7 @@ async function tour(): Promise<void> {
   const reuse = await call({
     method: 'POST',
     url: '/auth/refresh-token',
-    payload: { refreshToken: first.refreshToken },
+    payload: { refreshToken: first.refreshToken, device: LOGIN_DEVICE },
   })
   expect(reuse.json().code).toBe('TOKEN_REUSED')
   await call({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${third.accessToken}` } })
@@ -154,7 +155,11 @@ async function tour(): Promise<void> {
   const fourth = keep(await login(app, identifier, { password: PASSWORD }))
   expect((await authed(app, 'POST', '/auth/logout', fourth.accessToken)).statusCode).toBe(204)
   await call({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${fourth.accessToken}` } })
-  await call({ method: 'POST', url: '/auth/refresh-token', payload: { refreshToken: fourth.refreshToken } })
+  await call({
+    method: 'POST',
+    url: '/auth/refresh-token',
+    payload: { refreshToken: fourth.refreshToken, device: LOGIN_DEVICE },
+  })
   // A malformed bearer value and a refresh token as bearer.
   await call({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${fourth.accessToken}x` } })
   await call({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${fourth.refreshToken}` } })

@@ -43,9 +43,9 @@ beforeAll(async () => {
     issuer: config.TOKEN_ISSUER,
     audience: config.TOKEN_AUDIENCE,
     keys: { get: (kid) => jwks.get(kid), refresh: async () => {} },
-    sessionState: (sid) => {
+    sessionState: (sid, sub) => {
       statesAsked.push(sid)
-      return readSessionState(redis, sid)
+      return readSessionState(redis, sid, sub)
     },
   })
 })

@@ -164,9 +164,31 @@ describe('device binding', () => {
     expect(own.statusCode).toBe(200)
   })
 
-  it('accepts a refresh that names no device (device is optional on refresh)', async () => {
-    const { pair } = await signIn(a, { device: { id: 'phone-C', platform: 'web' } })
-    expect((await refresh(a, pair.refreshToken)).statusCode).toBe(200)
+  // Contract v2: a session bound to a device id refuses a refresh naming another id, or none.
+  it.each([
+    ['no device at all', { id: 'phone-C', platform: 'web' }, null, 'DEVICE_MISMATCH'],
+    ['a device without an id', { id: 'phone-C', platform: 'web' }, { platform: 'web' }, 'DEVICE_MISMATCH'],
+    [
+      'an empty-looking other id',
+      { id: 'phone-C', platform: 'web' },
+      { id: 'phone-C ', platform: 'web' },
+      'DEVICE_MISMATCH',
+    ],
+    ['the bound id', { id: 'phone-C', platform: 'web' }, { id: 'phone-C', platform: 'web' }, null],
+    ['an unbound session, no device', { platform: 'web' }, null, null],
+    ['an unbound session, any id', { platform: 'web' }, { id: 'anything', platform: 'web' }, null],
+  ] as const)('a refresh naming %s', async (_name, atLogin, presented, code) => {
+    const { pair } = await signIn(a, { device: atLogin })
+    const res = await refresh(a, pair.refreshToken, presented)
+    if (code === null) {
+      expect(res.statusCode).toBe(200)
+      return
+    }
+    expect(res.statusCode).toBe(401)
+    expect(res.json().code).toBe(code)
+    // The session stays alive and its own device still refreshes it.
+    expect((await authed(a, 'GET', '/auth/me', pair.accessToken)).statusCode).toBe(200)
+    expect((await refresh(b, pair.refreshToken, atLogin)).statusCode).toBe(200)
   })
 })
 

@@ -5,6 +5,7 @@ import {
   type KeySource,
   readSessionState,
   verifierPlugin,
+  WriteProbe,
 } from '@africhain/verifier'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
@@ -35,11 +36,16 @@ export const authPlugin = fp(
       app.addHook('onClose', async () => jwks.stop())
       keys = jwks
     }
+    const writeProbe = new WriteProbe(opts.redis)
+    await writeProbe.start()
+    app.addHook('onClose', async () => writeProbe.stop())
     const verify: (token: string) => Promise<AuthContext> = createAccessTokenVerifier({
       issuer: opts.config.TOKEN_ISSUER,
       audience: opts.config.TOKEN_AUDIENCE,
       keys,
-      sessionState: (sid) => readSessionState(opts.redis, sid),
+      sessionState: (sid, sub) => readSessionState(opts.redis, sid, sub),
+      // While Redis refuses writes (read-only replica, OOM) an "active" there may miss a revocation: 503.
+      hotStateTrusted: () => writeProbe.writable,
     })
     await app.register(verifierPlugin, { verify })
   },

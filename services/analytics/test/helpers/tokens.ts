@@ -52,7 +52,7 @@ export async function startTokenIssuer(redis: Redis): Promise<TokenIssuer> {
         expiresIn: (opts.expiresIn ?? 900) * 1000,
         ...(opts.issuedSecondsAgo ? { clockTimestamp: Date.now() - opts.issuedSecondsAgo * 1000 } : {}),
       })
-      const state = opts.sessionState === undefined ? 'a' : opts.sessionState
+      const state = opts.sessionState === undefined ? `a:${userId}` : opts.sessionState
       if (state !== null) await redis.set(sessionKey(sid), state, 'EX', 3600)
       return sign({ sub: userId, sid, jti: randomUUID(), roles })
     },

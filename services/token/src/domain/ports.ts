@@ -78,19 +78,31 @@ export interface SessionStore {
   appendEvents(events: SessionEvent[]): Promise<void>
 }
 
-/** The hot, rebuildable copy of session state in Redis. */
+/** The hot, rebuildable copy of session state in Redis. Writes Redis refuses reject (and are reported). */
 export interface HotSessionState {
-  read(sid: string): Promise<SessionState>
-  markActive(sid: string, expiresAt: Date): Promise<void>
+  /** The state of `sid` as seen by a token of `userId` ('foreign' when another user owns it). */
+  read(sid: string, userId: string): Promise<SessionState>
+  /** Active, owned by `userId`, unless a state exists already (a tombstone always wins). */
+  markActive(sid: string, userId: string, expiresAt: Date): Promise<void>
   markRevoked(sessions: { id: string; until: Date }[]): Promise<void>
 }
 
+export type LoginAttempt = { admitted: true; attempt: number } | { admitted: false; retryAfter: number }
+
+/**
+ * Login lockout, per account: the user id when the identifier exists, the normalised identifier when it
+ * does not (answered the same way). Attempts are counted before the password is checked.
+ */
 export interface LoginGuard {
-  /** Seconds until the identifier unlocks, or 0. */
-  lockedFor(identifier: string): Promise<number>
-  /** Counts a failure; returns the lock's seconds when this failure locked the identifier, else 0. */
-  recordFailure(identifier: string): Promise<number>
-  reset(identifier: string): Promise<void>
+  /**
+   * Atomically counts one attempt. Admitted attempts carry their number in the window; refused ones (the
+   * account is locked, or the window's `threshold` attempts are already counted) the seconds to wait.
+   */
+  admit(account: string): Promise<LoginAttempt>
+  /** The admitted attempt failed its password check: the lock's seconds when it locked the account, else 0. */
+  failed(account: string, attempt: number): Promise<number>
+  /** A correct password: the count starts again. */
+  succeeded(account: string): Promise<void>
 }
 
 export type AccessClaims = { sub: string; sid: string; roles: string[]; exp: number }

@@ -120,22 +120,37 @@ export class SessionService {
     ctx: RequestContext,
   ): Promise<TokenPair> {
     const id = normaliseIdentifier(input.identifier)
-    const guardKey = id?.value ?? input.identifier.trim().toLowerCase()
-    const lockedFor = await this.#d.guard.lockedFor(guardKey)
-    if (lockedFor > 0) {
-      const user = id ? await this.#d.users.findByIdentifier(id.value) : undefined
-      await this.#d.sessions.appendEvents([this.#loginFailed(user, input.device, ctx, 'locked')])
-      throw new ApiError('LOGIN_LOCKED', undefined, { 'Retry-After': String(lockedFor) })
-    }
     const user = id ? await this.#d.users.findByIdentifier(id.value) : undefined
+    // Lockout is per account: every spelling that finds the user counts against its id. An unknown
+    // identifier is counted under its normal form and answered the same way.
+    const account = user ? `user:${user.id}` : `identifier:${id?.value ?? input.identifier.normalize('NFKC')}`
+    // Counted before the password work, atomically: parallel guesses cannot outrun the lock.
+    const attempt = await this.#d.guard.admit(account)
+    if (!attempt.admitted) {
+      await this.#d.sessions.appendEvents([this.#loginFailed(user, input.device, ctx, 'locked')])
+      throw new ApiError('LOGIN_LOCKED', undefined, { 'Retry-After': String(attempt.retryAfter) })
+    }
     // Always one scrypt verification, against a dummy hash for unknown identifiers: same latency either way.
     const ok = await verifyPassword(input.password, user?.passwordHash ?? (await this.#dummy))
     if (!user || !ok) {
-      await this.#d.guard.recordFailure(guardKey)
-      await this.#d.sessions.appendEvents([this.#loginFailed(user, input.device, ctx, 'invalid_credentials')])
+      const lockedFor = await this.#d.guard.failed(account, attempt.attempt)
+      const events = [this.#loginFailed(user, input.device, ctx, 'invalid_credentials')]
+      if (user && lockedFor > 0) {
+        const lockedUntil = new Date(this.#now().getTime() + lockedFor * 1000).toISOString()
+        events.push(
+          newEvent({
+            type: 'user.locked',
+            userId: user.id,
+            ip: ctx.ip,
+            ...this.#ua(ctx),
+            data: { lockedUntil },
+          }),
+        )
+      }
+      await this.#d.sessions.appendEvents(events)
       throw new ApiError('INVALID_CREDENTIALS')
     }
-    await this.#d.guard.reset(guardKey)
+    await this.#d.guard.succeeded(account)
     return this.#openSession(user, input.device, input.rememberMe === true, ctx)
   }
 
@@ -149,11 +164,12 @@ export class SessionService {
     for (let round = 0; round < 2; round++) {
       const now = this.#now()
       this.#assertLive(session, now)
-      if (device?.id !== undefined && session.device.id !== undefined && device.id !== session.device.id) {
+      // A session bound to a device id at login refreshes only from that device: another id, or none.
+      if (session.device.id !== undefined && device?.id !== session.device.id) {
         await this.#d.sessions.appendEvents([
           this.#event(session, ctx, {
             type: 'session.device_mismatch',
-            data: { presentedDeviceId: device.id },
+            data: { presentedDeviceId: device?.id ?? '' },
           }),
         ])
         throw new ApiError('DEVICE_MISMATCH')
@@ -245,20 +261,30 @@ export class SessionService {
     }))
   }
 
-  /** The hot state had no entry for a session (Redis lost its data): answer from MySQL and re-warm it. */
-  async resolveUnknown(sessionId: string): Promise<'active' | 'revoked'> {
+  /**
+   * The hot state could not answer for a session (Redis lost it, or refuses writes so its "active" may be
+   * stale): answer from MySQL and re-warm it when Redis takes the write. `sub` is the token's user: a
+   * session of another user is 'foreign'.
+   */
+  async resolveUnknown(sessionId: string, sub: string): Promise<'active' | 'revoked' | 'foreign'> {
     const session = await this.#d.sessions.find(sessionId)
     const now = this.#now()
     if (!session || session.expiresAt <= now) return 'revoked'
-    if (session.revokedAt) {
-      await this.#d.hot.markRevoked([
-        { id: session.id, until: this.#accessValidUntil(session, session.revokedAt) },
-      ])
-      return 'revoked'
+    if (session.userId !== sub) return 'foreign'
+    try {
+      if (session.revokedAt) {
+        await this.#d.hot.markRevoked([
+          { id: session.id, until: this.#accessValidUntil(session, session.revokedAt) },
+        ])
+        return 'revoked'
+      }
+      await this.#d.hot.markActive(session.id, session.userId, session.expiresAt)
+    } catch {
+      // Redis refuses the write: MySQL's answer stands (the probe now makes every request ask MySQL).
+      return session.revokedAt ? 'revoked' : 'active'
     }
-    await this.#d.hot.markActive(session.id, session.expiresAt)
     // Re-read: a revocation may have committed between our read and the write; NX kept its tombstone then.
-    return (await this.#d.hot.read(session.id)) === 'revoked' ? 'revoked' : 'active'
+    return (await this.#d.hot.read(session.id, sub)) === 'revoked' ? 'revoked' : 'active'
   }
 
   async #openSession(
@@ -292,7 +318,7 @@ export class SessionService {
         data: { expiresAt: session.expiresAt.toISOString(), rememberMe },
       }),
     ])
-    await this.#d.hot.markActive(session.id, session.expiresAt)
+    await this.#d.hot.markActive(session.id, user.id, session.expiresAt)
     return this.#pair(user, session, refreshToken, now)
   }
 
@@ -368,6 +394,10 @@ export class SessionService {
       ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}),
       device: session.device,
     } as Parameters<typeof newEvent>[0])
+  }
+
+  #ua(ctx: RequestContext): { userAgent?: string } {
+    return ctx.userAgent ? { userAgent: ctx.userAgent } : {}
   }
 
   #loginFailed(

@@ -12,6 +12,8 @@ type Options = {
   redis: RedisClient
   stream: string
   maxLen: number
+  /** The deployment's lease key (storage/redis-keys.ts): one relay per deployment, not per Redis. */
+  leaseKey: string
   log: Logger
   batchSize?: number
   pollMs?: number
@@ -21,7 +23,6 @@ type Options = {
   onBacklog?: (count: number) => void
 }
 
-const LEASE_KEY = 'outbox:relay-lease'
 const LEASE_MS = 5_000
 
 /**
@@ -52,8 +53,8 @@ export class OutboxRelay {
 
   /** Publishes one batch if this instance holds the lease; returns how many events it published. */
   async runOnce(): Promise<number> {
-    const { db, redis, stream, maxLen, batchSize } = this.#o
-    if ((await redis.holdLease(LEASE_KEY, this.#holder, LEASE_MS)) !== 1) return 0
+    const { db, redis, stream, maxLen, batchSize, leaseKey } = this.#o
+    if ((await redis.holdLease(leaseKey, this.#holder, LEASE_MS)) !== 1) return 0
     const rows = await readOutboxBatch(db, batchSize)
     if (rows.length === 0) return 0
     const events = rows.map((r) => JSON.parse(r.payload) as SessionEvent)

@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { TokenConfig } from '../config.ts'
 import { MIGRATION_TABLE, tokenMigrations } from '../storage/migrations/index.ts'
+import { type DeploymentKeys, deploymentKeys, readDeploymentId } from '../storage/redis-keys.ts'
 import type { TokenDatabase } from '../storage/tables.ts'
 
 declare module 'fastify' {
@@ -13,7 +14,14 @@ declare module 'fastify' {
     /** A small pool whose connections accept several statements per round trip: the rotation transaction. */
     rotationDb: Kysely<TokenDatabase>
     redis: RedisClient
+    /** This deployment's coordination keys in Redis (leases, sentinel, counters). */
+    redisKeys: DeploymentKeys
   }
+}
+
+const destroyAndThrow = (db: Kysely<TokenDatabase>) => async (err: unknown) => {
+  await db.destroy()
+  throw err
 }
 
 /** MySQL (migrated when MIGRATE_ON_START) and Redis, closed with the app. */
@@ -22,6 +30,7 @@ export const infrastructurePlugin = fp(
     if (config.MIGRATE_ON_START) await ensureDatabase(config.DATABASE_URL)
     const db = createDb<TokenDatabase>({ url: config.DATABASE_URL, connectionLimit: config.DB_POOL_SIZE })
     if (config.MIGRATE_ON_START) await migrateToLatest(db, tokenMigrations, MIGRATION_TABLE)
+    const redisKeys = deploymentKeys(await readDeploymentId(db).catch(destroyAndThrow(db)))
     const rotationDb = createDb<TokenDatabase>({
       url: config.DATABASE_URL,
       connectionLimit: config.DB_POOL_SIZE,
@@ -39,6 +48,7 @@ export const infrastructurePlugin = fp(
     app.decorate('db', db)
     app.decorate('rotationDb', rotationDb)
     app.decorate<RedisClient>('redis', redis)
+    app.decorate('redisKeys', redisKeys)
     app.addHook('onClose', async () => {
       await redis.quit().catch(() => redis.disconnect())
       await Promise.all([db.destroy(), rotationDb.destroy()])

@@ -1,5 +1,5 @@
 import type { AuthContext } from '@africhain/verifier'
-import { createAccessTokenVerifier, verifierPlugin } from '@africhain/verifier'
+import { createAccessTokenVerifier, verifierPlugin, WriteProbe } from '@africhain/verifier'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Cluster, type Redis } from 'ioredis'
@@ -11,7 +11,7 @@ import { riskAlertConsumer } from '../events/risk-alerts.ts'
 import { keyEncryption } from '../keys/key-crypto.ts'
 import { KeyRing } from '../keys/key-ring.ts'
 import { accessTokenSigner } from '../keys/signer.ts'
-import { needsRebuild, rebuildHotState } from '../storage/hot-state-rebuild.ts'
+import { HotStateKeeper } from '../storage/hot-state-keeper.ts'
 import { hotSessionState, loginGuard } from '../storage/redis-state.ts'
 import { sessionRepository } from '../storage/session.repository.ts'
 import { userRepository } from '../storage/user.repository.ts'
@@ -30,7 +30,7 @@ export type SessionsPluginOptions = { config: TokenConfig; background: boolean; 
 /** Wires the domain to its adapters: keys, stores, hot state, relay, verifier. The one place that builds them. */
 export const sessionsPlugin = fp(
   async (app: FastifyInstance, { config, background, hotStateCheckMs }: SessionsPluginOptions) => {
-    const { db, redis } = app
+    const { db, redis, redisKeys } = app
     if (config.KEY_ENCRYPTION_SECRET === undefined) {
       app.log.warn(
         'KEY_ENCRYPTION_SECRET is not set: private signing keys are stored unencrypted in the database',
@@ -58,6 +58,7 @@ export const sessionsPlugin = fp(
       redis,
       stream: config.EVENTS_STREAM,
       maxLen: config.EVENTS_STREAM_MAXLEN,
+      leaseKey: redisKeys.relayLease,
       log: app.log.child({ component: 'outbox-relay' }),
       onPublished: (n) => published.inc(n),
       onBacklog: (n) => backlog.set(n),
@@ -81,12 +82,14 @@ export const sessionsPlugin = fp(
       registers: [app.metrics],
     })
 
-    const hot = hotSessionState(redis)
+    // While Redis refuses writes its reads may miss a revocation: the verifier then asks MySQL.
+    const writeProbe = new WriteProbe(redis)
+    const hot = hotSessionState(redis, () => writeProbe.refused())
     const service = new SessionService({
       users: userRepository(db, nudge),
       sessions: sessionRepository(db, nudge, app.rotationDb),
       hot,
-      guard: loginGuard(redis, {
+      guard: loginGuard(redis, redisKeys, {
         threshold: config.LOGIN_LOCK_THRESHOLD,
         windowSeconds: config.LOGIN_LOCK_WINDOW,
         lockSeconds: config.LOGIN_LOCK_WINDOW,
@@ -110,9 +113,10 @@ export const sessionsPlugin = fp(
       issuer: config.TOKEN_ISSUER,
       audience: config.TOKEN_AUDIENCE,
       keys: keyRing,
-      sessionState: (sid) => hot.read(sid),
+      sessionState: (sid, sub) => hot.read(sid, sub),
+      hotStateTrusted: () => writeProbe.writable,
       // The token service owns the truth: a Redis miss is answered from MySQL (and re-warmed), not refused.
-      onUnknownSession: (sid) => service.resolveUnknown(sid),
+      onUnknownSession: (sid, sub) => service.resolveUnknown(sid, sub),
     })
     app.decorate('sessions', service)
     app.decorate('keyRing', keyRing)
@@ -155,34 +159,29 @@ export const sessionsPlugin = fp(
       }
     }
 
-    let watcher: NodeJS.Timeout | undefined
+    const keeper = new HotStateKeeper({
+      db,
+      redis,
+      keys: redisKeys,
+      accessTtl: config.ACCESS_TOKEN_TTL,
+      intervalMs: hotStateCheckMs,
+      log: app.log.child({ component: 'hot-state' }),
+    })
     if (background) {
-      const log = app.log.child({ component: 'hot-state' })
-      const checkRebuild = async () => {
-        try {
-          if (await needsRebuild(redis)) {
-            const n = await rebuildHotState(db, redis, config.ACCESS_TOKEN_TTL)
-            log.info({ sessions: n }, 'rebuilt hot session state from MySQL')
-          }
-        } catch (err) {
-          log.warn({ err: { message: (err as Error).message } }, 'hot state check failed')
-        }
-      }
       app.addHook('onReady', async () => {
         relay.start()
         void startAlerts()
         keyRing.start((err) =>
           app.log.warn({ err: { message: (err as Error).message } }, 'key reload failed'),
         )
-        void checkRebuild()
-        watcher = setInterval(checkRebuild, hotStateCheckMs)
+        keeper.start()
+        await writeProbe.start()
       })
     }
     app.addHook('preClose', async () => {
       closing = true
-      clearInterval(watcher)
       keyRing.stop()
-      await Promise.all([relay.stop(), alerts.stop()])
+      await Promise.all([relay.stop(), alerts.stop(), keeper.stop(), writeProbe.stop()])
       alertsRedis.disconnect()
     })
   },

@@ -1,3 +1,4 @@
+import { retryOnDeadlock } from '@africhain/db'
 import type { RevokeReason, SessionEvent } from '@africhain/events'
 import { type Kysely, type Selectable, sql } from 'kysely'
 import type { Rotation, SessionRecord, SessionStore } from '../domain/ports.ts'
@@ -101,7 +102,10 @@ export function sessionRepository(
     },
 
     async rotate(r: Rotation): Promise<boolean> {
-      const won = rotationDb ? await rotateInOneRoundTrip(rotationDb, r) : await rotateInTransaction(db, r)
+      // A deadlock with a racing revocation rolled our transaction back whole: the CAS runs again.
+      const won = await retryOnDeadlock(() =>
+        rotationDb ? rotateInOneRoundTrip(rotationDb, r) : rotateInTransaction(db, r),
+      )
       if (won) afterCommit()
       return won
     },
@@ -113,30 +117,32 @@ export function sessionRepository(
       eventsFor: (session: SessionRecord) => SessionEvent[],
     ): Promise<SessionRecord[]> {
       if (selection.sessionIds?.length === 0) return []
-      const revoked = await db.transaction().execute(async (trx) => {
-        let query = trx
-          .selectFrom('sessions')
-          .selectAll()
-          .where('user_id', '=', selection.userId)
-          .where('revoked_at', 'is', null)
-          .where('expires_at', '>', now)
-        if (selection.sessionIds) query = query.where('id', 'in', selection.sessionIds)
-        if (selection.exceptSessionId) query = query.where('id', '!=', selection.exceptSessionId)
-        const rows = await query.forUpdate().execute()
-        if (rows.length === 0) return []
-        await trx
-          .updateTable('sessions')
-          .set({ revoked_at: now, revoked_reason: reason })
-          .where(
-            'id',
-            'in',
-            rows.map((r) => r.id),
-          )
-          .execute()
-        const sessions = rows.map(toSessionRecord)
-        await insertOutbox(trx, sessions.flatMap(eventsFor), now)
-        return sessions
-      })
+      const revoked = await retryOnDeadlock(() =>
+        db.transaction().execute(async (trx) => {
+          let query = trx
+            .selectFrom('sessions')
+            .selectAll()
+            .where('user_id', '=', selection.userId)
+            .where('revoked_at', 'is', null)
+            .where('expires_at', '>', now)
+          if (selection.sessionIds) query = query.where('id', 'in', selection.sessionIds)
+          if (selection.exceptSessionId) query = query.where('id', '!=', selection.exceptSessionId)
+          const rows = await query.forUpdate().execute()
+          if (rows.length === 0) return []
+          await trx
+            .updateTable('sessions')
+            .set({ revoked_at: now, revoked_reason: reason })
+            .where(
+              'id',
+              'in',
+              rows.map((r) => r.id),
+            )
+            .execute()
+          const sessions = rows.map(toSessionRecord)
+          await insertOutbox(trx, sessions.flatMap(eventsFor), now)
+          return sessions
+        }),
+      )
       if (revoked.length > 0) afterCommit()
       return revoked
     },

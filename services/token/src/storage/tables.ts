@@ -58,7 +58,14 @@ export type OutboxTable = {
   seq: Generated<number>
 }
 
+export type DeploymentTable = {
+  /** Random, made at the first migration: names this deployment's coordination keys in Redis. */
+  id: string
+  created_at: ColumnType<Date, Date, never>
+}
+
 export type TokenDatabase = {
+  deployment: DeploymentTable
   users: UserTable
   sessions: SessionTable
   refresh_tokens: RefreshTokenTable

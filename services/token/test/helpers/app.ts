@@ -98,7 +98,7 @@ export async function login(
     payload: {
       identifier,
       password: opts.password ?? PASSWORD,
-      device: opts.device ?? { id: 'device-1', platform: 'android', name: "Amina's phone" },
+      device: opts.device ?? LOGIN_DEVICE,
       ...(opts.rememberMe !== undefined ? { rememberMe: opts.rememberMe } : {}),
     },
   })
@@ -112,7 +112,15 @@ export async function signIn(app: TestApp, opts: Parameters<typeof login>[2] = {
   return { ...user, pair }
 }
 
-export function refresh(app: TestApp, refreshToken: string, device?: Record<string, unknown>) {
+/** The device `login` binds sessions to unless told otherwise. */
+export const LOGIN_DEVICE = { id: 'device-1', platform: 'android', name: "Amina's phone" }
+
+/** A refresh from the login's device by default; `null` names no device. */
+export function refresh(
+  app: TestApp,
+  refreshToken: string,
+  device: Record<string, unknown> | null = LOGIN_DEVICE,
+) {
   return app.inject({
     method: 'POST',
     url: '/auth/refresh-token',

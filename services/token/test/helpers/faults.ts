@@ -12,6 +12,12 @@ import { waitFor } from './wait.ts'
 export class OwnRedis {
   port = 0
   #proc: ChildProcess | undefined
+  /** With a folder, `SAVE` writes a snapshot there and a restart loads it: Redis going back in time. */
+  readonly #dir: string | undefined
+
+  constructor(opts: { dir?: string } = {}) {
+    this.#dir = opts.dir
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`
@@ -21,7 +27,10 @@ export class OwnRedis {
     if (this.port === 0) this.port = await freePort()
     this.#proc = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        ...['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        ...(this.#dir ? ['--dir', this.#dir, '--dbfilename', 'dump.rdb'] : []),
+      ],
       {
         stdio: 'ignore',
       },

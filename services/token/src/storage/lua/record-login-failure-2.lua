@@ -1,22 +1,18 @@
 --[[
-  Counts one failed login for an identifier and locks it when the count reaches the threshold.
-  One script so the count and the lock change together (no lost increments between instances).
+  An admitted attempt failed its password check. The attempt that reaches the threshold locks the account
+  (its attempt was already counted by take-login-attempt-2.lua; this only decides the lock).
 
-  KEYS[1] failure counter   lf:{<id hash>}:n
-  KEYS[2] lock flag         lf:{<id hash>}:lock   (same hash tag: one slot on Redis Cluster)
-  ARGV[1] threshold (e.g. 5)
-  ARGV[2] counting window in ms (the counter expires this long after the first failure)
-  ARGV[3] lock duration in ms
+  KEYS[1] attempt counter   d:<deployment>:lf:{<account hash>}:n
+  KEYS[2] lock flag         d:<deployment>:lf:{<account hash>}:lock
+  ARGV[1] threshold
+  ARGV[2] lock duration in ms
+  ARGV[3] the failed attempt's number (from take-login-attempt-2.lua)
 
-  Returns: the lock's duration in ms when this failure locked the identifier, else 0.
+  Returns: the lock's duration in ms when this failure locked the account, else 0.
 ]]
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-if n >= tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+if tonumber(ARGV[3]) >= tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
   redis.call('DEL', KEYS[1])
-  return tonumber(ARGV[3])
+  return tonumber(ARGV[2])
 end
 return 0

@@ -1,5 +1,9 @@
 import type { Migration } from 'kysely/migration'
 import * as initial from './001-initial.ts'
+import * as deployment from './003-deployment-and-revocations.ts'
 
-export const tokenMigrations: Record<string, Migration> = { '001-initial': initial }
+export const tokenMigrations: Record<string, Migration> = {
+  '001-initial': initial,
+  '003-deployment-and-revocations': deployment,
+}
 export const MIGRATION_TABLE = 'token'
