@@ -1,4 +1,5 @@
 export * from './client-error.ts'
+export * from './client-key.ts'
 export * from './docs.ts'
 export * from './drain.ts'
 export * from './error-handler.ts'

@@ -1,5 +1,6 @@
 import {
   ApiError,
+  clientKey,
   docsPlugin,
   drainPlugin,
   errorHandlerPlugin,
@@ -12,6 +13,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify from 'fastify'
 import { sql } from 'kysely'
 import type { TokenConfig } from './config.ts'
+import { configurePasswordHashing } from './domain/password.ts'
 import { infrastructurePlugin } from './plugins/infrastructure.ts'
 import { sessionsPlugin } from './plugins/sessions.ts'
 import { authRoutes } from './routes/auth.ts'
@@ -47,11 +49,17 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
       'Token pairs, refresh rotation with reuse detection, multi-device sessions, revocation, JWKS.',
   })
   await app.register(infrastructurePlugin, { config })
+  // The per-client limits below bound each client; this bounds scrypt work for all of them together (one cap
+  // per process, like the thread pool it protects: the last app built sets it).
+  configurePasswordHashing({
+    concurrency: config.PASSWORD_HASH_CONCURRENCY,
+    queue: config.PASSWORD_HASH_QUEUE,
+  })
   await app.register(rateLimit, {
     global: false,
     redis: app.redis,
     nameSpace: app.redisKeys.rateLimitNamespace,
-    keyGenerator: (request) => request.ip,
+    keyGenerator: (request) => clientKey(request.ip, config.RATE_LIMIT_IPV6_PREFIX),
     skipOnError: false,
     errorResponseBuilder: (_request, context) =>
       new ApiError('RATE_LIMITED', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),

@@ -36,6 +36,8 @@ export const TokenConfigSpec = {
   RATE_LIMIT_REGISTER: rateLimit('10/1m'),
   RATE_LIMIT_REFRESH: rateLimit('120/1m'),
   RATE_LIMIT_INTROSPECT: rateLimit('6000/1m'),
+  /** IPv6 clients are limited per network of this prefix length (an IPv6 subscriber owns a whole /64). */
+  RATE_LIMIT_IPV6_PREFIX: integer(64, 0, 128),
   RISK_AUTO_REVOKE_SCORE: optionalInteger(1, 100),
   /** Issuer and audience of access tokens; resource servers pin both. */
   TOKEN_ISSUER: string('africhain-token-service'),
@@ -48,6 +50,9 @@ export const TokenConfigSpec = {
   INTROSPECTION_CLIENTS: optionalString,
   /** scrypt cost as log2(N); 15 (32 MiB, ~50 ms) in production, tests may lower it. */
   PASSWORD_HASH_COST: integer(15, 10, 20),
+  /** Password hashes computed at once per process (each holds 32 MiB and a libuv thread), and how many may wait; beyond that, 503 with Retry-After. */
+  PASSWORD_HASH_CONCURRENCY: integer(4, 1, 256),
+  PASSWORD_HASH_QUEUE: integer(32, 0, 10_000),
   LOGIN_LOCK_THRESHOLD: integer(5, 1, 1000),
   LOGIN_LOCK_WINDOW: duration('15m'),
   LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),

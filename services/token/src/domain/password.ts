@@ -1,10 +1,37 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+import { ApiError } from '@africhain/http'
+import { ConcurrencyLimit, type ConcurrencyLimits } from './concurrency-limit.ts'
 
 // Stored as `scrypt$<log2N>$<r>$<p>$<salt b64url>$<hash b64url>`: the parameters travel with the hash, so
 // raising the cost later keeps old hashes verifiable.
 const KEY_LENGTH = 32
 
+/**
+ * One scrypt holds 32 MiB and a libuv thread for ~50 ms: a burst of logins must not queue unbounded work
+ * behind the thread pool (memory, then latency for everyone). The cap is per process, because the pool
+ * is; overflow answers 503 with Retry-After at once, and the client's retry finds a free slot.
+ */
+const hashing = new ConcurrencyLimit({ concurrency: 4, queue: 32 })
+
+export function configurePasswordHashing(limits: ConcurrencyLimits): void {
+  hashing.configure(limits)
+}
+
+/** Hashes running and waiting now (metrics and tests). */
+export function passwordHashingLoad(): { active: number; queued: number } {
+  return { active: hashing.active, queued: hashing.queued }
+}
+
+const busy = () =>
+  new ApiError('DEPENDENCY_UNAVAILABLE', 'too many sign-ins at once; try again shortly', {
+    'Retry-After': '1',
+  })
+
 function derive(password: string, salt: Buffer, log2n: number, r: number, p: number): Promise<Buffer> {
+  return hashing.run(() => scryptOnce(password, salt, log2n, r, p), busy)
+}
+
+function scryptOnce(password: string, salt: Buffer, log2n: number, r: number, p: number): Promise<Buffer> {
   const N = 2 ** log2n
   return new Promise((resolve, reject) => {
     scrypt(
