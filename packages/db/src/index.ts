@@ -1,3 +1,4 @@
+export * from './collation.ts'
 export * from './connect.ts'
 export * from './deadlock-retry.ts'
 export * from './literal.ts'

@@ -1,4 +1,5 @@
 import { ConfigError } from '@africhain/config'
+import { SchemaCollationError } from '@africhain/db'
 import { buildApp } from './app.ts'
 import { loadTokenConfig } from './config.ts'
 
@@ -11,7 +12,12 @@ try {
   process.exit(1)
 }
 
-const app = await buildApp(config)
+const app = await buildApp(config).catch((err: unknown) => {
+  // A schema the service refuses to run on: one line for the operator, not a stack trace.
+  if (!(err instanceof SchemaCollationError)) throw err
+  console.error(`token service: ${err.message}`)
+  process.exit(1)
+})
 let closing = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, async () => {

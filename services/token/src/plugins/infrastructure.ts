@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { TokenConfig } from '../config.ts'
+import { checkBinarySchema } from '../storage/migrations/binary-schema.ts'
 import { MIGRATION_TABLE, tokenMigrations } from '../storage/migrations/index.ts'
 import { type DeploymentKeys, deploymentKeys, readDeploymentId } from '../storage/redis-keys.ts'
 import type { TokenDatabase } from '../storage/tables.ts'
@@ -30,6 +31,11 @@ export const infrastructurePlugin = fp(
     if (config.MIGRATE_ON_START) await ensureDatabase(config.DATABASE_URL)
     const db = createDb<TokenDatabase>({ url: config.DATABASE_URL, connectionLimit: config.DB_POOL_SIZE })
     if (config.MIGRATE_ON_START) await migrateToLatest(db, tokenMigrations, MIGRATION_TABLE)
+    // Refuses to run on text columns that fold case or accents, migrated or not (migration 002 converts them).
+    await checkBinarySchema(db).catch(async (err) => {
+      await db.destroy()
+      throw err
+    })
     const redisKeys = deploymentKeys(await readDeploymentId(db).catch(destroyAndThrow(db)))
     const rotationDb = createDb<TokenDatabase>({
       url: config.DATABASE_URL,

@@ -1,9 +1,11 @@
 import type { Migration } from 'kysely/migration'
 import * as initial from './001-initial.ts'
+import * as binaryCollation from './002-binary-collation.ts'
 import * as deployment from './003-deployment-and-revocations.ts'
 
 export const tokenMigrations: Record<string, Migration> = {
   '001-initial': initial,
+  '002-binary-collation': binaryCollation,
   '003-deployment-and-revocations': deployment,
 }
 export const MIGRATION_TABLE = 'token'
