@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeEvent, encodeEvent, newEvent, uuidv7 } from '../src/index.ts'
+import { decodeAlert, decodeEvent, encodeEvent, newEvent, newRiskAlert, uuidv7 } from '../src/index.ts'
 
 describe('event codec', () => {
   it('round-trips a session event through stream fields', () => {
@@ -69,5 +69,38 @@ describe('event codec', () => {
     expect(data).toContain('\\ud800') // JSON.stringify escapes lone surrogates
     const decoded = decodeEvent(['type', event.type, 'data', data])
     expect(decoded.ok && decoded.event.device?.id).toBe('a\uFFFDb\uFFFDc😀')
+  })
+})
+
+describe('risk alert codec', () => {
+  const factors = [{ code: 'FAILED_LOGINS', points: 20, detail: { failedLogins: 7 } }]
+
+  it('round-trips an alert with its holderScore', () => {
+    const alert = newRiskAlert('u1', { score: 75, holderScore: 20, factors })
+    expect(decodeAlert(encodeEvent(alert))).toEqual({ ok: true, event: alert })
+  })
+
+  it('decodes an alert from an older worker (no holderScore) with holderScore 0', () => {
+    const alert = newRiskAlert('u1', { score: 90, holderScore: 90, factors })
+    const { holderScore: _, ...oldData } = alert.data
+    const old = { ...alert, data: oldData }
+    const decoded = decodeAlert(['type', 'risk.alert', 'data', JSON.stringify(old)])
+    expect(decoded).toEqual({ ok: true, event: { ...old, data: { ...oldData, holderScore: 0 } } })
+  })
+
+  it.each([
+    ['a string', '"90"'],
+    ['above 100', '101'],
+    ['negative', '-1'],
+    ['null', 'null'],
+  ])('rejects a holderScore that is %s', (_, value) => {
+    const alert = newRiskAlert('u1', { score: 90, holderScore: 0, factors })
+    const data = JSON.stringify(alert).replace('"holderScore":0', `"holderScore":${value}`)
+    expect(decodeAlert(['type', 'risk.alert', 'data', data]).ok).toBe(false)
+  })
+
+  it('still rejects an alert without data', () => {
+    const { data: _, ...bare } = newRiskAlert('u1', { score: 90, holderScore: 0, factors })
+    expect(decodeAlert(['type', 'risk.alert', 'data', JSON.stringify(bare)]).ok).toBe(false)
   })
 })

@@ -3,6 +3,7 @@ import { createDb, ensureDatabase, migrateToLatest } from '@africhain/db'
 import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { AnalyticsConfig } from './config.ts'
+import { checkBinarySchema } from './storage/migrations/binary-schema.ts'
 import { migrations } from './storage/migrations/index.ts'
 import type { Database } from './storage/tables.ts'
 
@@ -20,6 +21,11 @@ export async function openConnections(
   if (config.MIGRATE_ON_START) await ensureDatabase(config.DATABASE_URL)
   const db = createDb<Database>({ url: config.DATABASE_URL, connectionLimit: config.DB_POOL_SIZE })
   if (config.MIGRATE_ON_START) await migrateToLatest(db as Kysely<unknown>, migrations, 'analytics')
+  // Refuses to run on text columns that fold case or accents, migrated or not (migration 006 converts them).
+  await checkBinarySchema(db).catch(async (err) => {
+    await db.destroy()
+    throw err
+  })
   // Single Redis or a cluster (REDIS_CLUSTER_NODES). The services use the commands both have; a cluster
   // client is typed as Redis here (streams, XACK, XAUTOCLAIM are single-key and route by the stream's slot).
   const redis = createRedisClient({

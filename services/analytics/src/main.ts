@@ -1,4 +1,5 @@
 import { ConfigError } from '@africhain/config'
+import { SchemaCollationError } from '@africhain/db'
 import { healthPlugin, type LogLevel, loggerOptions, metricsPlugin } from '@africhain/http'
 import Fastify from 'fastify'
 import { sql } from 'kysely'
@@ -22,7 +23,12 @@ try {
 const logger = pino(loggerOptions(config.LOG_LEVEL as LogLevel) as pino.LoggerOptions)
 const connections = await openConnections(config, (err) =>
   logger.warn({ err: { message: err.message } }, 'redis unavailable'),
-)
+).catch((err: unknown) => {
+  // A schema the service refuses to run on: one line for the operator, not a stack trace.
+  if (!(err instanceof SchemaCollationError)) throw err
+  console.error(`analytics: ${err.message}`)
+  process.exit(1)
+})
 const role = config.ANALYTICS_ROLE
 const api = role === 'worker' ? undefined : await buildApp(config, connections)
 

@@ -90,7 +90,7 @@ async function snapshot(t: TestDb, users: string[]) {
   const days = [addDays(firstDay, -1), firstDay, addDays(firstDay, 1), addDays(firstDay, 2)]
   return {
     risk: await rows(
-      'select user_id, score, factors, evaluated_at, last_event_at, alerted from analytics_user_risk order by user_id',
+      'select user_id, score, holder_score, factors, evaluated_at, last_event_at, alerted from analytics_user_risk order by user_id',
     ),
     userDays: await rows('select day, user_id, max_score from analytics_user_days order by day, user_id'),
     counters: await rows(

@@ -1,7 +1,16 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_RISK_RULES as rules } from '../src/domain/risk-rules.ts'
-import { assess, maxInSpan, type RiskEvent, scoreAt, scoreEvents } from '../src/domain/risk-score.ts'
+import {
+  assess,
+  holderScoreAt,
+  holderScoreOf,
+  isHolderEvent,
+  maxInSpan,
+  type RiskEvent,
+  scoreAt,
+  scoreEvents,
+} from '../src/domain/risk-score.ts'
 
 const T0 = Date.parse('2026-11-27T10:00:00.000Z')
 let n = 0
@@ -140,11 +149,11 @@ describe('risk score (API.md table)', () => {
       ...times(4, 'session.refreshed', (i) => ({ ip: `10.3.0.${i}` })),
       ev('token.reuse_detected'),
     ]
-    const a = assess('u1', scoreEvents(events, rules), rules, new Date(T0))
-    expect(a).toMatchObject({ userId: 'u1', riskScore: 70, suspicious: true })
+    const a = assess('u1', scoreEvents(events, rules), holderScoreOf(events, rules), rules, new Date(T0))
+    expect(a).toMatchObject({ userId: 'u1', riskScore: 70, suspicious: true, holderScore: 70 })
     expect(a.factors[0]).toEqual({ code: 'MULTIPLE_IPS', points: 30, detail: { distinctIps: 4 } })
     expect(a.recommendations).toHaveLength(3)
-    expect(assess('u1', { score: 50, factors: [] }, rules, new Date(T0)).suspicious).toBe(false)
+    expect(assess('u1', { score: 50, factors: [] }, 0, rules, new Date(T0)).suspicious).toBe(false)
   })
 
   it('only counts events inside the sliding window (t - 24 h, t]', () => {
@@ -177,6 +186,9 @@ describe('risk score (API.md table)', () => {
         'token.reuse_detected',
         'login.failed',
         'session.device_mismatch',
+        'user.locked',
+        'abuse.rate_limited',
+        'user.registered',
       ),
       at: fc.integer({ min: T0, max: T0 + 600_000 }),
       ip: fc.option(fc.constantFrom('1.1.1.1', '2.2.2.2', '3.3.3.3', '4.4.4.4')),
@@ -195,9 +207,126 @@ describe('risk score (API.md table)', () => {
             .sort((a, b) => a.k - b.k)
             .map(({ e }) => e)
           expect(scoreEvents(shuffled, rules)).toEqual(clean)
+          const holder = holderScoreOf(events, rules)
+          expect(holderScoreOf(shuffled, rules)).toBe(holder)
+          expect(holder).toBeLessThanOrEqual(clean.score)
+          // Whatever a stranger adds (their own ids, any time, IPs, devices), the holder score stays.
+          const strangers = events
+            .filter((e) => !isHolderEvent(e))
+            .map((e, i) => ({ ...e, id: `stranger-${i}`, at: e.at + (picks.next().value % 60_000) }))
+          expect(holderScoreOf([...shuffled, ...strangers], rules)).toBe(holder)
         },
       ),
       { numRuns: 300 },
     )
+  })
+})
+
+/**
+ * Signal mixes and what each score makes of them: `score` counts everything, `holderScore` only what a
+ * holder of the user's password or tokens produced. Attacker signals: failed logins (any reason, from
+ * their own IPs and devices, in bursts), lockouts, rate limits; registration is not a holder signal either.
+ */
+type HolderCase = { name: string; events: () => RiskEvent[]; score: number; holderScore: number }
+
+const attacker = (k: number, at = T0) =>
+  times(k, 'login.failed', (i) => ({
+    at: at + i * 1000,
+    ip: `41.90.9.${i % 3}`,
+    deviceKey: `id:bot-${i % 3}`,
+    reason: i < 5 ? 'invalid_credentials' : 'locked',
+  }))
+
+const holderCases: HolderCase[] = [
+  {
+    name: 'failed logins from 3 IPs and 3 devices in a burst: everything in score, nothing for the holder',
+    events: () => attacker(12),
+    score: 30 + 25 + 15 + 20,
+    holderScore: 0,
+  },
+  {
+    name: 'a live session of the victim next to the attack adds no holder points',
+    events: () => [ev('session.created', { ip: '196.201.214.10', deviceKey: 'id:phone' }), ...attacker(12)],
+    score: 90,
+    holderScore: 0,
+  },
+  {
+    name: 'lockouts, rate limits and a registration from many IPs count for score only',
+    events: () => [
+      ev('user.registered', { ip: '10.9.0.1' }),
+      ev('user.locked', { ip: '10.9.0.2' }),
+      ...times(3, 'abuse.rate_limited', (i) => ({ ip: `10.9.1.${i}`, deviceKey: `id:x${i}` })),
+    ],
+    score: 30 + 15,
+    holderScore: 0,
+  },
+  {
+    name: 'two session IPs and one attacker IP: MULTIPLE_IPS for score only',
+    events: () => [
+      ev('session.created', { ip: '10.8.0.1' }),
+      ev('session.refreshed', { ip: '10.8.0.2' }),
+      ev('login.failed', { ip: '10.8.0.3' }),
+    ],
+    score: 30,
+    holderScore: 0,
+  },
+  {
+    name: '6 refreshes and 6 failed logins within a minute: RAPID_ACTIVITY for score only',
+    events: () => [
+      ...times(6, 'session.refreshed', (i) => ({ at: T0 + i * 2000 })),
+      ...times(6, 'login.failed', (i) => ({ at: T0 + 1000 + i * 2000 })),
+    ],
+    score: 25 + 20,
+    holderScore: 0,
+  },
+  {
+    name: 'IPs and devices of the sessions themselves count for the holder',
+    events: () => times(3, 'session.created', (i) => ({ ip: `10.7.0.${i}`, deviceKey: `id:own${i}` })),
+    score: 45,
+    holderScore: 45,
+  },
+  {
+    name: 'a burst of successful logins and refreshes counts for the holder',
+    events: () => times(11, 'session.refreshed', (i) => ({ at: T0 + i * 1000 })),
+    score: 25,
+    holderScore: 25,
+  },
+  {
+    name: 'token reuse and its revocation count for the holder',
+    events: () => [ev('token.reuse_detected'), ev('session.revoked', { reason: 'reuse_detected' })],
+    score: 60,
+    holderScore: 60,
+  },
+  {
+    name: 'device mismatches need a refresh token: their IPs count for the holder',
+    events: () => times(3, 'session.device_mismatch', (i) => ({ ip: `10.6.0.${i}` })),
+    score: 30,
+    holderScore: 30,
+  },
+  {
+    name: 'holder signals and an attack together: the holder score is the holder part',
+    events: () => [
+      ...attacker(12),
+      ev('token.reuse_detected', { ip: '10.5.0.1' }),
+      ev('session.revoked', { reason: 'reuse_detected', ip: '10.5.0.1' }),
+    ],
+    score: 100,
+    holderScore: 60,
+  },
+]
+
+describe('holder score', () => {
+  it.each(holderCases)('$name', ({ events, score, holderScore }) => {
+    const list = events()
+    expect(scoreEvents(list, rules).score).toBe(score)
+    expect(holderScoreOf(list, rules)).toBe(holderScore)
+  })
+
+  it('uses the same window as the score', () => {
+    const sorted = [ev('login.failed', { at: T0 }), ev('token.reuse_detected', { at: T0 + 1 })]
+    expect(holderScoreAt(sorted, T0 + 1, rules)).toBe(40)
+    expect(holderScoreAt(sorted, T0 + rules.windowMs, rules)).toBe(40)
+    expect(holderScoreAt(sorted, T0 + 1 + rules.windowMs, rules)).toBe(0)
+    expect(holderScoreAt(sorted, T0, rules)).toBe(0)
   })
 })

@@ -28,7 +28,13 @@ async function alertsHandled(app: TestApp, outcome: string, count: number) {
   }, `${count} alert(s) handled as ${outcome}`)
 }
 
-async function publishAlert(config: typeof on, userId: string, score: number) {
+/** An alert as analytics publishes it; `holderScore: undefined` builds one from a worker older than the field. */
+async function publishAlert(
+  config: typeof on,
+  userId: string,
+  score: number,
+  holderScore: number | undefined,
+) {
   const redis = rawRedis(config)
   try {
     await waitFor(
@@ -41,7 +47,9 @@ async function publishAlert(config: typeof on, userId: string, score: number) {
         ).length > 0,
       'the group',
     )
-    const alert = newRiskAlert(userId, { score, factors: [{ code: 'TOKEN_REUSE', points: 40, detail: {} }] })
+    const factors = [{ code: 'TOKEN_REUSE', points: 40, detail: {} }]
+    const alert = newRiskAlert(userId, { score, holderScore: holderScore ?? 0, factors })
+    if (holderScore === undefined) delete (alert.data as Partial<typeof alert.data>).holderScore
     await redis.xadd(config.ALERTS_STREAM, '*', ...encodeEvent(alert))
   } finally {
     redis.disconnect()
@@ -49,9 +57,9 @@ async function publishAlert(config: typeof on, userId: string, score: number) {
 }
 
 describe('risk alerts → automatic revocation', () => {
-  it('revokes every session of the user when the score reaches RISK_AUTO_REVOKE_SCORE', async () => {
+  it('revokes every session of the user when the holder score reaches RISK_AUTO_REVOKE_SCORE', async () => {
     const victim = await signIn(appOn)
-    await publishAlert(on, victim.userId, 75)
+    await publishAlert(on, victim.userId, 75, 60)
     await alertsHandled(appOn, 'revoked', 1)
     const me = await authed(appOn, 'GET', '/auth/me', victim.pair.accessToken)
     expect(me.json().code).toBe('TOKEN_REVOKED')
@@ -65,14 +73,28 @@ describe('risk alerts → automatic revocation', () => {
 
   it('leaves sessions alone below the threshold', async () => {
     const user = await signIn(appOn)
-    await publishAlert(on, user.userId, 55)
+    await publishAlert(on, user.userId, 55, 55)
     await alertsHandled(appOn, 'below_threshold', 1)
+    expect((await authed(appOn, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
+  })
+
+  it('never revokes on the full score: a high score with a low holder score is stranger_only', async () => {
+    const user = await signIn(appOn)
+    await publishAlert(on, user.userId, 100, 59)
+    await alertsHandled(appOn, 'stranger_only', 1)
+    expect((await authed(appOn, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
+  })
+
+  it('never revokes on an alert from an older worker (no holderScore: read as 0)', async () => {
+    const user = await signIn(appOn)
+    await publishAlert(on, user.userId, 100, undefined)
+    await alertsHandled(appOn, 'stranger_only', 2)
     expect((await authed(appOn, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
   })
 
   it('only counts alerts when RISK_AUTO_REVOKE_SCORE is unset (the default)', async () => {
     const user = await signIn(appOff)
-    await publishAlert(off, user.userId, 100)
+    await publishAlert(off, user.userId, 100, 100)
     await alertsHandled(appOff, 'disabled', 1)
     expect((await authed(appOff, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
   })

@@ -4,7 +4,7 @@ import type { DurationStats } from './duration-stats.ts'
 import type { AnalyticsStore, Completeness } from './ports.ts'
 import { buildDailyReport, type DailyReport } from './report.ts'
 import type { RiskRules } from './risk-rules.ts'
-import { assess, type RiskAssessment, type RiskEvent, scoreAt } from './risk-score.ts'
+import { assess, holderScoreOf, type RiskAssessment, scoreEvents, windowAt } from './risk-score.ts'
 import { addDays, DAY_MS, utcDay } from './time.ts'
 
 /** What every read needs: the store, the rules, and a clock (tests fix it). */
@@ -95,8 +95,8 @@ async function scoreUsersAt(
   const events = await store.riskEvents(userIds, new Date(t - rules.windowMs), now)
   const out = new Map<string, RiskAssessment>()
   for (const userId of userIds) {
-    const sorted: RiskEvent[] = events.get(userId) ?? []
-    out.set(userId, assess(userId, scoreAt(sorted, t, rules), rules, now))
+    const window = windowAt(events.get(userId) ?? [], t, rules)
+    out.set(userId, assess(userId, scoreEvents(window, rules), holderScoreOf(window, rules), rules, now))
   }
   return out
 }

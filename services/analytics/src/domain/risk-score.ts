@@ -20,17 +20,37 @@ export type RiskEvent = {
 
 export type RiskScore = { score: number; factors: RiskFactor[] }
 
-/** The contract's risk assessment (API.md). */
+/** The contract's risk assessment (API.md), plus `holderScore` (see `holderScoreOf`). */
 export type RiskAssessment = {
   userId: string
   riskScore: number
   suspicious: boolean
+  holderScore: number
   factors: RiskFactor[]
   recommendations: string[]
   evaluatedAt: string
 }
 
 const RAPID_TYPES = new Set(['session.created', 'session.refreshed', 'login.failed'])
+
+/**
+ * Event types only someone holding the user's password or one of their tokens can cause: a login that
+ * succeeded, a refresh, a revocation (by the holder, an administrator or the risk loop), a replayed or
+ * mismatched refresh token (its presenter holds a refresh token). Their IPs and devices are the sessions'
+ * own. Everything else — failed logins, lockouts, rate limits, registration, any type added later — counts
+ * as something a stranger could cause until it is listed here.
+ */
+const HOLDER_TYPES = new Set([
+  'session.created',
+  'session.refreshed',
+  'session.revoked',
+  'token.reuse_detected',
+  'session.device_mismatch',
+])
+
+export function isHolderEvent(e: RiskEvent): boolean {
+  return HOLDER_TYPES.has(e.type)
+}
 
 /** Orders events by time, then id: the one order every computation uses, whatever the delivery order was. */
 export function byTime(a: RiskEvent, b: RiskEvent): number {
@@ -119,9 +139,23 @@ export function scoreAt(sorted: readonly RiskEvent[], t: number, rules: RiskRule
   return scoreEvents(windowAt(sorted, t, rules), rules)
 }
 
+/**
+ * The score of the same events with the same table, counting only holder events (`isHolderEvent`): what a
+ * stranger cannot move. Never above `scoreEvents(events).score` (each factor only grows with more events),
+ * and as independent of order and duplicates. Automatic revocation compares with this.
+ */
+export function holderScoreOf(events: readonly RiskEvent[], rules: RiskRules): number {
+  return scoreEvents(events.filter(isHolderEvent), rules).score
+}
+
+export function holderScoreAt(sorted: readonly RiskEvent[], t: number, rules: RiskRules): number {
+  return holderScoreOf(windowAt(sorted, t, rules), rules)
+}
+
 export function assess(
   userId: string,
   score: RiskScore,
+  holderScore: number,
   rules: RiskRules,
   evaluatedAt: Date,
 ): RiskAssessment {
@@ -132,6 +166,7 @@ export function assess(
     userId,
     riskScore: score.score,
     suspicious,
+    holderScore,
     factors: score.factors,
     recommendations,
     evaluatedAt: evaluatedAt.toISOString(),

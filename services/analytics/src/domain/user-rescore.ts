@@ -1,6 +1,6 @@
 import type { RiskFactor } from '@africhain/events'
 import { MAX_SCORE, type RiskRules } from './risk-rules.ts'
-import { type RiskEvent, scoreAt } from './risk-score.ts'
+import { holderScoreAt, type RiskEvent, scoreAt } from './risk-score.ts'
 import { utcDay } from './time.ts'
 
 /**
@@ -11,12 +11,13 @@ import { utcDay } from './time.ts'
  * - `dayMax`: per UTC day, the highest score at any of those points. The stored value is merged with
  *   GREATEST: scores only grow as events are added, so after all events arrived every day holds the max of
  *   its true scores, whatever the order.
- * - `current`: the score at the user's latest event (`latestAt`), a pure function of the stored set,
- *   or null when the new events are too old to reach that window.
+ * - `current`: the score and the holder score at the user's latest event (`latestAt`), pure functions of
+ *   the stored set, or null when the new events are too old to reach that window. The holder score is
+ *   needed only there (alerts carry it), so it costs one extra pass over one window per user and batch.
  */
 export type Rescore = {
   dayMax: Map<string, number>
-  current: { score: number; factors: RiskFactor[]; at: number } | null
+  current: { score: number; holderScore: number; factors: RiskFactor[]; at: number } | null
 }
 
 export function readRange(newTimes: readonly number[], rules: RiskRules): { from: number; to: number } {
@@ -52,7 +53,11 @@ export function rescoreUser(
   }
   const current =
     latestAt < maxNew + rules.windowMs
-      ? { ...(atLatest ?? scoreAt(sorted, latestAt, rules)), at: latestAt }
+      ? {
+          ...(atLatest ?? scoreAt(sorted, latestAt, rules)),
+          holderScore: holderScoreAt(sorted, latestAt, rules),
+          at: latestAt,
+        }
       : null
   return { dayMax, current }
 }
@@ -60,17 +65,23 @@ export function rescoreUser(
 export type AlertDecision = { alert: boolean; alerted: boolean }
 
 /**
- * Once per crossing: an alert when the score rises above the threshold from at or below it (or from no
- * state); none while it stays above; re-armed when it falls back. `fresh` is false for crossings found in
- * replayed history (older than one window), which update the state without paging anyone.
+ * When a user is suspicious, an alert goes out when
+ * - the score rises above the threshold from at or below it (or from no state): once per crossing, re-armed
+ *   when it falls back; or
+ * - while it stays above, the holder score rises above its value at the previous re-score (`was.holderScore`).
+ *   A crossing caused by failed logins carries a low holder score; without this, a token reuse that
+ *   followed while the score stayed high would never reach the token service, which acts on holder scores.
+ * Only new holder events raise the holder score, so a stranger alone causes no alerts beyond crossings.
+ * `fresh` is false for changes found in replayed history (older than one window), which update the state
+ * without paging anyone.
  */
 export function alertTransition(
-  wasAlerted: boolean,
-  score: number,
+  was: { alerted: boolean; holderScore: number },
+  now: { score: number; holderScore: number },
   rules: RiskRules,
   fresh: boolean,
 ): AlertDecision {
-  if (score <= rules.suspiciousAbove) return { alert: false, alerted: false }
-  if (wasAlerted) return { alert: false, alerted: true }
-  return { alert: fresh, alerted: true }
+  if (now.score <= rules.suspiciousAbove) return { alert: false, alerted: false }
+  const news = !was.alerted || now.holderScore > was.holderScore
+  return { alert: fresh && news, alerted: true }
 }

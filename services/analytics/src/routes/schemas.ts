@@ -116,6 +116,12 @@ export const RiskAssessment = Type.Object({
   userId: Type.String(),
   riskScore: Type.Integer({ minimum: 0, maximum: 100 }),
   suspicious: Type.Boolean(),
+  holderScore: Type.Integer({
+    minimum: 0,
+    maximum: 100,
+    description:
+      'Beyond the contract: the same table counting only what someone holding the password or a token of the user produced (no failed logins or other signals a stranger can cause); RISK_AUTO_REVOKE_SCORE is compared with it',
+  }),
   factors: Type.Array(RiskFactor),
   recommendations: Type.Array(Type.String()),
   evaluatedAt: Type.String(),

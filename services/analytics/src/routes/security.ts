@@ -10,7 +10,8 @@ export const securityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: app.authenticate,
       schema: {
-        summary: "The caller's risk assessment over the last window (userId= for security or admin)",
+        summary:
+          "The caller's risk assessment over the last window, with its holderScore (userId= for security or admin)",
         security: bearer,
         querystring: UserQuery,
         response: { 200: RiskAssessment, ...errors(400, 401, 403, 503) },

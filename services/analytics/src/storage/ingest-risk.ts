@@ -10,6 +10,8 @@ import { chunks } from './sql-helpers.ts'
 /** What the locked risk row says about a user before this batch (absent: a new user). */
 export type UserState = {
   alerted: boolean
+  /** The holder score at the previous re-score: a rise while suspicious is news for the token service. */
+  holderScore: number
   lastEventAt: number | null
   recent: RecentEvents | null
   dayBounds: DayBounds
@@ -55,10 +57,16 @@ export function rescore(
       continue
     }
     const isFresh = current.at > now.getTime() - rules.windowMs
-    const decision = alertTransition(state?.alerted ?? false, current.score, rules, isFresh)
+    const decision = alertTransition(
+      { alerted: state?.alerted ?? false, holderScore: state?.holderScore ?? 0 },
+      current,
+      rules,
+      isFresh,
+    )
     ;(state ? updated : created).push([
       userId,
       current.score,
+      current.holderScore,
       JSON.stringify(current.factors),
       new Date(current.at),
       new Date(latestAt),
@@ -68,8 +76,10 @@ export function rescore(
       keptText,
       bounds,
     ])
-    if (decision.alert)
-      alerts.push(newRiskAlert(userId, { score: current.score, factors: current.factors }, now))
+    if (decision.alert) {
+      const { score, holderScore, factors } = current
+      alerts.push(newRiskAlert(userId, { score, holderScore, factors }, now))
+    }
   }
   days.sort((a, b) => (a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
   const stmts: Stmt[] = []
@@ -80,7 +90,7 @@ export function rescore(
     })
   }
   const columns =
-    '(user_id, score, factors, evaluated_at, last_event_at, alerted, alerted_at, recent_from, recent, day_bounds)'
+    '(user_id, score, holder_score, factors, evaluated_at, last_event_at, alerted, alerted_at, recent_from, recent, day_bounds)'
   for (const part of chunks(created, ROWS_PER_STATEMENT)) {
     const v = valuesList(part)
     stmts.push({ sql: `insert into analytics_user_risk ${columns} values ${v}` })
@@ -88,7 +98,7 @@ export function rescore(
   for (const part of chunks(updated, ROWS_PER_STATEMENT)) {
     const v = valuesList(part)
     stmts.push({
-      sql: `insert into analytics_user_risk ${columns} values ${v} on duplicate key update score = values(score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at), recent_from = values(recent_from), recent = values(recent), day_bounds = values(day_bounds)`,
+      sql: `insert into analytics_user_risk ${columns} values ${v} on duplicate key update score = values(score), holder_score = values(holder_score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at), recent_from = values(recent_from), recent = values(recent), day_bounds = values(day_bounds)`,
     })
   }
   // New events too old to reach the window of the user's latest event: the score stands, the history grows.

@@ -75,7 +75,7 @@ export function lockUsers(sorted: readonly string[]): Stmt[] {
   return chunks(sorted, ROWS_PER_STATEMENT).map((part) => {
     const ids = inList(part)
     return {
-      sql: `select user_id, alerted, last_event_at, recent_from, recent, day_bounds from analytics_user_risk where user_id in ${ids} for update`,
+      sql: `select user_id, alerted, holder_score, last_event_at, recent_from, recent, day_bounds from analytics_user_risk where user_id in ${ids} for update`,
     }
   })
 }

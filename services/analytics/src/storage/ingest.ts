@@ -118,6 +118,7 @@ async function transaction(
       const events = r.recent === null ? null : decodeRecent(r.recent as string)
       states.set(userKey(r.user_id as string), {
         alerted: Boolean(r.alerted),
+        holderScore: Number(r.holder_score),
         lastEventAt: (r.last_event_at as Date | null)?.getTime() ?? null,
         recent: events && { from: (r.recent_from as Date | null)?.getTime() ?? null, events },
         dayBounds: decodeDayBounds(r.day_bounds as string | null),

@@ -61,6 +61,8 @@ export interface UserDayTable {
 export interface UserRiskTable {
   user_id: string
   score: Generated<number>
+  /** The same window counting holder events only (domain/risk-score.ts `holderScoreOf`); migration 007. */
+  holder_score: Generated<number>
   /** JSON array of factors. */
   factors: Generated<string>
   evaluated_at: NullableTimestamp

@@ -6,13 +6,20 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { SessionService } from '../domain/sessions.ts'
 
-export type RiskAlertOutcome = 'revoked' | 'below_threshold' | 'disabled'
+/**
+ * `stranger_only`: the full score reached the threshold but the holder score did not (failed logins and
+ * other signals anyone can cause); `below_threshold`: neither did.
+ */
+export type RiskAlertOutcome = 'revoked' | 'stranger_only' | 'below_threshold' | 'disabled'
 
 /**
  * Closes the loop with analytics: consumes `risk.alert` events in the token service's own consumer group.
- * With RISK_AUTO_REVOKE_SCORE set, an alert at or above it revokes all the user's sessions (reason `risk`,
- * which is itself a `session.revoked` event). Off, alerts are acknowledged and counted only.
- * Revoking is idempotent (already revoked sessions are left alone), so a redelivered alert is harmless.
+ * With RISK_AUTO_REVOKE_SCORE set, an alert whose `holderScore` is at or above it revokes all the user's
+ * sessions (reason `risk`, which is itself a `session.revoked` event). Never the full `score`: a stranger
+ * can raise that with failed logins from a few addresses, and must not be able to log anyone out.
+ * Alerts from older workers carry no holder score and decode with 0, so they never revoke. Off, alerts are
+ * acknowledged and counted only. Revoking is idempotent (already revoked sessions are left alone), so a
+ * redelivered alert is harmless.
  */
 export function riskAlertConsumer(opts: {
   redis: Redis
@@ -38,15 +45,19 @@ export function riskAlertConsumer(opts: {
           opts.onOutcome('disabled')
           continue
         }
-        if (event.data.score < opts.threshold) {
-          opts.onOutcome('below_threshold')
+        const { score, holderScore } = event.data
+        if (holderScore < opts.threshold) {
+          const outcome = score >= opts.threshold ? 'stranger_only' : 'below_threshold'
+          if (outcome === 'stranger_only')
+            log.info(
+              { userId: event.userId, score, holderScore },
+              'risk alert: score from signals a stranger can cause; sessions kept',
+            )
+          opts.onOutcome(outcome)
           continue
         }
         const revoked = await opts.sessions.revokeUser(event.userId, 'risk', { ip: '', userAgent: null })
-        log.warn(
-          { userId: event.userId, score: event.data.score, revoked },
-          'risk alert: revoked all sessions',
-        )
+        log.warn({ userId: event.userId, score, holderScore, revoked }, 'risk alert: revoked all sessions')
         opts.onOutcome('revoked')
       }
     },
