@@ -4,6 +4,7 @@ import * as lighterIngestIndexes from './002-lighter-ingest-indexes.ts'
 import * as recentHistory from './003-recent-history-in-risk-rows.ts'
 import * as eventsByBucket from './004-event-store-by-bucket.ts'
 import * as dayBounds from './005-day-bounds-in-risk-rows.ts'
+import * as binaryCollation from './006-binary-collation.ts'
 import * as holderScore from './007-holder-score-in-risk-rows.ts'
 
 /** Applied in key order under the `analytics_migrations` history table. */
@@ -13,5 +14,6 @@ export const migrations: Record<string, Migration> = {
   '003-recent-history-in-risk-rows': recentHistory,
   '004-event-store-by-bucket': eventsByBucket,
   '005-day-bounds-in-risk-rows': dayBounds,
+  '006-binary-collation': binaryCollation,
   '007-holder-score-in-risk-rows': holderScore,
 }
