@@ -14,9 +14,11 @@ import Fastify from 'fastify'
 import { sql } from 'kysely'
 import type { TokenConfig } from './config.ts'
 import { configurePasswordHashing } from './domain/password.ts'
+import { rateLimitRecorder } from './events/rate-limited.ts'
 import { infrastructurePlugin } from './plugins/infrastructure.ts'
 import { sessionsPlugin } from './plugins/sessions.ts'
 import { authRoutes } from './routes/auth.ts'
+import { requestContext } from './routes/context.ts'
 import { introspectRoutes } from './routes/introspect.ts'
 import { jwksRoutes } from './routes/jwks.ts'
 import { sessionRoutes } from './routes/sessions.ts'
@@ -55,12 +57,31 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
     concurrency: config.PASSWORD_HASH_CONCURRENCY,
     queue: config.PASSWORD_HASH_QUEUE,
   })
+  const recordRateLimited = rateLimitRecorder({
+    db: app.db,
+    redis: app.redis,
+    keys: app.redisKeys,
+    nudge: () => app.relay.nudge(), // decorated by the sessions plugin, before any request
+    log: app.log.child({ component: 'rate-limit' }),
+  })
   await app.register(rateLimit, {
     global: false,
     redis: app.redis,
     nameSpace: app.redisKeys.rateLimitNamespace,
     keyGenerator: (request) => clientKey(request.ip, config.RATE_LIMIT_IPV6_PREFIX),
     skipOnError: false,
+    // Fire and forget: the 429 goes out whatever happens to the event.
+    onExceeded: (request, key) => {
+      const limit = request.routeOptions.config.rateLimit
+      if (!limit || typeof limit.max !== 'number' || typeof limit.timeWindow !== 'number') return
+      void recordRateLimited({
+        route: request.routeOptions.url ?? request.url,
+        client: key,
+        limit: limit.max,
+        windowMs: limit.timeWindow,
+        ...requestContext(request),
+      })
+    },
     errorResponseBuilder: (_request, context) =>
       new ApiError('RATE_LIMITED', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
   })
