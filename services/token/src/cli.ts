@@ -7,8 +7,8 @@ import { newEvent } from '@africhain/events'
 import { loadTokenConfig, type TokenConfig } from './config.ts'
 import { normaliseIdentifier } from './domain/identifier.ts'
 import { hashPassword } from './domain/password.ts'
-import { keyEncryption } from './keys/key-crypto.ts'
-import { createSigningKey } from './keys/key-ring.ts'
+import { isClearKey, keyEncryption } from './keys/key-crypto.ts'
+import { KeyStorageRefused, rotateSigningKey } from './keys/key-rotation.ts'
 import { hashClientSecret } from './routes/introspect.ts'
 import { MIGRATION_TABLE, tokenMigrations } from './storage/migrations/index.ts'
 import type { TokenDatabase } from './storage/tables.ts'
@@ -20,6 +20,7 @@ const USAGE = `usage: pnpm cli <command>
   user:create --identifier <id> --password <pw> [--role <role>]...
   user:grant-role <identifier> <role>                roles: ${ROLES.join(', ')}
   keys:rotate                                        new signing key, published now, signing after KEY_ACTIVATION_DELAY
+  keys:list                                          the stored signing keys: kid, times, encrypted or in clear
   client:create <client-id>                          a new introspection client secret and its INTROSPECTION_CLIENTS entry`
 
 function fail(message: string): never {
@@ -117,8 +118,40 @@ async function main(argv: string[]) {
     case 'keys:rotate': {
       await withDb(config, async (db) => {
         const activatesAt = new Date(Date.now() + config.KEY_ACTIVATION_DELAY * 1000)
-        const kid = await createSigningKey(db, keyEncryption(config.KEY_ENCRYPTION_SECRET), activatesAt)
-        console.log(JSON.stringify({ kid, publishedNow: true, signsFrom: activatesAt.toISOString() }))
+        let rotated: Awaited<ReturnType<typeof rotateSigningKey>>
+        try {
+          rotated = await rotateSigningKey(db, keyEncryption(config.KEY_ENCRYPTION_SECRET), activatesAt)
+        } catch (err) {
+          if (err instanceof KeyStorageRefused) fail(`keys:rotate: ${err.message}`)
+          throw err
+        }
+        for (const kid of rotated.sealed)
+          console.error(`re-encrypted signing key ${kid} (it was stored in clear)`)
+        if (rotated.clear) {
+          console.error(
+            `WARNING: KEY_ENCRYPTION_SECRET is not set: the private key of ${rotated.kid} is stored UNENCRYPTED ` +
+              'in the database. Set KEY_ENCRYPTION_SECRET (≥ 32 characters) on the servers and here; servers ' +
+              'that hold it re-encrypt clear keys at start.',
+          )
+        }
+        const { kid, clear } = rotated
+        console.log(JSON.stringify({ kid, publishedNow: true, signsFrom: activatesAt.toISOString(), clear }))
+      })
+      return
+    }
+    case 'keys:list': {
+      await withDb(config, async (db) => {
+        const rows = await db.selectFrom('signing_keys').selectAll().orderBy('activates_at').execute()
+        for (const row of rows) {
+          console.log(
+            JSON.stringify({
+              kid: row.kid,
+              createdAt: row.created_at.toISOString(),
+              activatesAt: row.activates_at.toISOString(),
+              storedEncrypted: !isClearKey(row.private_key),
+            }),
+          )
+        }
       })
       return
     }

@@ -3,11 +3,20 @@ import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:
 // Private signing keys at rest: `v1:` + base64url(iv | AES-256-GCM ciphertext | tag) under a key derived
 // from KEY_ENCRYPTION_SECRET, or `pem:` + PEM when no secret is configured (start-up warns loudly).
 
-export type KeyEncryption = { encrypt(pem: string): string; decrypt(stored: string): string }
+export type KeyEncryption = {
+  /** True when a secret is configured: `encrypt` seals, and a clear row is one to re-encrypt. */
+  readonly sealed: boolean
+  encrypt(pem: string): string
+  decrypt(stored: string): string
+}
+
+/** Whether a stored private key is in clear (`pem:`), whatever the configuration. */
+export const isClearKey = (stored: string) => stored.startsWith('pem:')
 
 export function keyEncryption(secret: string | undefined): KeyEncryption {
   const kek = secret === undefined ? undefined : scryptSync(secret, 'africhain-kek-v1', 32)
   return {
+    sealed: kek !== undefined,
     encrypt(pem) {
       if (!kek) return `pem:${pem}`
       const iv = randomBytes(12)

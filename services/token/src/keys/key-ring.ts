@@ -8,7 +8,7 @@ import {
 import type { KeySource } from '@africhain/verifier'
 import type { Kysely } from 'kysely'
 import type { TokenDatabase } from '../storage/tables.ts'
-import type { KeyEncryption } from './key-crypto.ts'
+import { isClearKey, type KeyEncryption } from './key-crypto.ts'
 
 export type PublicJwk = { kty: 'OKP'; crv: 'Ed25519'; x: string; kid: string; alg: 'EdDSA'; use: 'sig' }
 
@@ -26,6 +26,8 @@ type Options = {
   /** Access-token lifetime in seconds: a retired key stays published this long (plus a margin). */
   accessTtl: number
   reloadIntervalMs?: number
+  /** Told about private keys found in clear at rest (re-encrypted, or not) — never silently kept. */
+  log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void }
 }
 
 const RETIRE_MARGIN_MS = 60_000
@@ -55,6 +57,27 @@ export async function createSigningKey(
 }
 
 /**
+ * Re-encrypts every private key stored in clear, when a secret is configured. Compare-and-set on the clear
+ * value, so instances racing at start re-encrypt each row once and never overwrite one another's
+ * ciphertext. Returns the kids it sealed (the caller logs them: a clear key at rest is an incident).
+ */
+export async function sealClearKeys(db: Kysely<TokenDatabase>, encryption: KeyEncryption): Promise<string[]> {
+  if (!encryption.sealed) return []
+  const rows = await db.selectFrom('signing_keys').select(['kid', 'private_key']).execute()
+  const sealed: string[] = []
+  for (const row of rows.filter((r) => isClearKey(r.private_key))) {
+    const result = await db
+      .updateTable('signing_keys')
+      .set({ private_key: encryption.encrypt(encryption.decrypt(row.private_key)) })
+      .where('kid', '=', row.kid)
+      .where('private_key', '=', row.private_key)
+      .executeTakeFirst()
+    if (Number(result.numUpdatedRows) === 1) sealed.push(row.kid)
+  }
+  return sealed
+}
+
+/**
  * The signing keys, loaded from MySQL into memory. Every instance applies the same rule to the same rows —
  * the newest key whose activation time has passed signs — so all instances converge on one key without
  * talking to each other. A key is published from its creation (before it signs) until every token it
@@ -75,7 +98,12 @@ export class KeyRing implements KeySource {
     if (this.#loading) return this.#loading
     this.#loading = (async () => {
       try {
-        const rows = await this.#opts.db.selectFrom('signing_keys').selectAll().execute()
+        const select = () => this.#opts.db.selectFrom('signing_keys').selectAll().execute()
+        let rows = await select()
+        if (this.#opts.encryption.sealed && rows.some((r) => isClearKey(r.private_key))) {
+          await this.#sealClearKeys()
+          rows = await select()
+        }
         this.#keys = rows
           .map((row) => {
             const publicJwk = JSON.parse(row.public_jwk) as PublicJwk
@@ -99,6 +127,21 @@ export class KeyRing implements KeySource {
       }
     })()
     return this.#loading
+  }
+
+  /** With a secret configured, a clear row (an old CLI, a hand insert) is re-encrypted before it is used. */
+  async #sealClearKeys(): Promise<void> {
+    const { db, encryption, log } = this.#opts
+    try {
+      for (const kid of await sealClearKeys(db, encryption)) {
+        log?.warn({ kid }, 'signing key was stored in clear: re-encrypted it with KEY_ENCRYPTION_SECRET')
+      }
+    } catch (err) {
+      log?.error(
+        { err: { message: (err as Error).message } },
+        'signing keys stored in clear could not be re-encrypted; they stay in clear until this succeeds',
+      )
+    }
   }
 
   /** First start: makes sure a key exists (two instances racing both insert one; both get published). */

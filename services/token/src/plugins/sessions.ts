@@ -40,6 +40,7 @@ export const sessionsPlugin = fp(
       db,
       encryption: keyEncryption(config.KEY_ENCRYPTION_SECRET),
       accessTtl: config.ACCESS_TOKEN_TTL,
+      log: app.log.child({ component: 'key-ring' }),
     })
     await keyRing.ensureKey()
 
