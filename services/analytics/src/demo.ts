@@ -210,11 +210,13 @@ async function simulateDay(): Promise<{ artisans: Artisan[]; victim: Artisan; ta
 function createSecurityUser(): { identifier: string } {
   const identifier = `security.${run}@africhain.example`
   step(`Creating a security analyst: pnpm cli user:create --identifier ${identifier} --role security`)
-  const r = spawnSync(
-    'pnpm',
-    ['cli', 'user:create', '--identifier', identifier, '--password', PASSWORD, '--role', 'security'],
-    { cwd: root, encoding: 'utf8', env: process.env },
-  )
+  // The CLI never takes a password on the command line: it reads it from standard input.
+  const r = spawnSync('pnpm', ['cli', 'user:create', '--identifier', identifier, '--role', 'security'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: process.env,
+    input: `${PASSWORD}\n`,
+  })
   if (r.status !== 0) {
     console.error(r.stdout, r.stderr)
     throw new Error('pnpm cli user:create failed')

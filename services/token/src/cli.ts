@@ -1,9 +1,10 @@
 // `pnpm cli <command>`: administration of the token service against DATABASE_URL (and REDIS_URL).
 import { randomBytes } from 'node:crypto'
-import { parseArgs } from 'node:util'
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util'
 import { ConfigError } from '@africhain/config'
 import { createDb, ensureDatabase, migrateDown, migrateToLatest } from '@africhain/db'
 import { newEvent } from '@africhain/events'
+import { passesPasswordOnArgv, readPassword } from './cli-prompt.ts'
 import { loadTokenConfig, type TokenConfig } from './config.ts'
 import { normaliseIdentifier } from './domain/identifier.ts'
 import { hashPassword } from './domain/password.ts'
@@ -17,11 +18,19 @@ import { userRepository } from './storage/user.repository.ts'
 const ROLES = ['user', 'security', 'admin']
 const USAGE = `usage: pnpm cli <command>
   migrate [--down]                                   create the database and run migrations (or undo the last)
-  user:create --identifier <id> --password <pw> [--role <role>]...
+  user:create --identifier <id> [--role <role>]... [--display-name <name>]
+                                                     the password is asked at a hidden prompt, or read
+                                                     from the first line of standard input when piped
   user:grant-role <identifier> <role>                roles: ${ROLES.join(', ')}
   keys:rotate                                        new signing key, published now, signing after KEY_ACTIVATION_DELAY
   keys:list                                          the stored signing keys: kid, times, encrypted or in clear
-  client:create <client-id>                          a new introspection client secret and its INTROSPECTION_CLIENTS entry`
+  client:create <client-id>                          a new introspection client secret and its INTROSPECTION_CLIENTS entry
+
+Passwords are never taken on the command line (shell history, process lists): --password is refused.`
+
+const PASSWORD_ON_ARGV =
+  'passwords are never taken on the command line (they end up in shell history and process lists): ' +
+  'drop --password and type it at the prompt, or pipe it: printf \'%s\\n\' "$PASSWORD" | pnpm cli user:create …'
 
 function fail(message: string): never {
   console.error(message)
@@ -42,6 +51,15 @@ async function withDb<T>(
   }
 }
 
+/** parseArgs, with a usage message instead of a stack trace (and never an argument's value echoed back). */
+function options<T extends ParseArgsOptionsConfig>(args: string[], config: T) {
+  try {
+    return parseArgs({ args, options: config }).values
+  } catch {
+    fail(`unknown or malformed arguments\n${USAGE}`)
+  }
+}
+
 async function main(argv: string[]) {
   const [command, ...rest] = argv
   let config: TokenConfig
@@ -52,7 +70,7 @@ async function main(argv: string[]) {
   }
   switch (command) {
     case 'migrate': {
-      const { values } = parseArgs({ args: rest, options: { down: { type: 'boolean' } } })
+      const values = options(rest, { down: { type: 'boolean' } })
       await ensureDatabase(config.DATABASE_URL)
       const db = createDb<TokenDatabase>({ url: config.DATABASE_URL, connectionLimit: 1 })
       try {
@@ -67,21 +85,20 @@ async function main(argv: string[]) {
       return
     }
     case 'user:create': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          identifier: { type: 'string' },
-          password: { type: 'string' },
-          role: { type: 'string', multiple: true },
-          'display-name': { type: 'string' },
-        },
+      if (passesPasswordOnArgv(rest)) fail(PASSWORD_ON_ARGV)
+      const values = options(rest, {
+        identifier: { type: 'string' },
+        role: { type: 'string', multiple: true },
+        'display-name': { type: 'string' },
       })
       const id = normaliseIdentifier(values.identifier ?? '')
       if (!id) fail('--identifier must be an E.164 phone number or an email address')
-      const password = values.password ?? ''
-      if (password.length < 8 || password.length > 128) fail('--password must be 8 to 128 characters')
       const roles = [...new Set(['user', ...(values.role ?? [])])]
       for (const r of roles) if (!ROLES.includes(r)) fail(`unknown role "${r}" (roles: ${ROLES.join(', ')})`)
+      const password = await readPassword(`password for ${id.value}`, { confirm: true }).catch((err: Error) =>
+        fail(`no password read: ${err.message}`),
+      )
+      if (password.length < 8 || password.length > 128) fail('the password must be 8 to 128 characters')
       await withDb(config, async (db) => {
         const userId = crypto.randomUUID()
         const created = await userRepository(db).create(
