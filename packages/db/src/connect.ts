@@ -12,9 +12,10 @@ export type DbOptions = {
    * query is built with bound parameters or `sqlLiteral`; never for one that runs text from outside.
    *
    * The token rotation keeps it: MySQL and MariaDB have no single statement that updates one table and
-   * inserts into two others, and mysql2 does not pipeline separate statements, so without it the rotation
-   * (the hot path of every refresh) costs five round trips instead of one. What makes it safe is the pinned
-   * session below: the client-side escaping it relies on is then the escaping the server applies.
+   * inserts into two others, a stored procedure is out (TiDB has none), and mysql2 does not pipeline
+   * separate statements, so without it the rotation (the hot path of every refresh) costs five round trips
+   * instead of one. What makes it safe is the pinned session below: the client-side escaping every statement
+   * relies on is then the escaping the server applies, so no value can end its string literal.
    */
   multipleStatements?: boolean
 }
