@@ -3,6 +3,7 @@ import { type SessionEndedListener, SessionEvents } from './emitter.ts'
 import { AuthError, AuthErrorCode } from './errors.ts'
 import { callService, errorFromResponse, type FetchLike, peekErrorCode } from './http.ts'
 import { defaultLockManager, type LockManagerLike } from './lock.ts'
+import { originOf, parseOrigin } from './origin.ts'
 import { isTokenPair, type LiveSession, recordFromPair, type TokenPair } from './session-record.ts'
 import { memoryStorage, type TokenStorage } from './storage.ts'
 import { TokenManager } from './token-manager.ts'
@@ -24,6 +25,12 @@ export type AuthClientOptions = {
   locks?: LockManagerLike | null
   /** Milliseconds before a call to the token service is aborted. Default 15000. */
   requestTimeout?: number
+  /**
+   * Origins besides baseUrl's that `auth.fetch` sends the access token to, e.g.
+   * `['https://analytics.africhain.example']`. Exact origins (scheme, host, port); any other origin is
+   * fetched without the token and never triggers a refresh.
+   */
+  allowedOrigins?: string[]
 }
 
 export type LoginInput = { identifier: string; password: string; rememberMe?: boolean }
@@ -42,7 +49,10 @@ export type Session = {
 
 export type AuthClient = {
   login(input: LoginInput): Promise<SessionInfo>
-  /** `fetch` with the bearer token attached; refreshes and retries once on `401 TOKEN_EXPIRED`. */
+  /**
+   * `fetch` with the bearer token attached when the request goes to baseUrl's origin or an
+   * `allowedOrigins` entry (refreshing and retrying once on `401 TOKEN_EXPIRED`); plain `fetch` otherwise.
+   */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>
   getAccessToken(): Promise<string>
   /** The stored session, without any network call; null when logged out. */
@@ -61,6 +71,11 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     throw new TypeError('createAuthClient: refreshMargin must be a number of seconds ≥ 0')
   }
   const baseUrl = options.baseUrl.replace(/\/+$/, '')
+  const baseOrigin = originOf(baseUrl)
+  if (!baseOrigin) throw new TypeError('createAuthClient: baseUrl must be an http(s) URL')
+  // The only origins the bearer token is ever sent to.
+  const trusted = new Set([baseOrigin, ...(options.allowedOrigins ?? []).map(parseOrigin)])
+  const isTrusted = (input: RequestInfo | URL) => trusted.has(originOf(urlOf(input)) ?? '')
   const storage = options.storage ?? memoryStorage()
   const storageKey = options.storageKey ?? 'africhain.session'
   const timeout = options.requestTimeout ?? 15_000
@@ -116,6 +131,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     )
 
   const authFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    // Another origin gets neither the token nor a refresh on our behalf: a plain fetch.
+    if (!isTrusted(input)) return fetchImpl(input, init)
     // A Request body can be read once: keep an unread copy for the one retry.
     const replay = isRequest(input) ? input.clone() : input
     const session = await tokens.valid()
@@ -239,5 +256,6 @@ function isRequest(input: unknown): input is Request {
 
 function urlOf(input: RequestInfo | URL): string {
   if (typeof input === 'string') return input
-  return isRequest(input) ? input.url : input.href
+  if (isRequest(input)) return input.url
+  return typeof (input as URL).href === 'string' ? (input as URL).href : String(input)
 }

@@ -71,8 +71,6 @@ describe('token refresh', () => {
   })
 
   it('retries only once: a second TOKEN_EXPIRED is handed back to the caller', async () => {
-    const { auth } = clientFor(service)
-    await auth.login(USER)
     const always = await startFakeTokenService({
       extraRoutes: (_req, res) => {
         res.writeHead(401, { 'content-type': 'application/json' })
@@ -80,6 +78,8 @@ describe('token refresh', () => {
         return true
       },
     })
+    const { auth } = clientFor(service, { allowedOrigins: [always.baseUrl] })
+    await auth.login(USER)
     try {
       const response = await auth.fetch(`${always.baseUrl}/resource`)
       expect(response.status).toBe(401)
@@ -106,7 +106,7 @@ describe('token refresh', () => {
       },
     })
     try {
-      const { auth } = clientFor(service)
+      const { auth } = clientFor(service, { allowedOrigins: [echo.baseUrl] })
       await auth.login(USER)
       const request = new Request(`${echo.baseUrl}/upload`, { method: 'POST', body: 'payload' })
       const response = await auth.fetch(request)

@@ -93,9 +93,10 @@ describe('session ending', () => {
       res.end(JSON.stringify({ statusCode: 401, code: 'TOKEN_REVOKED', message: 'revoked' }))
     })
     await new Promise<void>((r) => resource.listen(0, '127.0.0.1', r))
-    const url = `http://127.0.0.1:${(resource.address() as AddressInfo).port}/analytics/user`
+    const origin = `http://127.0.0.1:${(resource.address() as AddressInfo).port}`
+    const url = `${origin}/analytics/user`
     try {
-      const { auth, ended } = clientFor(service)
+      const { auth, ended } = clientFor(service, { allowedOrigins: [origin] })
       const { sessionId } = await auth.login(USER)
 
       expect((await auth.fetch(url)).status).toBe(401)
