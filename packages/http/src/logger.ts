@@ -17,6 +17,17 @@ export const REDACT_PATHS = [
   '*.authorization',
 ]
 
+// A JWS (three base64url segments, the first a JSON header) or one of our refresh tokens, anywhere in a path.
+const TOKEN_LIKE = /eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*){0,2}|rt_[A-Za-z0-9_-]{16,}/g
+
+/**
+ * A request URL as it may be logged: without its query string, and with anything shaped like a token in
+ * the path masked. A token must never travel in a URL, but if a client puts one there it stays out of logs.
+ */
+export function loggableUrl(url: string): string {
+  return url.split('?')[0]!.replace(TOKEN_LIKE, '[redacted]')
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 
 /** pino options shared by every process; `stream` lets tests capture the output to grep it for tokens. */
@@ -27,11 +38,10 @@ export function loggerOptions(
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    // URLs are logged without their query string: a token must never travel there, but if one does it stays out of the logs.
     serializers: {
       req: (req: { method: string; url: string; ip?: string }) => ({
         method: req.method,
-        url: req.url.split('?')[0],
+        url: loggableUrl(req.url),
         ip: req.ip,
       }),
     },

@@ -1,5 +1,7 @@
 import type { FastifyServerOptions } from 'fastify'
 import { clientErrorHandler } from './client-error.ts'
+import { sendApiError } from './error-handler.ts'
+import { ApiError } from './errors.ts'
 import { type LogLevel, loggerOptions } from './logger.ts'
 
 /**
@@ -21,9 +23,25 @@ export function serverOptions(opts: {
     bodyLimit: 16_384,
     routerOptions: { maxParamLength: 200 },
     ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: opts.coerceTypes === true, allErrors: false },
+      // strictNumbers off, measured on ajv 8.20: with it on (its default), a query value coerced to
+      // `Infinity` (`limit=Infinity`, `1e309`) skips `minimum`/`maximum` and reached the SQL as a 500; with it
+      // off the coerced value is range-checked and refused (400). `NaN` is never coerced either way.
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: opts.coerceTypes === true,
+        allErrors: false,
+        strictNumbers: false,
+      },
     },
     return503OnClosing: true,
+    // A malformed percent-escape in the path: the contract's 400, never Fastify's body echoing the URL.
+    frameworkErrors: (error, _request, reply) =>
+      sendApiError(
+        reply,
+        error.code === 'FST_ERR_BAD_URL'
+          ? new ApiError('VALIDATION_FAILED', 'the URL path is not valid percent-encoded UTF-8')
+          : new ApiError('VALIDATION_FAILED', 'the request is malformed'),
+      ),
     clientErrorHandler,
   }
 }

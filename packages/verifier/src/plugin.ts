@@ -8,9 +8,9 @@ declare module 'fastify' {
     auth: AuthContext | null
   }
   interface FastifyInstance {
-    /** preHandler for bearer-protected routes: sets `request.auth` or answers 401/503. */
+    /** onRequest hook for bearer-protected routes (before body parsing and validation): sets `request.auth` or answers 401/503. */
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
-    /** preHandler factory: the caller must hold one of these roles (after `authenticate`). */
+    /** onRequest hook factory: the caller must hold one of these roles (after `authenticate`). */
     requireRole: (...roles: string[]) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   }
 }

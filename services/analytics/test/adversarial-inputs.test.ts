@@ -373,9 +373,9 @@ describe('odd query values on every route: never a 5xx, contract errors, own dat
     [`/analytics/events?cursor=${b64(`[1,"${UUID_HI}",3]`)}`, 400],
     [`/analytics/events?cursor=${b64('[1,"x"]')}`, 400],
     [`/analytics/events?cursor=${b64('[1,2]')}`, 400],
-    [`/analytics/events?cursor=${b64(`[9007199254740991,"${UUID_HI}"]`)}`, 200],
+    [`/analytics/events?cursor=${b64(`[9007199254740991,"${UUID_HI}"]`)}`, 400], // past 9999: never issued
     [`/analytics/events?cursor=${b64(`[-0,"${UUID_HI}"]`)}`, 200],
-    [`/analytics/events?cursor=${b64(`[8640000000000001,"${UUID_HI}"]`)}`, 200],
+    [`/analytics/events?cursor=${b64(`[8640000000000001,"${UUID_HI}"]`)}`, 400],
     ['/analytics/events?__proto__=1', 400],
     ['/analytics/events?constructor=1', 400],
     ['/analytics/events?hasOwnProperty=1', 400],
@@ -521,15 +521,15 @@ describe('forged cursors: they move the position, never the user', () => {
 // --- time windows --------------------------------------------------------------------------------------
 
 describe('from/to: any RFC 3339 spelling of an instant cuts the same window', () => {
-  const MIN = Date.parse('0000-01-02T00:00:00Z')
+  // The API answers for instants from 1970 to 9999 in UTC (others are a 400, tested apart).
+  const MIN = Date.parse('1970-01-01T00:00:00Z')
   const MAX = Date.parse('9999-12-30T00:00:00Z')
 
   /** `ms` written in local time at `offsetMin` minutes from UTC, in one of the spellings RFC 3339 allows. */
   function spell(ms: number, offsetMin: number, style: { sep: string; zulu: string; fraction: number }) {
     const local = new Date(ms + offsetMin * 60_000).toISOString().slice(0, 23)
     const [date, time] = local.split('T') as [string, string]
-    // With a space, Date reads years 0000-0099 as 1950-2049 (a known bug, left out of this property).
-    const sep = style.sep === ' ' && date < '0100' ? 'T' : style.sep
+    const sep = style.sep
     const seconds = style.fraction === 0 ? time.slice(0, 8) : `${time}${'0'.repeat(style.fraction - 3)}`
     const sign = offsetMin < 0 ? '-' : '+'
     const abs = Math.abs(offsetMin)
@@ -565,7 +565,7 @@ describe('from/to: any RFC 3339 spelling of an instant cuts the same window', ()
         async (f, u) => {
           const from = f && spell(f.ms, f.offsetMin, f.style)
           const to = u && spell(u.ms, u.offsetMin, u.style)
-          // Keep the UTC instant inside 0000..9999 (beyond it the window currently inverts: see the report).
+          // Keep the UTC instant inside 1970..9999 (outside, a 400: see the bug table).
           if (from && (from.at < MIN || from.at > MAX)) return
           if (to && (to.at < MIN || to.at > MAX)) return
           const q = [`limit=500`, from && `from=${pct(from.text)}`, to && `to=${pct(to.text)}`]
@@ -1030,4 +1030,68 @@ describe('logs', () => {
     expect(text).not.toContain('eyJ')
     for (const token of minted) expect(text).not.toContain(token.split('.')[2]!)
   })
+})
+
+// --- regressions: each of these answered wrong before it was fixed ---------------------------------------
+
+describe('found by this suite, fixed', () => {
+  it.each([
+    '/analytics/events?limit=Infinity',
+    '/analytics/events?limit=1e309',
+    '/analytics/events?limit=-1e309',
+    '/analytics/events?limit=NaN',
+    '/analytics/security/flagged?limit=Infinity',
+  ])('a non-finite number is a 400, not a 500: %s', async (url) => {
+    const res = await call(url, url.includes('flagged') ? 'security' : 'alice')
+    expect(res.statusCode).toBe(400)
+    expect(res.json().code).toBe('VALIDATION_FAILED')
+  })
+
+  it.each([
+    ['a leap second', 'to=2016-12-31T23:59:60Z'],
+    ['a leap second with a fraction', 'from=2016-12-31T23:59:60.5Z'],
+    ['an hour-only offset', 'to=2099-01-01T00:00:00%2B03'],
+    ['an instant past 9999 in UTC', 'from=9999-12-31T23:59:59-23:59'],
+    ['a year the API does not answer for', 'from=0049-12-31%2000:00:00Z'],
+  ])('%s is a 400 naming the field, not a silently wrong window', async (_name, query) => {
+    const res = await call(`/analytics/events?${query}`, 'alice')
+    expect(res.statusCode).toBe(400)
+    expect(res.json().code).toBe('VALIDATION_FAILED')
+    expect(res.json().message).toMatch(/querystring\/(from|to)/)
+  })
+
+  it('a cursor positioned past 9999 was never issued: 400', async () => {
+    const res = await call(`/analytics/events?cursor=${b64(`[253402300800000,"${UUID_HI}"]`)}`, 'alice')
+    expect(res.json().code).toBe('VALIDATION_FAILED')
+  })
+
+  it('the report of a day before 1970 is refused (its previous day has no YYYY-MM-DD)', async () => {
+    const res = await call('/analytics/report?date=0000-01-01', 'security')
+    expect(res.json().code).toBe('VALIDATION_FAILED')
+  })
+
+  it.each(['/analytics/%', '/analytics/%E0%A4%A'])(
+    'a malformed percent-escape in the path answers in the contract shape: %s',
+    async (url) => {
+      const res = await call(url, 'anonymous')
+      expect(res.statusCode).toBe(400)
+      expectErrorBody(400, res.json(), url)
+    },
+  )
+
+  it('a token put in the URL path never reaches the logs', async () => {
+    const token = await mint('alice')
+    await call(`/analytics/${token}`, 'anonymous')
+    await call(`/analytics/${token}%`, 'anonymous')
+    expect(logs.join('\n')).not.toContain(token.split('.')[2]!)
+  })
+
+  it.each(['/analytics/events?limit=0', '/analytics?userId=bob', '/analytics/user?foo=1'])(
+    'an anonymous request is 401 TOKEN_MISSING before its query is validated: %s',
+    async (url) => {
+      const res = await call(url, 'anonymous')
+      expect(res.statusCode).toBe(401)
+      expect(res.json().code).toBe('TOKEN_MISSING')
+    },
+  )
 })

@@ -2,15 +2,26 @@ import { ApiError } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { userEvents } from '../domain/analytics.ts'
 import { decodeCursor } from '../domain/cursor.ts'
+import { parseInstant } from '../domain/time.ts'
 import { subjectOf } from './access.ts'
 import { bearer, EventPage, EventsQuery, errors } from './schemas.ts'
+
+function instant(field: string, text: string): Date {
+  const ms = parseInstant(text)
+  if (Number.isNaN(ms))
+    throw new ApiError(
+      'VALIDATION_FAILED',
+      `querystring/${field} must be an RFC 3339 date-time between 1970 and 9999 (2026-12-01T08:30:00Z, seconds 00-59, Z or ±HH:MM)`,
+    )
+  return new Date(ms)
+}
 
 /** A user's events, newest first, filtered by type and time, paginated by an opaque cursor. */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/analytics/events',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: "The caller's session events, newest first (userId= for security or admin)",
         security: bearer,
@@ -24,12 +35,14 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor)
       if (cursor === null)
         throw new ApiError('VALIDATION_FAILED', 'querystring/cursor is not a cursor from this API')
+      const from = q.from === undefined ? undefined : instant('from', q.from)
+      const to = q.to === undefined ? undefined : instant('to', q.to)
       return userEvents(app.analytics, {
         userId,
         limit: q.limit,
         ...(q.type ? { type: q.type } : {}),
-        ...(q.from ? { from: new Date(q.from) } : {}),
-        ...(q.to ? { to: new Date(q.to) } : {}),
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
         ...(cursor ? { cursor } : {}),
       })
     },

@@ -24,7 +24,7 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/analytics',
     {
-      preHandler: [app.authenticate, app.requireRole(...PRIVILEGED_ROLES)],
+      onRequest: [app.authenticate, app.requireRole(...PRIVILEGED_ROLES)],
       schema: {
         summary: 'System-wide session analytics (role security or admin)',
         security: bearer,
@@ -38,7 +38,7 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/analytics/user',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: "The caller's session analytics (userId= for security or admin)",
         security: bearer,

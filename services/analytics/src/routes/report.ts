@@ -10,7 +10,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/analytics/report',
     {
-      preHandler: [app.authenticate, app.requireRole(...PRIVILEGED_ROLES)],
+      onRequest: [app.authenticate, app.requireRole(...PRIVILEGED_ROLES)],
       schema: {
         summary: 'Daily report for a UTC day (role security or admin)',
         security: bearer,

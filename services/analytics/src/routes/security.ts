@@ -8,7 +8,7 @@ export const securityRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/analytics/security',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary:
           "The caller's risk assessment over the last window, with its holderScore (userId= for security or admin)",
@@ -23,7 +23,7 @@ export const securityRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/analytics/security/flagged',
     {
-      preHandler: [app.authenticate, app.requireRole(...PRIVILEGED_ROLES)],
+      onRequest: [app.authenticate, app.requireRole(...PRIVILEGED_ROLES)],
       schema: {
         summary: 'Users whose current score is suspicious, highest first (role security or admin)',
         security: bearer,

@@ -55,7 +55,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ config: TokenConfig }> = as
   app.post(
     '/auth/logout',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: 'End the current session',
         security: bearer,
@@ -71,7 +71,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ config: TokenConfig }> = as
   app.get(
     '/auth/me',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: 'The caller',
         security: bearer,

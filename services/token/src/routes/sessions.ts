@@ -8,7 +8,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/auth/sessions',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: "The caller's active sessions",
         security: bearer,
@@ -21,7 +21,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/revoke-session',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: 'Revoke one of the caller’s sessions',
         security: bearer,
@@ -38,7 +38,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/logout-all',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: 'Revoke all the caller’s sessions (optionally keeping this one)',
         security: bearer,
@@ -58,7 +58,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/admin/users/:userId/revoke-sessions',
     {
-      preHandler: [app.authenticate, app.requireRole('security', 'admin')],
+      onRequest: [app.authenticate, app.requireRole('security', 'admin')],
       schema: {
         summary: 'Revoke every session of a user (security team)',
         security: bearer,
