@@ -101,8 +101,11 @@ describe('risk alerts from ingest carry holderScore', () => {
     })
     const alerts = await ingest([login(own(1), T), login(own(2), T + 1000), login(own(3), T + 2000)])
     expect(alerts).toEqual([])
+    // 45, not suspicious: no alert can depend on the holder score, so the row keeps 0.
+    expect(await row('holder')).toMatchObject({ score: 45, holder_score: 0 })
     const [alert, ...more] = await ingest([reuse(own(1), T + 3000)])
     expect(more).toEqual([])
     expect(alert!.data).toMatchObject({ score: 85, holderScore: 85 })
+    expect(await row('holder')).toMatchObject({ score: 85, holder_score: 85 })
   })
 })

@@ -13,7 +13,9 @@ import { utcDay } from './time.ts'
  *   its true scores, whatever the order.
  * - `current`: the score and the holder score at the user's latest event (`latestAt`), pure functions of
  *   the stored set, or null when the new events are too old to reach that window. The holder score is
- *   needed only there (alerts carry it), so it costs one extra pass over one window per user and batch.
+ *   computed only while the score is suspicious, the only time an alert can depend on it (below the
+ *   threshold it is 0: the next crossing alerts whatever was stored). That keeps the second pass over the
+ *   window off most users' batches.
  */
 export type Rescore = {
   dayMax: Map<string, number>
@@ -51,15 +53,10 @@ export function rescoreUser(
     if (e.at === latestAt) atLatest = scored
     dayMax.set(day, Math.max(dayMax.get(day) ?? 0, scored.score))
   }
-  const current =
-    latestAt < maxNew + rules.windowMs
-      ? {
-          ...(atLatest ?? scoreAt(sorted, latestAt, rules)),
-          holderScore: holderScoreAt(sorted, latestAt, rules),
-          at: latestAt,
-        }
-      : null
-  return { dayMax, current }
+  if (latestAt >= maxNew + rules.windowMs) return { dayMax, current: null }
+  const scored = atLatest ?? scoreAt(sorted, latestAt, rules)
+  const holderScore = scored.score > rules.suspiciousAbove ? holderScoreAt(sorted, latestAt, rules) : 0
+  return { dayMax, current: { ...scored, holderScore, at: latestAt } }
 }
 
 export type AlertDecision = { alert: boolean; alerted: boolean }

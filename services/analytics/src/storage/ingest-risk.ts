@@ -10,7 +10,7 @@ import { chunks } from './sql-helpers.ts'
 /** What the locked risk row says about a user before this batch (absent: a new user). */
 export type UserState = {
   alerted: boolean
-  /** The holder score at the previous re-score: a rise while suspicious is news for the token service. */
+  /** The holder score at the previous re-score (0 unless suspicious): a rise while suspicious is news. */
   holderScore: number
   lastEventAt: number | null
   recent: RecentEvents | null

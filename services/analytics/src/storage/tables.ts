@@ -61,7 +61,7 @@ export interface UserDayTable {
 export interface UserRiskTable {
   user_id: string
   score: Generated<number>
-  /** The same window counting holder events only (domain/risk-score.ts `holderScoreOf`); migration 007. */
+  /** With `score`: its holder-events-only part while suspicious, else 0 (domain/user-rescore.ts); migration 007. */
   holder_score: Generated<number>
   /** JSON array of factors. */
   factors: Generated<string>

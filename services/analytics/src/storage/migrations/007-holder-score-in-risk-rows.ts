@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely'
 
 /**
- * Each risk row keeps the user's holder score at their latest event (domain/risk-score.ts `holderScoreOf`):
- * while a user stays suspicious, a rise of it over the stored value publishes another alert
- * (domain/user-rescore.ts `alertTransition`). Existing rows start at 0, so a user who is suspicious now and
+ * Each risk row keeps the user's holder score at their latest event while they are suspicious (0 otherwise;
+ * domain/risk-score.ts `holderScoreOf`): while a user stays suspicious, a rise of it over the stored value
+ * publishes another alert (domain/user-rescore.ts `alertTransition`). Existing rows start at 0, so a user who is suspicious now and
  * has holder points gets one more alert at their next batch, this time with a holder score the token service
  * can act on (alerts published before carried none and decode with 0). 006 is left to another change.
  *
