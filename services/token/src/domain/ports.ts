@@ -27,6 +27,8 @@ export type SessionRecord = {
   revokedReason: string | null
   generation: number
   rotatedAt: Date | null
+  /** How long ago it last rotated, by the database's clock (null: never); the grace window reads this. */
+  rotatedAgoMs: number | null
   successorEnc: string | null
 }
 

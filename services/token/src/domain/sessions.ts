@@ -200,8 +200,8 @@ export class SessionService {
       }
       const withinGrace =
         found.generation === session.generation - 1 &&
-        session.rotatedAt !== null &&
-        now.getTime() - session.rotatedAt.getTime() <= this.#d.policy.reuseGrace * 1000
+        session.rotatedAgoMs !== null &&
+        session.rotatedAgoMs <= this.#d.policy.reuseGrace * 1000
       if (withinGrace && session.successorEnc) {
         // The immediately previous token inside the grace window: the same successor, never a second chain.
         const successor = openSuccessor(token, session.id, session.successorEnc)
@@ -309,6 +309,7 @@ export class SessionService {
       revokedReason: null,
       generation: 1,
       rotatedAt: null,
+      rotatedAgoMs: null,
       successorEnc: null,
     }
     const refreshToken = newRefreshToken()

@@ -5,7 +5,16 @@ import type { Rotation, SessionRecord, SessionStore } from '../domain/ports.ts'
 import { insertOutbox } from './outbox.ts'
 import type { SessionTable, TokenDatabase } from './tables.ts'
 
-export function toSessionRecord(row: Selectable<SessionTable>): SessionRecord {
+/**
+ * Milliseconds since the session last rotated, by the database's clock (`rotated_at` is written with it
+ * too): the grace window is judged on one clock for every instance, so a skewed instance neither refuses a
+ * legitimate retry as reuse nor stretches the window for a thief.
+ */
+const rotatedAgo = sql<number | null>`timestampdiff(microsecond, rotated_at, utc_timestamp(3)) div 1000`
+
+export function toSessionRecord(
+  row: Selectable<SessionTable> & { rotated_ago_ms?: number | string | null },
+): SessionRecord {
   return {
     id: row.id,
     userId: row.user_id,
@@ -24,6 +33,8 @@ export function toSessionRecord(row: Selectable<SessionTable>): SessionRecord {
     revokedReason: row.revoked_reason,
     generation: row.generation,
     rotatedAt: row.rotated_at,
+    rotatedAgoMs:
+      row.rotated_ago_ms === null || row.rotated_ago_ms === undefined ? null : Number(row.rotated_ago_ms),
     successorEnc: row.successor_enc,
   }
 }
@@ -35,8 +46,8 @@ export function toSessionRecord(row: Selectable<SessionTable>): SessionRecord {
 export function sessionRepository(
   db: Kysely<TokenDatabase>,
   afterCommit: () => void = () => {},
-  /** A pool with `multipleStatements` for the rotation transaction (without it: several round trips). */
-  rotationDb?: Kysely<TokenDatabase>,
+  /** A pool with `multipleStatements`: the rotation transaction in one round trip. */
+  rotationDb: Kysely<TokenDatabase>,
 ): SessionStore {
   return {
     async create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[]): Promise<void> {
@@ -82,7 +93,11 @@ export function sessionRepository(
         .innerJoin('sessions as s', 's.id', 'rt.session_id')
         .innerJoin('users as u', 'u.id', 's.user_id')
         .selectAll('s')
-        .select(['rt.generation as token_generation', 'u.roles as user_roles'])
+        .select([
+          'rt.generation as token_generation',
+          'u.roles as user_roles',
+          rotatedAgo.as('rotated_ago_ms'),
+        ])
         .where('rt.hash', '=', hash)
         .executeTakeFirst()
       if (!row) return undefined
@@ -97,15 +112,18 @@ export function sessionRepository(
     },
 
     async find(id: string) {
-      const row = await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst()
+      const row = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .select(rotatedAgo.as('rotated_ago_ms'))
+        .where('id', '=', id)
+        .executeTakeFirst()
       return row ? toSessionRecord(row) : undefined
     },
 
     async rotate(r: Rotation): Promise<boolean> {
       // A deadlock with a racing revocation rolled our transaction back whole: the CAS runs again.
-      const won = await retryOnDeadlock(() =>
-        rotationDb ? rotateInOneRoundTrip(rotationDb, r) : rotateInTransaction(db, r),
-      )
+      const won = await retryOnDeadlock(() => rotateInOneRoundTrip(rotationDb, r))
       if (won) afterCommit()
       return won
     },
@@ -180,7 +198,7 @@ async function rotateInOneRoundTrip(db: Kysely<TokenDatabase>, r: Rotation): Pro
   const next = r.fromGeneration + 1
   const ours = sql`from sessions where id = ${r.sessionId} and generation = ${next} and successor_enc = ${r.successorEnc}`
   const statements = sql`start transaction;
-    update sessions set generation = ${next}, rotated_at = ${r.now}, successor_enc = ${r.successorEnc},
+    update sessions set generation = ${next}, rotated_at = utc_timestamp(3), successor_enc = ${r.successorEnc},
       last_active_at = ${r.now}, ip = ${r.ip}, user_agent = ${r.userAgent}
       where id = ${r.sessionId} and generation = ${r.fromGeneration} and revoked_at is null and expires_at > ${r.now};
     insert into refresh_tokens (hash, session_id, generation, created_at)
@@ -196,34 +214,5 @@ async function rotateInOneRoundTrip(db: Kysely<TokenDatabase>, r: Rotation): Pro
       await sql`rollback`.execute(conn).catch(() => {})
       throw err
     }
-  })
-}
-
-/** The same rotation statement by statement (several round trips), for pools without multi-statement support. */
-async function rotateInTransaction(db: Kysely<TokenDatabase>, r: Rotation): Promise<boolean> {
-  const next = r.fromGeneration + 1
-  return db.transaction().execute(async (trx) => {
-    const update = await trx
-      .updateTable('sessions')
-      .set({
-        generation: next,
-        rotated_at: r.now,
-        successor_enc: r.successorEnc,
-        last_active_at: r.now,
-        ip: r.ip,
-        user_agent: r.userAgent,
-      })
-      .where('id', '=', r.sessionId)
-      .where('generation', '=', r.fromGeneration)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', r.now)
-      .executeTakeFirst()
-    if (Number(update.numUpdatedRows) !== 1) return false
-    await trx
-      .insertInto('refresh_tokens')
-      .values({ hash: r.newHash, session_id: r.sessionId, generation: next, created_at: r.now })
-      .execute()
-    await insertOutbox(trx, [r.event], r.now)
-    return true
   })
 }
