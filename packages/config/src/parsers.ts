@@ -15,10 +15,14 @@ export function parseDuration(raw: string): number {
   return seconds
 }
 
+/** A duration in seconds; `minSeconds` refuses values too short to be safe (the message says why). */
 export const duration =
-  (fallback: string): Parser<number> =>
-  (raw) =>
-    parseDuration(raw ?? fallback)
+  (fallback: string, minSeconds = 0, why = ''): Parser<number> =>
+  (raw) => {
+    const seconds = parseDuration(raw ?? fallback)
+    if (seconds < minSeconds) throw new Error(`must be at least ${minSeconds}s${why ? ` (${why})` : ''}`)
+    return seconds
+  }
 
 export const optionalDuration: Parser<number | undefined> = (raw) =>
   raw === undefined || raw === '' ? undefined : parseDuration(raw)

@@ -1,4 +1,18 @@
-import { isIPv4, isIPv6 } from 'node:net'
+import { isIP, isIPv4, isIPv6 } from 'node:net'
+
+/**
+ * The client's address as the services record and rate-limit it: Fastify's `request.ip` (which honours
+ * TRUST_PROXY) when it is an IP address. A forwarded header can say anything (`X-Forwarded-For: <65 × f>`
+ * answered 500 on a varchar(64) column, and random junk would be a fresh rate limit per request): when it
+ * is not an address, the address of the peer that sent it stands instead.
+ */
+export function clientAddress(request: {
+  ip: string
+  socket?: { remoteAddress?: string | undefined }
+}): string {
+  if (isIP(request.ip) !== 0) return request.ip
+  return request.socket?.remoteAddress ?? 'unknown'
+}
 
 /**
  * The client a per-client limit counts: an IPv4 address as it is, an IPv6 address by its network prefix

@@ -19,6 +19,8 @@ const STATUS_NAMES: Record<number, string> = {
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err
   if (dependencyOf(err)) return new ApiError('DEPENDENCY_UNAVAILABLE')
+  if (isClientAbort(err))
+    return new ApiError('VALIDATION_FAILED', 'the request body was not received in full')
   const e = err as Partial<FastifyError> & { validation?: unknown }
   if (e.validation) return new ApiError('VALIDATION_FAILED', validationMessage(e))
   if (typeof e.code === 'string' && e.code in ERRORS) return new ApiError(e.code as ErrorCode, e.message)
@@ -29,6 +31,12 @@ export function toApiError(err: unknown): ApiError {
   if (status === 429) return new ApiError('RATE_LIMITED')
   if (status >= 400 && status < 500) return new ApiError('VALIDATION_FAILED', 'the request is malformed')
   return new ApiError('INTERNAL')
+}
+
+/** The client closed the connection before its body arrived (Node's request stream: `aborted`). */
+function isClientAbort(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null
+  return e?.code === 'ECONNRESET' && e.message === 'aborted'
 }
 
 function validationMessage(e: Partial<FastifyError>): string {

@@ -98,7 +98,11 @@ export function dependencyOf(err: unknown): 'redis' | 'database' | undefined {
   // A Redis that answers but refuses the command: a read-only replica after a failover, out of memory,
   // loading a snapshot, a cluster without a quorum. The service cannot do its work there: 503, not 500.
   if (e.name === 'ReplyError' && REDIS_UNAVAILABLE_REPLIES.test(e.message)) return 'redis'
-  if (e.fatal === true || (e.code !== undefined && MYSQL_CONNECTION_CODES.has(e.code))) return 'database'
+  // A network code counts only on a socket error (`syscall`) or the driver's fatal flag: the request's own
+  // stream raises ECONNRESET too when a client hangs up mid-body, and that is no database outage.
+  const onSocket = (e as { syscall?: unknown }).syscall !== undefined
+  if (e.fatal === true || (e.code !== undefined && MYSQL_CONNECTION_CODES.has(e.code) && onSocket))
+    return 'database'
   if (/Pool is closed|Can't add new command when connection is in closed state|pool timeout/i.test(e.message))
     return 'database'
   return undefined

@@ -3,6 +3,7 @@ import {
   drainPlugin,
   errorHandlerPlugin,
   healthPlugin,
+  jsonBodyPlugin,
   metricsPlugin,
   serverOptions,
 } from '@africhain/http'
@@ -44,6 +45,7 @@ export async function buildApp(config: AnalyticsConfig, deps: AppDeps) {
   ).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin)
+  await app.register(jsonBodyPlugin)
   await app.register(drainPlugin)
   await app.register(metricsPlugin, { prefix: 'analytics' })
   await app.register(docsPlugin, {

@@ -1,10 +1,12 @@
 import {
   ApiError,
+  clientAddress,
   clientKey,
   docsPlugin,
   drainPlugin,
   errorHandlerPlugin,
   healthPlugin,
+  jsonBodyPlugin,
   metricsPlugin,
   serverOptions,
 } from '@africhain/http'
@@ -42,6 +44,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
   ).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin)
+  await app.register(jsonBodyPlugin)
   await app.register(drainPlugin)
   await app.register(metricsPlugin, { prefix: 'token' })
   await app.register(docsPlugin, {
@@ -68,7 +71,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
     global: false,
     redis: app.redis,
     nameSpace: app.redisKeys.rateLimitNamespace,
-    keyGenerator: (request) => clientKey(request.ip, config.RATE_LIMIT_IPV6_PREFIX),
+    keyGenerator: (request) => clientKey(clientAddress(request), config.RATE_LIMIT_IPV6_PREFIX),
     skipOnError: false,
     // Fire and forget: the 429 goes out whatever happens to the event.
     onExceeded: (request, key) => {

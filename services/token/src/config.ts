@@ -44,8 +44,15 @@ export const TokenConfigSpec = {
   TOKEN_AUDIENCE: string('africhain'),
   /** Encrypts private signing keys at rest (≥ 32 characters). Unset: keys are stored in clear, with a warning. */
   KEY_ENCRYPTION_SECRET: optionalSecret(32),
-  /** How long a rotated-in key is published before it signs (longer than any verifier's JWKS cache). */
-  KEY_ACTIVATION_DELAY: duration('2m'),
+  /**
+   * How long a rotated-in key is published before it signs. At least every instance's key reload (30 s)
+   * plus a verifier's JWKS cache (60 s): sooner, a token signed with it meets verifiers that cannot know it.
+   */
+  KEY_ACTIVATION_DELAY: duration(
+    '2m',
+    90,
+    'every instance reloads keys every 30 s and verifiers cache the JWKS for 60 s',
+  ),
   /** Introspection clients: `id:sha256hex,...` (hash of the client secret; `pnpm cli client:create <id>`). */
   INTROSPECTION_CLIENTS: optionalString,
   /** scrypt cost as log2(N); 15 (32 MiB, ~50 ms) in production, tests may lower it. */

@@ -22,6 +22,8 @@ function caseFold(s: string): string {
  * an identifier. Two spellings are one account only if they normalise to the same string.
  */
 export function normaliseIdentifier(raw: string): Identifier | undefined {
+  // A lone surrogate would be stored as U+FFFD: two different strings, one stored identifier.
+  if (/\p{Cs}/u.test(raw)) return undefined
   const trimmed = raw.normalize('NFKC').trim()
   if (trimmed.includes('@')) {
     const value = caseFold(trimmed)

@@ -103,6 +103,8 @@ export interface LoginGuard {
   admit(account: string): Promise<LoginAttempt>
   /** The admitted attempt failed its password check: the lock's seconds when it locked the account, else 0. */
   failed(account: string, attempt: number): Promise<number>
+  /** The admitted attempt never checked its password (hashing refused, an outage): it is not counted. */
+  release(account: string): Promise<void>
   /** A correct password: the count starts again. */
   succeeded(account: string): Promise<void>
 }

@@ -131,7 +131,13 @@ export class SessionService {
       throw new ApiError('LOGIN_LOCKED', undefined, { 'Retry-After': String(attempt.retryAfter) })
     }
     // Always one scrypt verification, against a dummy hash for unknown identifiers: same latency either way.
-    const ok = await verifyPassword(input.password, user?.passwordHash ?? (await this.#dummy))
+    let ok: boolean
+    try {
+      ok = await verifyPassword(input.password, user?.passwordHash ?? (await this.#dummy))
+    } catch (err) {
+      await this.#d.guard.release(account).catch(() => {})
+      throw err
+    }
     if (!user || !ok) {
       const lockedFor = await this.#d.guard.failed(account, attempt.attempt)
       const events = [this.#loginFailed(user, input.device, ctx, 'invalid_credentials')]

@@ -1,8 +1,12 @@
+import { clientAddress } from '@africhain/http'
 import type { FastifyRequest } from 'fastify'
 import type { RequestContext } from '../domain/sessions.ts'
 
 /** Client IP (Fastify honours TRUST_PROXY) and user agent of a request, as the domain records them. */
 export function requestContext(request: FastifyRequest): RequestContext {
   const ua = request.headers['user-agent']
-  return { ip: request.ip, userAgent: typeof ua === 'string' && ua.length > 0 ? ua.slice(0, 512) : null }
+  return {
+    ip: clientAddress(request),
+    userAgent: typeof ua === 'string' && ua.length > 0 ? ua.slice(0, 512) : null,
+  }
 }

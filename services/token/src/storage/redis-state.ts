@@ -11,6 +11,7 @@ export type { RedisClient } from '@africhain/bus'
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8')
 const takeAttemptLua = lua('take-login-attempt-2.lua')
 const recordFailureLua = lua('record-login-failure-2.lua')
+const releaseAttemptLua = lua('release-login-attempt-1.lua')
 const holdLeaseLua = lua('hold-lease-1.lua')
 
 declare module 'ioredis' {
@@ -28,6 +29,7 @@ declare module 'ioredis' {
       lockMs: number,
       attempt: number,
     ): Result<number, Context>
+    releaseLoginAttempt(countKey: string): Result<number, Context>
     holdLease(key: string, holder: string, ms: number): Result<number, Context>
   }
 }
@@ -37,6 +39,7 @@ export function defineScripts(redis: RedisClient): void {
   if ((redis as { takeLoginAttempt?: unknown }).takeLoginAttempt === undefined) {
     redis.defineCommand('takeLoginAttempt', { numberOfKeys: 2, lua: takeAttemptLua })
     redis.defineCommand('recordLoginFailure', { numberOfKeys: 2, lua: recordFailureLua })
+    redis.defineCommand('releaseLoginAttempt', { numberOfKeys: 1, lua: releaseAttemptLua })
     redis.defineCommand('holdLease', { numberOfKeys: 1, lua: holdLeaseLua })
   }
 }
@@ -74,12 +77,17 @@ export function loginGuard(
     async admit(account) {
       const [count, lock] = keysOf(account)
       const n = Number(await redis.takeLoginAttempt(count, lock, opts.threshold, opts.windowSeconds * 1000))
-      return n > 0 ? { admitted: true, attempt: n } : { admitted: false, retryAfter: Math.ceil(-n / 1000) }
+      if (n > 0) return { admitted: true, attempt: n }
+      // 0: the window's attempts are all still being checked; one of them may yet succeed or lock.
+      return { admitted: false, retryAfter: n === 0 ? 1 : Math.ceil(-n / 1000) }
     },
     async failed(account, attempt) {
       const [count, lock] = keysOf(account)
       const ms = await redis.recordLoginFailure(count, lock, opts.threshold, opts.lockSeconds * 1000, attempt)
       return Math.ceil(Number(ms) / 1000)
+    },
+    async release(account) {
+      await redis.releaseLoginAttempt(keysOf(account)[0])
     },
     async succeeded(account) {
       await redis.del(keysOf(account)[0])

@@ -8,20 +8,20 @@
   ARGV[2] counting window in ms (the counter expires this long after the first attempt)
 
   Returns: n > 0, the attempt's number in the window (admitted: verify the password);
-           -ms when refused: the account is locked (ms left on the lock), or `threshold` attempts are
-           already counted in this window (ms left on the window).
+           -ms when the account is locked (ms left on the lock);
+           0 when `threshold` attempts are already counted and none has locked the account yet (they are
+             still being checked, or the count waits for a success): refused, not counted, ask again soon.
 ]]
 local locked = redis.call('PTTL', KEYS[2])
 if locked > 0 then
   return -locked
 end
 local n = redis.call('INCR', KEYS[1])
-local left = redis.call('PTTL', KEYS[1])
-if left < 0 then
+if redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  left = tonumber(ARGV[2])
 end
 if n > tonumber(ARGV[1]) then
-  return -left
+  redis.call('DECR', KEYS[1])
+  return 0
 end
 return n

@@ -1,0 +1,184 @@
+import type { AddressInfo } from 'node:net'
+import { connect } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadTokenConfig } from '../src/config.ts'
+import {
+  authed,
+  cleanup,
+  LOGIN_DEVICE,
+  PASSWORD,
+  register,
+  signIn,
+  startApp,
+  type TestApp,
+  testConfig,
+} from './helpers/app.ts'
+import { waitFor } from './helpers/wait.ts'
+
+// Each case here answered wrong before it was fixed; found by adversarial-inputs and -races.
+const config = testConfig('adv_regressions', { LOG_LEVEL: 'info' })
+const lines: string[] = []
+let app: TestApp
+
+beforeAll(async () => {
+  app = await startApp(config, { logStream: { write: (l) => void lines.push(l) } })
+})
+afterAll(async () => {
+  await app?.close()
+  await cleanup(config)
+})
+
+const json = (payload: unknown, headers: Record<string, string> = {}) => ({
+  headers: { 'content-type': 'application/json', ...headers },
+  payload: JSON.stringify(payload),
+})
+
+describe('a forwarded address that is not an address', () => {
+  it.each([
+    ['65 hex characters', 'f'.repeat(65)],
+    ['a word', 'not-an-ip'],
+    ['a script', '<script>'],
+  ])(
+    'TRUST_PROXY set, X-Forwarded-For %s: the peer address stands (was a 500 on varchar(64))',
+    async (_n, xff) => {
+      const proxied = await startApp({ ...config, TRUST_PROXY: 'loopback' }, { background: false })
+      try {
+        const { identifier } = await register(proxied)
+        const res = await proxied.inject({
+          method: 'POST',
+          url: '/auth/login',
+          ...json({ identifier, password: PASSWORD, device: LOGIN_DEVICE }, { 'x-forwarded-for': xff }),
+        })
+        expect(res.statusCode).toBe(200)
+        const row = await proxied.db
+          .selectFrom('sessions')
+          .select('ip')
+          .where('id', '=', res.json().sessionId)
+          .executeTakeFirstOrThrow()
+        expect(row.ip).toBe('127.0.0.1')
+      } finally {
+        await proxied.close()
+      }
+    },
+  )
+})
+
+describe('a body-less route with a JSON content type and an empty body', () => {
+  it.each([
+    ['/auth/logout', 204],
+    ['/auth/logout-all', 200],
+  ])('%s answers %i and the session ends (was 400, session alive)', async (url, status) => {
+    const { pair } = await signIn(app)
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: `Bearer ${pair.accessToken}`, 'content-type': 'application/json' },
+      payload: '',
+    })
+    expect(res.statusCode, res.body).toBe(status)
+    expect((await authed(app, 'GET', '/auth/me', pair.accessToken)).json().code).toBe('TOKEN_REVOKED')
+  })
+
+  it('a route that needs a body still refuses an empty one by its schema', async () => {
+    const res = await app.inject({ method: 'POST', url: '/auth/login', ...json(undefined), payload: '' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().code).toBe('VALIDATION_FAILED')
+  })
+
+  it('invalid JSON says so', async () => {
+    const res = await app.inject({ method: 'POST', url: '/auth/login', ...json(undefined), payload: '{"a":' })
+    expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED', message: 'the body is not valid JSON' })
+  })
+})
+
+describe('lone surrogates', () => {
+  it.each([
+    ['an identifier', (id: string) => ({ identifier: `x\ud800${id}`, password: PASSWORD })],
+    ['a display name', (id: string) => ({ identifier: id, password: PASSWORD, displayName: 'A\udfff' })],
+    ['a key', (id: string) => ({ identifier: id, password: PASSWORD, ['\ud800']: 1 })],
+  ])('in %s: 400, nothing stored (the database would keep U+FFFD)', async (_n, body) => {
+    const id = `lone.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`
+    const res = await app.inject({ method: 'POST', url: '/auth/register', ...json(body(id)) })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().code).toBe('VALIDATION_FAILED')
+    const rows = await app.db
+      .selectFrom('users')
+      .select('id')
+      .where('identifier', 'like', '%lone.%')
+      .execute()
+    expect(rows).toEqual([])
+  })
+
+  it('two different lone surrogates never reach one account', async () => {
+    const id = `y${Date.now()}@example.com`
+    await app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      ...json({ identifier: `\ud800${id}`, password: PASSWORD }),
+    })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      ...json({ identifier: `\udbff${id}`, password: PASSWORD, device: LOGIN_DEVICE }),
+    })
+    expect(res.statusCode).toBe(400)
+  })
+})
+
+describe('a client that hangs up mid-body', () => {
+  it('is not logged as a database outage', async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const port = (app.server.address() as AddressInfo).port
+    const before = lines.length
+    await new Promise<void>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.write(
+          'POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":',
+        )
+        setImmediate(() => s.destroy())
+      })
+      s.on('close', () => resolve())
+    })
+    // A request after the hang-up is the latch: the aborted one has been handled (and logged) by then.
+    const marker = await fetch(`http://127.0.0.1:${port}/health/live?after-abort`)
+    expect(marker.status).toBe(200)
+    await waitFor(
+      () => lines.slice(before).some((l) => l.includes('"statusCode":200')),
+      'the marker request to end',
+    )
+    const after = lines.slice(before)
+    expect(after.filter((l) => l.includes('"dependency":"database"'))).toEqual([])
+    expect(after.filter((l) => l.includes('"level":50'))).toEqual([])
+  })
+})
+
+describe('key activation', () => {
+  it.each(['1s', '60s', '89s'])(
+    'KEY_ACTIVATION_DELAY=%s is refused: verifiers could not know the key yet',
+    (v) => {
+      expect(() => loadTokenConfig({ KEY_ACTIVATION_DELAY: v })).toThrow(/KEY_ACTIVATION_DELAY/)
+    },
+  )
+  it('90 s is enough (30 s reload + 60 s JWKS cache)', () => {
+    expect(loadTokenConfig({ KEY_ACTIVATION_DELAY: '90s' }).KEY_ACTIVATION_DELAY).toBe(90)
+  })
+})
+
+describe('a burst of correct-password logins', () => {
+  it('refuses only what arrives beyond the window, with Retry-After 1, and locks nothing', async () => {
+    const user = await register(app)
+    const attempt = () =>
+      app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        ...json({ identifier: user.identifier, password: PASSWORD, device: LOGIN_DEVICE }),
+      })
+    const results = await Promise.all(Array.from({ length: 12 }, attempt))
+    expect(results.filter((r) => r.statusCode === 200).length).toBeGreaterThanOrEqual(5)
+    for (const r of results.filter((r) => r.statusCode !== 200)) {
+      expect(r.json().code).toBe('LOGIN_LOCKED')
+      expect(r.headers['retry-after']).toBe('1')
+    }
+    expect((await attempt()).statusCode).toBe(200)
+  })
+})
