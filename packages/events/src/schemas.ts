@@ -51,6 +51,13 @@ export const EventData = {
   }),
   /** The account's login lock was set: `lockedUntil` is when it lifts. */
   'user.locked': Type.Object({ lockedUntil: Type.String() }),
+  /** An administrator lifted the login lock (`actorId`: who). */
+  'user.unlocked': Type.Object({ actorId: Type.String({ maxLength: 64 }) }),
+  /** An administrator disabled the account: every session revoked, login and refresh refused. */
+  'user.disabled': Type.Object({ actorId: Type.String({ maxLength: 64 }) }),
+  'user.enabled': Type.Object({ actorId: Type.String({ maxLength: 64 }) }),
+  /** The password changed: by the user (`actorId` is the user) or an administrator (the CLI: `cli`). */
+  'user.password_changed': Type.Object({ actorId: Type.String({ maxLength: 64 }) }),
   /**
    * A client hit a rate limit: one event per limited client and route per window, so a credential-stuffing
    * run leaves a trace. `client` is the IPv4 address or the IPv6 /64 the limit counts by.

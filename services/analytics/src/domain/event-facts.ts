@@ -44,6 +44,10 @@ export const TYPE_METRICS: Record<SessionEvent['type'], string> = {
   'session.device_mismatch': 'device_mismatches',
   'login.failed': 'failed_logins',
   'user.locked': 'lockouts',
+  'user.unlocked': 'unlocks',
+  'user.disabled': 'disables',
+  'user.enabled': 'enables',
+  'user.password_changed': 'password_changes',
   'abuse.rate_limited': 'rate_limited',
 }
 
