@@ -12,10 +12,10 @@ import { benchRefresh } from './token-refresh.ts'
 import { benchScale } from './token-scale.ts'
 
 /**
- * `pnpm bench [me] [refresh] [scale] [memory] [analytics]`: the performance scripts of DESIGN.md's "Performance
- * method". Every figure is a ratio against a limit measured in the same run on the same machine; load comes
- * from separate processes on loopback; every measurement is bounded in time. Goals are informational: the
- * script exits 0 when one is missed (and 1 only when it could not run at all).
+ * `pnpm bench [me] [refresh] [scale] [memory] [analytics]`: the performance scripts. The method: every figure
+ * is a ratio against a limit measured in the same run on the same machine; load comes from separate
+ * processes on loopback; every measurement is bounded in time. Goals are informational: the script exits 0
+ * when one is missed (and 1 only when it could not run at all).
  *
  * Isolation: a database `africhain_bench_<random>` (dropped at the end), Redis keys under
  * `bench:<random>:` (deleted at the end), the memory figure on a private redis-server.

@@ -36,7 +36,7 @@ export type AuthClientOptions = {
 export type LoginInput = { identifier: string; password: string; rememberMe?: boolean }
 export type SessionInfo = { userId: string; sessionId: string }
 
-/** One entry of `GET /auth/sessions` (API.md, "Session"). */
+/** One entry of `GET /auth/sessions` (docs/api.md, "Shapes"). */
 export type Session = {
   sessionId: string
   current: boolean

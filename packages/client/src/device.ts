@@ -10,7 +10,7 @@ export const DevicePlatform = {
 } as const
 export type DevicePlatform = (typeof DevicePlatform)[keyof typeof DevicePlatform]
 
-/** As the token service takes it at login (API.md): id ≤ 128 characters, name ≤ 100. */
+/** As the token service takes it at login (docs/api.md, "Device binding"): id ≤ 128 characters, name ≤ 100. */
 export type Device = { id?: string; platform: DevicePlatform; name?: string }
 export type ResolvedDevice = { id: string; platform: DevicePlatform; name?: string }
 

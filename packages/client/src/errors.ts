@@ -1,5 +1,5 @@
 /**
- * Error codes the SDK can reject with. The token service's codes (API.md, "Errors") pass through
+ * Error codes the SDK can reject with. The token service's codes (docs/api.md, "Errors") pass through
  * unchanged; the last four are the SDK's own, for failures that never reached a service answer.
  */
 export const AuthErrorCode = {

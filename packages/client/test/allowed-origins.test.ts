@@ -4,7 +4,7 @@ import { originOf } from '../src/origin.ts'
 import { type FakeTokenService, startFakeTokenService, USER } from './helpers/fake-token-service.ts'
 import { expireStoredSession } from './helpers/session.ts'
 
-// API.md: `auth.fetch` "attaches the token only to baseUrl's origin and `allowedOrigins`". A bearer token
+// docs/api.md: `auth.fetch` "attaches the token only to baseUrl's origin and `allowedOrigins`". A bearer token
 // sent to any other origin (a link in the app, a third-party API, an attacker's URL) is a stolen session.
 
 const BASE = 'https://auth.africhain.example'

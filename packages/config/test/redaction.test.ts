@@ -10,7 +10,7 @@ import {
   url,
 } from '../src/index.ts'
 
-// SECURITY.md: "Configuration errors are logged by operators into tickets: never print a secret that a URL
+// docs/security.md: "Configuration errors are logged by operators into tickets: never print a secret that a URL
 // carried." Every message the loader builds names the variable and shows no password, however broken the URL.
 
 const spec = {

@@ -1,5 +1,5 @@
 /**
- * The error codes of API.md's error table, with their status. Every error a route answers with is an
+ * The error codes of the error table (docs/api.md, "Errors"), with their status. Every error a route answers with is an
  * ApiError built here, so `code` stays stable and `message` never carries a token or a stack.
  */
 export const ERRORS = {

@@ -18,7 +18,7 @@ import type { RiskRules } from './domain/risk-rules.ts'
 export const ROLES = ['worker', 'api', 'all'] as const
 export type Role = (typeof ROLES)[number]
 
-/** Every variable the analytics service reads. API.md fixes the names and defaults of the first group. */
+/** Every variable the analytics service reads (docs/configuration.md); the first group's names and defaults are the external contract's. */
 export const AnalyticsConfigSpec = {
   REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
   /** `host:port,...`: use Redis Cluster instead of REDIS_URL (same variable as the token service). */

@@ -102,7 +102,7 @@ async function call(
 
 // --- what every answer must look like ------------------------------------------------------------------
 
-/** The codes of API.md's error table (the analytics API answers with a subset). */
+/** The codes of docs/api.md's error table (the analytics API answers with a subset). */
 const CONTRACT_CODES: Record<string, number> = {
   VALIDATION_FAILED: 400,
   TOKEN_MISSING: 401,
@@ -656,7 +656,7 @@ describe('userId=: a normal user sees only their own data', () => {
             expectOwnDataOnly(res, ROUTES.find((r) => r.path === path)!, 'alice', context)
             return
           }
-          // API.md: a userId naming no user is 404 USER_NOT_FOUND for security (today: 200 with zeros).
+          // docs/api.md: a userId naming no user is 404 USER_NOT_FOUND for security (today: 200 with zeros).
           expect([200, 404], context).toContain(res.statusCode)
           if (res.statusCode === 404) return expect(res.json().code).toBe('USER_NOT_FOUND')
           const body = res.json()
@@ -881,7 +881,7 @@ describe('wrong methods and bodies on GET', () => {
           payload: '{}',
         })
         expectSane(res, `${method} ${path}`)
-        // API.md wants 405 METHOD_NOT_ALLOWED with Allow; today Fastify answers 404 NOT_FOUND.
+        // docs/api.md wants 405 METHOD_NOT_ALLOWED with Allow; today Fastify answers 404 NOT_FOUND.
         expect([404, 405], `${method} ${path}`).toContain(res.statusCode)
         if (res.statusCode === 405) expect(String(res.headers.allow)).toContain('GET')
       }
@@ -921,7 +921,7 @@ describe('wrong methods and bodies on GET', () => {
       }
       const res = await call('/analytics/user', 'alice', { headers: { 'content-type': type }, payload })
       if (res.statusCode === 200) expect(res.json().userId).toBe('alice')
-      // An empty body is always accepted, whatever its content type (API.md).
+      // An empty body is always accepted, whatever its content type (docs/api.md).
       expect(
         (await call('/analytics/user', 'alice', { headers: { 'content-type': type }, payload: '' }))
           .statusCode,

@@ -137,7 +137,7 @@ const cases: Case[] = [
   },
 ]
 
-describe('risk score (API.md table)', () => {
+describe('risk score (docs/api.md table)', () => {
   it.each(cases)('$name', ({ events, factors, score }) => {
     const result = scoreEvents(events(), rules)
     expect(result.factors.map((f) => f.code)).toEqual(factors)

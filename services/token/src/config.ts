@@ -16,7 +16,7 @@ import {
   url,
 } from '@africhain/config'
 
-/** Every variable the token service reads. API.md fixes the names and defaults of the first group. */
+/** Every variable the token service reads (docs/configuration.md); the first group's names and defaults are the external contract's. */
 export const TokenConfigSpec = {
   REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
   REDIS_CLUSTER_NODES: hostList,

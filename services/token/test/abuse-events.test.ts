@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanup, rawRedis, startApp, type TestApp, testConfig } from './helpers/app.ts'
 import { waitFor } from './helpers/wait.ts'
 
-// API.md: `abuse.rate_limited` — "one per limited client and route per window", so a credential-stuffing
+// docs/api.md: `abuse.rate_limited` — "one per limited client and route per window", so a credential-stuffing
 // burst leaves a trace for analysts however long it goes on; and recording it never changes the 429.
 
 const config = testConfig('abuse', {

@@ -25,7 +25,7 @@ import {
 // Attacker input through every route the app serves and every header it reads. The routes are read from the
 // app itself (its route tree and its OpenAPI document, so a route added later is attacked too); requests are
 // generated from each route's schema and around it. For every request: never a 5xx; every error is the
-// contract's `{ statusCode, code, error, message }` with a code of API.md's table; no stack, SQL or secret in
+// contract's `{ statusCode, code, error, message }` with a code of docs/api.md's table; no stack, SQL or secret in
 // a message; no state change on a 4xx (users, sessions, refresh tokens, the sessions' revocation and
 // generation; a failed login may append an outbox event). At the end, no log line holds a token.
 // forged-tokens.test.ts owns malformed JWTs and log-redaction.test.ts the scripted secret tour: not repeated.
@@ -83,7 +83,7 @@ async function sessionOf(who: Fixture, on: TestApp = app): Promise<Pair> {
 
 // ---- the contract ------------------------------------------------------------------------------------
 
-/** API.md's error table: code → status. */
+/** docs/api.md's error table: code → status. */
 const CONTRACT_CODES: Record<string, number> = {
   VALIDATION_FAILED: 400,
   INVALID_CREDENTIALS: 401,
@@ -125,7 +125,7 @@ function expectContractError(res: Reply, method = 'GET'): string | undefined {
   expect(Object.keys(body).sort()).toEqual(['code', 'error', 'message', 'statusCode'])
   const code = body.code as string
   expect(code).toMatch(/^[A-Z][A-Z_]*[A-Z]$/)
-  expect(CONTRACT_CODES[code], `${code} is a code of API.md's table with status ${res.statusCode}`).toBe(
+  expect(CONTRACT_CODES[code], `${code} is a code of docs/api.md's table with status ${res.statusCode}`).toBe(
     res.statusCode,
   )
   expect(body.statusCode).toBe(res.statusCode)

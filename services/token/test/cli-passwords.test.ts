@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanup, login, startApp, type TestApp, testConfig, uniqueEmail } from './helpers/app.ts'
 import { runCli } from './helpers/cli.ts'
 
-// API.md: "Passwords are read from a prompt or standard input, never from the command line." A password in
+// docs/api.md: "Passwords are read from a prompt or standard input, never from the command line." A password in
 // argv ends up in shell history and in every `ps` listing on the host.
 
 const config = testConfig('cli-passwords')

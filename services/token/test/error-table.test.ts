@@ -16,7 +16,7 @@ import {
   uniquePhone,
 } from './helpers/app.ts'
 
-// API.md's error table, one request per row: status, code, the exact body shape, and the headers the
+// docs/api.md's error table, one request per row: status, code, the exact body shape, and the headers the
 // contract promises (WWW-Authenticate on bearer 401s, Retry-After on 429s). DEPENDENCY_UNAVAILABLE lives in
 // the fault tests. Login is rate-limited to 3 a minute per IP here, so every other login uses its own IP.
 
@@ -379,7 +379,7 @@ const rows: Row[] = [
   },
 ]
 
-describe("API.md's error table", () => {
+describe("docs/api.md's error table", () => {
   it.each(rows)('$status $code: $name', async ({ status, code, run, bearer, retryAfter }) => {
     const res = await run()
     expect(res.statusCode).toBe(status)

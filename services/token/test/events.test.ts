@@ -45,7 +45,7 @@ async function eventsOf(userId: string, count: number): Promise<SessionEvent[]> 
 }
 
 describe('session events', () => {
-  it('emits exactly one event per state change, with the envelope of API.md', async () => {
+  it('emits exactly one event per state change, with the envelope of docs/api.md', async () => {
     const { userId, pair } = await signIn(app, {
       device: { id: 'd1', platform: 'ussd', name: 'feature phone' },
     })

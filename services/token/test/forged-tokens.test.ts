@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanup, rawRedis, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
 
-// SECURITY.md, "Forged and malformed access tokens → 401 TOKEN_INVALID, never 500". Every row builds one
+// docs/security.md, "Forged and malformed access tokens → 401 TOKEN_INVALID, never 500". Every row builds one
 // token and sends it both to GET /auth/me and to an analytics-style verifier (JWKS keys, Redis state, no
 // MySQL fallback). Rows signed with the app's real private key isolate the one defect they carry: the
 // controls at the end prove those same helpers produce tokens the service accepts.
@@ -276,7 +276,7 @@ const payloadShapes: Row[] = [
   { name: 'payload is true', make: () => realSigned('true') },
   { name: 'payload is an empty object', make: () => realSigned('{}') },
   { name: 'payload is not JSON', make: () => realSigned('{sub:') },
-  // RFC 7519 §4 allows "last one wins"; SECURITY.md asks for a refusal.
+  // RFC 7519 §4 allows "last one wins"; docs/security.md asks for a refusal.
   {
     name: 'duplicate sub (victim, then other user)',
     make: () => realSigned(rawClaims(`"sub":${JSON.stringify(ctx.other.claims.sub)}`)),

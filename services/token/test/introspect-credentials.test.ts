@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanup, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
 
-// SECURITY.md: "Every parser of attacker input (Basic credentials, percent-encoding, base64) is a place for a
+// docs/security.md: "Every parser of attacker input (Basic credentials, percent-encoding, base64) is a place for a
 // 500." The Authorization header of /auth/introspect is attacker input: whatever it holds, the answer is the
 // contract's 401 CLIENT_UNAUTHORIZED with `WWW-Authenticate: Basic`, or 200 for the one right credential.
 

@@ -17,7 +17,7 @@ import {
 } from './helpers/app.ts'
 import { waitFor } from './helpers/wait.ts'
 
-// SECURITY.md: "no token, hash or password ever appears in an event, a log line or an error message (grep
+// docs/security.md: "no token, hash or password ever appears in an event, a log line or an error message (grep
 // the logs for `eyJ`)". One app at LOG_LEVEL trace with every log line captured; a scripted tour of every
 // route that touches a secret, the error paths included; then grep the lines, the responses and the stream.
 

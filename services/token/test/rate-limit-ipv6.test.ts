@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanup, startApp, type TestApp, testConfig } from './helpers/app.ts'
 
-// API.md: "A client is its IPv4 address or its IPv6 /64." An IPv6 subscriber picks any of 2^64 addresses,
+// docs/api.md: "A client is its IPv4 address or its IPv6 /64." An IPv6 subscriber picks any of 2^64 addresses,
 // so the limit must count the /64; an IPv4 client seen through a dual-stack socket is still that IPv4 client.
 
 const direct = testConfig('rl-ipv6', { RATE_LIMIT_LOGIN: '3/1m' })

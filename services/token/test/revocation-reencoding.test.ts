@@ -21,7 +21,7 @@ import {
   testConfig,
 } from './helpers/app.ts'
 
-// SECURITY.md, "Revocation must hold": a revoked token stays revoked however it is re-spelled (padding,
+// docs/security.md, "Revocation must hold": a revoked token stays revoked however it is re-spelled (padding,
 // `+`/`/` alphabet, unused trailing bits that decode to the same bytes, Ed25519 S+L malleability), because
 // revocation is keyed on the verified `sid`, never on the raw string. Checked on /auth/me, on introspection
 // and on an analytics-style verifier. Also: refresh and access tokens never pass for one another.

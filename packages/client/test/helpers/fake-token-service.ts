@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 
 /**
- * A test double of the token service's HTTP contract (API.md): just enough to exercise the SDK —
+ * A test double of the token service's HTTP contract (docs/api.md): just enough to exercise the SDK —
  * login, rotation with a reuse grace window, reuse detection, revocation, device binding, and the
  * error bodies. Not a model of the real service's storage; the real one is in services/token.
  */

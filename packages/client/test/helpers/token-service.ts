@@ -10,7 +10,7 @@ import { Redis } from 'ioredis'
  * on 127.0.0.1 port 0, real Redis and MariaDB, a database and key prefix of its own):
  * - `ACCESS_TOKEN_TTL` = `options.accessTokenTtl`, `REFRESH_REUSE_GRACE` = `options.reuseGrace`;
  * - rate limits off (the tests log in and refresh far more often than 20 per minute);
- * - `baseUrl` answers the routes of API.md; `close()` closes the app and drops what it created.
+ * - `baseUrl` answers the routes of docs/api.md; `close()` closes the app and drops what it created.
  * The tests only speak HTTP to it, so nothing else is needed.
  */
 export type TokenServiceOptions = {

@@ -10,7 +10,7 @@ import { addDays, DAY_MS, utcDay } from './time.ts'
 /** What every read needs: the store, the rules, and a clock (tests fix it). */
 export type ReadDeps = { store: AnalyticsStore; rules: RiskRules; now: () => Date }
 
-/** Security events and session durations of the overview cover the last 24 hours (API.md). */
+/** Security events and session durations of the overview cover the last 24 hours (docs/api.md). */
 const OVERVIEW_WINDOW_MS = DAY_MS
 
 export type SecurityEvents = { tokenRefreshes: number; tokenRevocations: number; suspiciousActivity: number }

@@ -1,5 +1,5 @@
 /**
- * The risk table of API.md: points per factor are fixed by the contract; the window and the thresholds
+ * The risk table of docs/api.md: points per factor are fixed by the contract; the window and the thresholds
  * are configuration (these defaults are the contract's).
  */
 export type RiskRules = {

@@ -20,7 +20,7 @@ export type RiskEvent = {
 
 export type RiskScore = { score: number; factors: RiskFactor[] }
 
-/** The contract's risk assessment (API.md), plus `holderScore` (see `holderScoreOf`). */
+/** The contract's risk assessment (docs/api.md), plus `holderScore` (see `holderScoreOf`). */
 export type RiskAssessment = {
   userId: string
   riskScore: number

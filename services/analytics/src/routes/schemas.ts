@@ -7,7 +7,7 @@ import {
 import { Type } from 'typebox'
 import { EXACT_MEDIAN_LIMIT } from '../domain/duration-stats.ts'
 
-/** Request and response schemas of the analytics API: one per concept (API.md fixes the contract fields). */
+/** Request and response schemas of the analytics API: one per concept (docs/api.md; the contract fixes the fields). */
 
 export const bearer = [{ bearer: [] }]
 

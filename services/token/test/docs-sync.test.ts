@@ -1,0 +1,157 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { createDb } from '@africhain/db'
+import { SESSION_EVENT_TYPES } from '@africhain/events'
+import { ERRORS } from '@africhain/http'
+import { Redis } from 'ioredis'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { buildApp as buildAnalyticsApp } from '../../analytics/src/app.ts'
+import { AnalyticsConfigSpec, loadAnalyticsConfig } from '../../analytics/src/config.ts'
+import { TokenConfigSpec } from '../src/config.ts'
+import { cleanup, startApp, testConfig } from './helpers/app.ts'
+
+// The documentation in docs/ describes what the code does; this file fails when the code grows something the
+// documents do not mention: a route either service registers, an error code, an event type, an environment
+// variable — and when any tracked file mentions a `*.md` document the repository does not hold.
+
+const ROOT = resolve(import.meta.dirname, '../../..')
+const doc = (name: string) => readFileSync(join(ROOT, 'docs', name), 'utf8')
+
+/**
+ * `METHOD /path` of every route in Fastify's printRoutes tree (`├── /auth/logout (POST)`, children indented
+ * under their parent and printed as the rest of its path). HEAD is left out: Fastify adds it to every GET.
+ */
+export function routesOf(tree: string): string[] {
+  const routes: string[] = []
+  const stack: string[] = []
+  for (const line of tree.split('\n')) {
+    const m = /^(.*?)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line)
+    if (!m) continue
+    const depth = m[1]!.length / 4
+    stack.length = depth
+    stack.push(m[2]!)
+    const path = stack.join('')
+    for (const method of (m[3] ?? '').split(',').map((s) => s.trim())) {
+      if (method !== '' && method !== 'HEAD') routes.push(`${method} ${path}`)
+    }
+  }
+  return [...new Set(routes)].sort()
+}
+
+const mentions = (text: string, literal: string) => text.includes(`\`${literal}\``)
+
+let tokenRoutes: string[] = []
+let analyticsRoutes: string[] = []
+
+beforeAll(async () => {
+  const config = testConfig('docs-sync')
+  const token = await startApp(config, { background: false })
+  try {
+    tokenRoutes = routesOf(token.printRoutes({ commonPrefix: false }))
+  } finally {
+    await token.close()
+    await cleanup(config)
+  }
+  // The analytics app registers its routes without touching its connections: a lazy Redis and a database
+  // nobody listens on are enough to read its route table.
+  const redis = new Redis({ lazyConnect: true })
+  const db = createDb({ url: 'mysql://root@127.0.0.1:1/none', connectTimeoutMs: 300 })
+  const analytics = await buildAnalyticsApp(loadAnalyticsConfig({ LOG_LEVEL: 'silent' }), {
+    redis,
+    db: db as never,
+  })
+  try {
+    await analytics.ready()
+    analyticsRoutes = routesOf(analytics.printRoutes({ commonPrefix: false }))
+  } finally {
+    await analytics.close()
+    redis.disconnect()
+    await db.destroy().catch(() => {})
+  }
+})
+
+describe('docs/api.md', () => {
+  const api = doc('api.md')
+
+  it('reads the route tables of both apps', () => {
+    expect(tokenRoutes).toContain('POST /auth/login')
+    expect(tokenRoutes).toContain('GET /.well-known/jwks.json')
+    expect(analyticsRoutes).toContain('GET /analytics/events')
+    expect(analyticsRoutes).toContain('GET /health/ready')
+  })
+
+  it('documents every route either service registers', () => {
+    const missing = [...new Set([...tokenRoutes, ...analyticsRoutes])].filter((r) => !mentions(api, r))
+    expect(missing, 'routes registered but not documented in docs/api.md (as `METHOD /path`)').toEqual([])
+  })
+
+  it('documents every error code with its status', () => {
+    const rows = api.split('\n')
+    const missing = Object.entries(ERRORS).filter(
+      ([code, status]) => !rows.some((row) => row.startsWith(`| ${status} | \`${code}\` |`)),
+    )
+    expect(
+      missing.map(([code]) => code),
+      'error codes of packages/http/src/errors.ts without a `| status | `CODE` |` row in docs/api.md',
+    ).toEqual([])
+  })
+})
+
+describe('docs/events.md', () => {
+  it('documents every event type', () => {
+    const events = doc('events.md')
+    const missing = [...SESSION_EVENT_TYPES, 'risk.alert'].filter((t) => !mentions(events, t))
+    expect(missing, 'event types not documented in docs/events.md').toEqual([])
+  })
+})
+
+describe('docs/configuration.md', () => {
+  it('documents every environment variable of both services', () => {
+    const configuration = doc('configuration.md')
+    const keys = [...new Set([...Object.keys(TokenConfigSpec), ...Object.keys(AnalyticsConfigSpec)])]
+    const missing = keys.filter((k) => !mentions(configuration, k))
+    expect(missing, 'variables read by a service but not documented in docs/configuration.md').toEqual([])
+  })
+})
+
+describe('references to documents', () => {
+  // Tracked files plus new ones not yet committed (ignored files excluded).
+  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter((f) => f !== '' && existsSync(join(ROOT, f)))
+  const texts = files
+    .filter((f) =>
+      /\.(ts|js|mjs|cjs|md|json|yaml|yml|sh|lua|conf|toml|txt|example)$|(^|\/)(run|Dockerfile)$/.test(f),
+    )
+    .filter((f) => !f.endsWith('pnpm-lock.yaml'))
+  const present = new Set(files.map((f) => basename(f)))
+
+  it('every `*.md` document a file mentions is in the repository', () => {
+    const missing: string[] = []
+    for (const file of texts) {
+      const text = readFileSync(join(ROOT, file), 'utf8')
+      for (const m of text.matchAll(/(?<![\w/.-])((?:[\w.-]+\/)*[\w-][\w.-]*\.md)\b/g)) {
+        const name = basename(m[1]!)
+        if (!present.has(name)) missing.push(`${file}: ${m[1]}`)
+      }
+    }
+    expect(missing, 'mentions of documents that are not in the repository').toEqual([])
+  })
+
+  it('every relative link of a markdown file resolves', () => {
+    const broken: string[] = []
+    for (const file of texts.filter((f) => f.endsWith('.md'))) {
+      const text = readFileSync(join(ROOT, file), 'utf8')
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1]!.split('#')[0]!
+        if (target === '' || /^[a-z][a-z0-9+.-]*:/i.test(target)) continue
+        if (!existsSync(resolve(ROOT, dirname(file), target))) broken.push(`${file}: ${m[1]}`)
+      }
+    }
+    expect(broken, 'markdown links to files that do not exist').toEqual([])
+  })
+})
