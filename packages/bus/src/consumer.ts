@@ -112,8 +112,10 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
   const retryDelayMs = opts.retryDelayMs ?? 100
   const maxRetryDelayMs = opts.maxRetryDelayMs ?? 5000
   const hooks = opts.hooks ?? {}
+  // `part`, not `component`: the caller's logger often names its component already (`risk-alerts`), and
+  // pino would print both under the same key.
   const log = (opts.logger ?? silentLogger).child({
-    component: 'stream-consumer',
+    part: 'stream-consumer',
     stream: opts.stream,
     group: opts.group,
     consumer: opts.consumer,

@@ -1,3 +1,4 @@
+export * from './access-log.ts'
 export * from './client-error.ts'
 export * from './client-key.ts'
 export * from './docs.ts'

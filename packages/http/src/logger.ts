@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import type { FastifyServerOptions } from 'fastify'
 
 /** Paths pino must never print: credentials and tokens wherever they appear in a logged object. */
@@ -30,11 +31,26 @@ export function loggableUrl(url: string): string {
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 
-/** pino options shared by every process; `stream` lets tests capture the output to grep it for tokens. */
+/**
+ * Coloured, one readable line per entry, for a person at a terminal. Resolved here (pino would look for it
+ * from its own folder, where pnpm does not put it). Only on a TTY: pipes, files and log collectors get JSON.
+ */
+function prettyTransport() {
+  return {
+    target: createRequire(import.meta.url).resolve('pino-pretty'),
+    options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname', singleLine: true },
+  }
+}
+
+/**
+ * pino options shared by every process; `stream` lets tests capture the output to grep it for tokens.
+ * Without one: pretty on a TTY, JSON lines otherwise. Redaction and serializers apply in both.
+ */
 export function loggerOptions(
   level: LogLevel,
   stream?: { write(line: string): void },
 ): NonNullable<FastifyServerOptions['logger']> {
+  const pretty = !stream && process.stdout.isTTY === true
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
@@ -46,5 +62,6 @@ export function loggerOptions(
       }),
     },
     ...(stream ? { stream } : {}),
+    ...(pretty ? { transport: prettyTransport() } : {}),
   } as NonNullable<FastifyServerOptions['logger']>
 }

@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify'
+import { type FastifyServerOptions, LogController } from 'fastify'
 import { clientErrorHandler } from './client-error.ts'
 import { sendApiError } from './error-handler.ts'
 import { ApiError } from './errors.ts'
@@ -18,6 +18,8 @@ export function serverOptions(opts: {
 }): FastifyServerOptions {
   return {
     logger: loggerOptions(opts.logLevel as LogLevel, opts.logStream),
+    // One access line per request instead of two (accessLogPlugin, registered by each app).
+    logController: new LogController({ disableRequestLogging: true }),
     // A hop count is valid at run time; Fastify's types only list the other forms.
     trustProxy: opts.trustProxy as boolean | string,
     bodyLimit: 16_384,

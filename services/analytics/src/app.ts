@@ -1,4 +1,5 @@
 import {
+  accessLogPlugin,
   docsPlugin,
   drainPlugin,
   errorHandlerPlugin,
@@ -45,6 +46,7 @@ export async function buildApp(config: AnalyticsConfig, deps: AppDeps) {
   ).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin)
+  await app.register(accessLogPlugin)
   await app.register(jsonBodyPlugin)
   await app.register(drainPlugin)
   await app.register(metricsPlugin, { prefix: 'analytics' })

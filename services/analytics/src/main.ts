@@ -1,5 +1,4 @@
-import { ConfigError } from '@africhain/config'
-import { SchemaCollationError } from '@africhain/db'
+import { startupFailure } from '@africhain/config'
 import { healthPlugin, type LogLevel, loggerOptions, metricsPlugin } from '@africhain/http'
 import Fastify from 'fastify'
 import { sql } from 'kysely'
@@ -12,23 +11,30 @@ import { createWorker } from './worker.ts'
 
 // Loads config, starts the roles ANALYTICS_ROLE asks for, and shuts down with grace on SIGTERM/SIGINT:
 // the HTTP server stops taking requests, the worker finishes and acknowledges its in-flight batches.
-let config: AnalyticsConfig
+// A start that cannot go on (bad config, database unreachable, port taken, a schema it refuses) prints one
+// line naming the cause and exits 1: no stack trace for the operator to read through.
+let config: AnalyticsConfig | undefined
+let listening: { host: string; port: number } | undefined
+function fail(err: unknown): never {
+  console.error(
+    startupFailure('analytics', err, {
+      ...(config ? { databaseUrl: config.DATABASE_URL, host: config.HOST } : {}),
+      ...listening,
+    }),
+  )
+  process.exit(1)
+}
 try {
   config = loadAnalyticsConfig()
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : `analytics: ${(err as Error).message}`)
-  process.exit(1)
+  fail(err)
 }
 
 const logger = pino(loggerOptions(config.LOG_LEVEL as LogLevel) as pino.LoggerOptions)
+// Redis down at start does not stop it: readiness answers 503 and the worker retries until it is back.
 const connections = await openConnections(config, (err) =>
   logger.warn({ err: { message: err.message } }, 'redis unavailable'),
-).catch((err: unknown) => {
-  // A schema the service refuses to run on: one line for the operator, not a stack trace.
-  if (!(err instanceof SchemaCollationError)) throw err
-  console.error(`analytics: ${err.message}`)
-  process.exit(1)
-})
+).catch(fail)
 const role = config.ANALYTICS_ROLE
 const api = role === 'worker' ? undefined : await buildApp(config, connections)
 
@@ -73,7 +79,25 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   })
 }
 
+async function listen(server: { listen(o: { host: string; port: number }): Promise<unknown> }, port: number) {
+  listening = { host: config!.HOST, port }
+  try {
+    await server.listen(listening)
+  } catch (err) {
+    // Nothing is served: stop what did start (the worker, the connections) before leaving.
+    closing = true
+    const force = setTimeout(() => fail(err), 5_000)
+    await Promise.all([api?.close(), probe?.close(), worker?.stop()]).catch(() => {})
+    await connections.close().catch(() => {})
+    clearTimeout(force)
+    fail(err)
+  }
+}
+
+// Ports first: a port taken stops the start before the worker joins the group.
+if (api) await listen(api, config.ANALYTICS_PORT)
+if (probe) await listen(probe, config.WORKER_METRICS_PORT)
 await worker?.start()
-if (api) await api.listen({ host: config.HOST, port: config.ANALYTICS_PORT })
-if (probe) await probe.listen({ host: config.HOST, port: config.WORKER_METRICS_PORT })
 logger.info({ role }, 'analytics started')
+// `pnpm start` waits for this, not for whatever answers on the port (it may be another instance).
+process.send?.({ ready: 'analytics', port: config.ANALYTICS_PORT }, () => process.disconnect?.())

@@ -1,4 +1,5 @@
 import {
+  accessLogPlugin,
   ApiError,
   clientAddress,
   clientKey,
@@ -44,6 +45,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
   ).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin)
+  await app.register(accessLogPlugin)
   await app.register(jsonBodyPlugin)
   await app.register(drainPlugin)
   await app.register(metricsPlugin, { prefix: 'token' })

@@ -1,7 +1,7 @@
 // `pnpm cli <command>`: administration of the token service against DATABASE_URL (and REDIS_URL).
 import { randomBytes } from 'node:crypto'
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util'
-import { ConfigError } from '@africhain/config'
+import { ConfigError, startupFailure } from '@africhain/config'
 import { createDb, ensureDatabase, migrateDown, migrateToLatest } from '@africhain/db'
 import { newEvent } from '@africhain/events'
 import { passesPasswordOnArgv, readPassword } from './cli-prompt.ts'
@@ -185,4 +185,7 @@ async function main(argv: string[]) {
   }
 }
 
-await main(process.argv.slice(2))
+// A database that cannot be reached or refuses the login: one line naming it (password masked), no stack.
+await main(process.argv.slice(2)).catch((err: unknown) =>
+  fail(startupFailure('pnpm cli', err, { databaseUrl: loadTokenConfig().DATABASE_URL })),
+)

@@ -1,23 +1,27 @@
-import { ConfigError } from '@africhain/config'
-import { SchemaCollationError } from '@africhain/db'
+import { startupFailure } from '@africhain/config'
 import { buildApp } from './app.ts'
-import { loadTokenConfig } from './config.ts'
+import { loadTokenConfig, type TokenConfig } from './config.ts'
 
 // Loads config, listens, and closes with grace on SIGTERM/SIGINT: in-flight requests finish, the relay stops.
-let config: ReturnType<typeof loadTokenConfig>
-try {
-  config = loadTokenConfig()
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : `token service: ${(err as Error).message}`)
+// A start that cannot go on (bad config, database unreachable, port taken, a schema it refuses) prints one
+// line naming the cause and exits 1: no stack trace for the operator to read through.
+const SERVICE = 'token service'
+let config: TokenConfig | undefined
+function fail(err: unknown): never {
+  console.error(
+    startupFailure(SERVICE, err, {
+      ...(config ? { databaseUrl: config.DATABASE_URL, host: config.HOST, port: config.TOKEN_PORT } : {}),
+    }),
+  )
   process.exit(1)
 }
 
-const app = await buildApp(config).catch((err: unknown) => {
-  // A schema the service refuses to run on: one line for the operator, not a stack trace.
-  if (!(err instanceof SchemaCollationError)) throw err
-  console.error(`token service: ${err.message}`)
-  process.exit(1)
-})
+try {
+  config = loadTokenConfig()
+} catch (err) {
+  fail(err)
+}
+const app = await buildApp(config).catch(fail)
 let closing = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, async () => {
@@ -30,4 +34,15 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.exit(0)
   })
 }
-await app.listen({ host: config.HOST, port: config.TOKEN_PORT })
+try {
+  await app.listen({ host: config.HOST, port: config.TOKEN_PORT })
+} catch (err) {
+  // Built but not listening: stop the background work (relay, consumers) before leaving.
+  closing = true
+  const force = setTimeout(() => fail(err), 5_000)
+  await app.close().catch(() => {})
+  clearTimeout(force)
+  fail(err)
+}
+// `pnpm start` waits for this, not for whatever answers on the port (it may be another instance).
+process.send?.({ ready: 'token', port: config.TOKEN_PORT }, () => process.disconnect?.())

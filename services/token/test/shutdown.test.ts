@@ -17,7 +17,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX!,
       TOKEN_PORT: String(port),
       PASSWORD_HASH_COST: '13', // slow enough that requests are still in flight when the signal lands
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: 'debug', // the `request received` line marks each request in flight
       RATE_LIMIT_REGISTER: 'off',
     })
     const base = `http://127.0.0.1:${port}`
@@ -38,8 +38,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     )
     // Latch: every request has reached the server before the signal is sent.
     await waitFor(
-      () =>
-        service.count(/"url":"\/auth\/register".*incoming request|incoming request.*\/auth\/register/) >= n,
+      () => service.count(/"url":"\/auth\/register".*"msg":"request received"/) >= n,
       'requests in flight',
     )
     service.kill('SIGTERM')
