@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ApiError, dependencyOf, ERRORS, type ErrorCode } from './errors.ts'
+import { validationMessage as describeSchemaErrors, type SchemaError } from './validation-message.ts'
 
 const STATUS_NAMES: Record<number, string> = {
   400: 'Bad Request',
@@ -15,6 +16,22 @@ const STATUS_NAMES: Record<number, string> = {
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+}
+
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
+/**
+ * A route path as find-my-way matches it: `:param` is one non-empty segment, `*` anything. A regexp
+ * parameter (`:id(^\\d+)`) is taken as any segment (none is used): the check then errs towards 405.
+ */
+function pathPattern(url: string): RegExp {
+  const source = url
+    .split(/(:[A-Za-z0-9_]+(?:\([^)]*\))?|\*)/)
+    .map((part, i) =>
+      i % 2 === 1 ? (part === '*' ? '.*' : '[^/]+') : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('')
+  return new RegExp(`^${source}$`)
 }
 
 /** Maps any thrown value to the API error it is answered with. Unknown errors become a generic 500. */
@@ -41,10 +58,11 @@ function isClientAbort(err: unknown): boolean {
   return e?.code === 'ECONNRESET' && e.message === 'aborted'
 }
 
-function validationMessage(e: Partial<FastifyError>): string {
-  // Fastify's message names the failing path and rule, never the value itself.
-  const msg = typeof e.message === 'string' ? e.message : 'the request does not match its schema'
-  return msg.length > 300 ? `${msg.slice(0, 300)}…` : msg
+function validationMessage(e: Partial<FastifyError> & { validation?: unknown }): string {
+  // Built from ajv's error objects: each failing field by name and what it allows, never the value itself.
+  if (Array.isArray(e.validation) && e.validation.length > 0)
+    return describeSchemaErrors(e.validation as SchemaError[], e.validationContext ?? 'request')
+  return 'the request does not match its schema'
 }
 
 export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
@@ -84,9 +102,35 @@ export const errorHandlerPlugin = fp(
       }
       return sendApiError(reply, apiError)
     })
-    app.setNotFoundHandler((_request, reply) =>
-      sendApiError(reply, new ApiError('NOT_FOUND', 'no such route')),
-    )
+    // Every route's path and methods, as registered: a URL that matches a path but not the method is a 405.
+    const routes = new Map<string, { path: RegExp; methods: Set<string> }>()
+    app.addHook('onRoute', (route) => {
+      const path = pathPattern(route.url ?? route.path)
+      const entry = routes.get(path.source) ?? { path, methods: new Set<string>() }
+      routes.set(path.source, entry)
+      for (const m of [route.method].flat()) entry.methods.add(m.toUpperCase())
+      if (entry.methods.has('GET')) entry.methods.add('HEAD')
+    })
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0]!
+      const allowed = new Set(
+        [...routes.values()].filter((r) => r.path.test(path)).flatMap((r) => [...r.methods]),
+      )
+      if (allowed.size === 0) return sendApiError(reply, new ApiError('NOT_FOUND', 'no such route'))
+      const allow = METHOD_ORDER.filter((m) => allowed.has(m)).concat(
+        [...allowed].filter((m) => !METHOD_ORDER.includes(m)),
+      )
+      return sendApiError(
+        reply,
+        new ApiError(
+          'METHOD_NOT_ALLOWED',
+          `${request.method} is not allowed here; use ${allow.join(' or ')}`,
+          {
+            Allow: allow.join(', '),
+          },
+        ),
+      )
+    })
   },
   { name: 'africhain-error-handler', fastify: '5.x' },
 )

@@ -28,10 +28,18 @@ export function serverOptions(opts: {
       // strictNumbers off, measured on ajv 8.20: with it on (its default), a query value coerced to
       // `Infinity` (`limit=Infinity`, `1e309`) skips `minimum`/`maximum` and reached the SQL as a 500; with it
       // off the coerced value is range-checked and refused (400). `NaN` is never coerced either way.
+      //
+      // allErrors on, so a 400 names every failing field, not only the first (validation-message.ts). ajv's
+      // security notes advise against it because validation then goes on past a failed `maxLength` into
+      // `pattern`/`format` of an oversized string, and past a failed `maxItems` into `uniqueItems`. Here the
+      // input is bounded before ajv sees it (16 KiB bodies, Node's 16 KiB header limit for query strings),
+      // request schemas use no `uniqueItems` or `patternProperties`, and their patterns and formats are
+      // linear. Measured: a 16 KiB login body of 1,700 unknown fields takes 0.33 ms to validate and describe
+      // (0.04 ms with allErrors off), and the message names five of them and counts the rest.
       customOptions: {
         removeAdditional: false,
         coerceTypes: opts.coerceTypes === true,
-        allErrors: false,
+        allErrors: true,
         strictNumbers: false,
       },
     },

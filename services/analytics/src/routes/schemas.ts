@@ -1,9 +1,4 @@
-import {
-  RiskFactor,
-  SESSION_EVENT_TYPES,
-  SessionEvent,
-  type SessionEvent as SessionEventType,
-} from '@africhain/events'
+import { EventType, RiskFactor, SessionEvent, type SessionEvent as SessionEventType } from '@africhain/events'
 import { Type } from 'typebox'
 import { EXACT_MEDIAN_LIMIT } from '../domain/duration-stats.ts'
 
@@ -32,8 +27,6 @@ const UserId = Type.String({
 export const NoQuery = Type.Object({}, { additionalProperties: false })
 
 export const UserQuery = Type.Object({ userId: Type.Optional(UserId) }, { additionalProperties: false })
-
-export const EventType = Type.Union(SESSION_EVENT_TYPES.map((t) => Type.Literal(t)))
 
 export const EventsQuery = Type.Object(
   {
