@@ -41,6 +41,9 @@ export class OwnRedis {
         retryStrategy: () => null,
         maxRetriesPerRequest: 0,
       })
+      // Refused until the server listens: connect() rejects with it and waitFor retries. Without a listener
+      // ioredis would also print every refusal as an "Unhandled error event" in the test output.
+      probe.on('error', () => {})
       try {
         await probe.connect()
         return (await probe.ping()) === 'PONG'
