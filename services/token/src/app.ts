@@ -1,5 +1,4 @@
 import {
-  accessLogPlugin,
   ApiError,
   clientAddress,
   clientKey,
@@ -20,6 +19,7 @@ import { configurePasswordHashing } from './domain/password.ts'
 import { rateLimitRecorder } from './events/rate-limited.ts'
 import { infrastructurePlugin } from './plugins/infrastructure.ts'
 import { sessionsPlugin } from './plugins/sessions.ts'
+import { adminRoutes } from './routes/admin.ts'
 import { authRoutes } from './routes/auth.ts'
 import { requestContext } from './routes/context.ts'
 import { introspectRoutes } from './routes/introspect.ts'
@@ -45,7 +45,6 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
   ).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin)
-  await app.register(accessLogPlugin)
   await app.register(jsonBodyPlugin)
   await app.register(drainPlugin)
   await app.register(metricsPlugin, { prefix: 'token' })
@@ -104,6 +103,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
 
   await app.register(authRoutes, { config })
   await app.register(sessionRoutes)
+  await app.register(adminRoutes)
   await app.register(introspectRoutes, { config })
   await app.register(jwksRoutes)
   return app

@@ -9,6 +9,31 @@ export type User = {
   passwordHash: string
   displayName: string | null
   roles: string[]
+  /** An administrator disabled the account: login and refresh are refused (absent: not disabled). */
+  disabled?: boolean
+}
+
+/** A user as an administrator sees it (no password hash). */
+export type Account = {
+  id: string
+  identifier: string
+  displayName: string | null
+  roles: string[]
+  createdAt: Date
+  disabled: boolean
+}
+
+/** What an account use case changes, decided while the user row is locked (see `UserStore.updateAccount`). */
+export type AccountUpdate = {
+  passwordHash?: string
+  disabled?: boolean
+  /** Live sessions of the user to revoke in the same transaction (all of them but `exceptSessionId`). */
+  revoke?: {
+    exceptSessionId?: string
+    reason: RevokeReason
+    eventsFor: (session: SessionRecord) => SessionEvent[]
+  }
+  events: SessionEvent[]
 }
 
 export type Device = { id?: string; platform: string; name?: string }
@@ -36,6 +61,22 @@ export interface UserStore {
   /** Inserts the user and its `user.registered` event in one transaction; false when the identifier is taken. */
   create(user: User, event: SessionEvent): Promise<boolean>
   findByIdentifier(identifier: string): Promise<User | undefined>
+  findById(id: string): Promise<User | undefined>
+  findAccount(id: string): Promise<Account | undefined>
+  /** Every account, oldest first (the admin CLI's listing). */
+  listAccounts(): Promise<Account[]>
+  /**
+   * One transaction on one account: locks the user row, calls `decide` with it (null: change nothing),
+   * writes the password hash / disabled flag it returns, revokes the sessions it selects (rows locked, as
+   * `SessionStore.revoke` does) and writes its events. A login racing a disable either created its session
+   * before (and it is revoked here) or finds the user disabled (`SessionStore.create` reads the row locked).
+   * Returns undefined when the user does not exist, else the account as locked and the sessions revoked.
+   */
+  updateAccount(
+    id: string,
+    now: Date,
+    decide: (account: Account) => AccountUpdate | null,
+  ): Promise<{ account: Account; revoked: SessionRecord[] } | undefined>
 }
 
 export type Rotation = {
@@ -51,12 +92,18 @@ export type Rotation = {
 }
 
 export interface SessionStore {
-  /** Session row, its first refresh-token hash and the events, in one transaction. */
-  create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[]): Promise<void>
-  /** The session a refresh-token hash was issued for, the generation it was issued at, the user's current roles. */
+  /**
+   * Session row, its first refresh-token hash and the events, in one transaction, with the user row locked:
+   * false (nothing written) when the user is disabled or gone by then.
+   */
+  create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[]): Promise<boolean>
+  /**
+   * The session a refresh-token hash was issued for, the generation it was issued at, the user's current
+   * roles and whether the user is disabled (one query).
+   */
   findByRefreshHash(
     hash: Buffer,
-  ): Promise<{ session: SessionRecord; generation: number; roles: string[] } | undefined>
+  ): Promise<{ session: SessionRecord; generation: number; roles: string[]; disabled: boolean } | undefined>
   find(id: string): Promise<SessionRecord | undefined>
   /**
    * One compare-and-set: advances the session from `fromGeneration` to the next one only if it is still at
@@ -107,6 +154,10 @@ export interface LoginGuard {
   release(account: string): Promise<void>
   /** A correct password: the count starts again. */
   succeeded(account: string): Promise<void>
+  /** An administrator lifts the lock: lock and count cleared together. */
+  unlock(account: string): Promise<void>
+  /** Seconds left on the account's lock, 0 when it is not locked. */
+  lockedFor(account: string): Promise<number>
 }
 
 export type AccessClaims = { sub: string; sid: string; roles: string[]; exp: number }

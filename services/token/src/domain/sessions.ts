@@ -157,6 +157,8 @@ export class SessionService {
       throw new ApiError('INVALID_CREDENTIALS')
     }
     await this.#d.guard.succeeded(account)
+    // Only after the right password: a stranger cannot learn that an account is disabled.
+    if (user.disabled) throw new ApiError('USER_DISABLED')
     return this.#openSession(user, input.device, input.rememberMe === true, ctx)
   }
 
@@ -164,6 +166,7 @@ export class SessionService {
     if (!isRefreshTokenShape(token)) throw new ApiError('TOKEN_INVALID')
     const found = await this.#d.sessions.findByRefreshHash(hashRefreshToken(token))
     if (!found) throw new ApiError('TOKEN_INVALID')
+    if (found.disabled) throw new ApiError('USER_DISABLED')
     const user = { id: found.session.userId, roles: found.roles }
     let session = found.session
     // At most two rounds: a lost CAS re-reads the session once and is then judged as the previous token.
@@ -319,12 +322,14 @@ export class SessionService {
       successorEnc: null,
     }
     const refreshToken = newRefreshToken()
-    await this.#d.sessions.create(session, hashRefreshToken(refreshToken), [
+    const created = await this.#d.sessions.create(session, hashRefreshToken(refreshToken), [
       this.#event(session, ctx, {
         type: 'session.created',
         data: { expiresAt: session.expiresAt.toISOString(), rememberMe },
       }),
     ])
+    // Disabled between our read and the insert (the store re-reads the user row locked).
+    if (!created) throw new ApiError('USER_DISABLED')
     await this.#d.hot.markActive(session.id, user.id, session.expiresAt)
     return this.#pair(user, session, refreshToken, now)
   }

@@ -5,6 +5,8 @@ import fp from 'fastify-plugin'
 import { Cluster, type Redis } from 'ioredis'
 import { Counter, Gauge } from 'prom-client'
 import type { TokenConfig } from '../config.ts'
+import type { AccountAdmin } from '../domain/admin.ts'
+import type { PasswordChange } from '../domain/password-change.ts'
 import { SessionService } from '../domain/sessions.ts'
 import { OutboxRelay } from '../events/outbox-relay.ts'
 import { riskAlertConsumer } from '../events/risk-alerts.ts'
@@ -12,13 +14,18 @@ import { keyEncryption } from '../keys/key-crypto.ts'
 import { KeyRing } from '../keys/key-ring.ts'
 import { accessTokenSigner } from '../keys/signer.ts'
 import { HotStateKeeper } from '../storage/hot-state-keeper.ts'
-import { hotSessionState, loginGuard } from '../storage/redis-state.ts'
+import { hotSessionState } from '../storage/redis-state.ts'
 import { sessionRepository } from '../storage/session.repository.ts'
 import { userRepository } from '../storage/user.repository.ts'
+import { accountServices, configuredLoginGuard } from './account-services.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     sessions: SessionService
+    /** Account administration (routes/admin.ts, the CLI). */
+    accounts: AccountAdmin
+    /** Password changes (POST /auth/password, `pnpm cli user:set-password`). */
+    passwords: PasswordChange
     keyRing: KeyRing
     relay: OutboxRelay
     verifyAccessToken: (token: string) => Promise<AuthContext>
@@ -86,15 +93,13 @@ export const sessionsPlugin = fp(
     // While Redis refuses writes its reads may miss a revocation: the verifier then asks MySQL.
     const writeProbe = new WriteProbe(redis)
     const hot = hotSessionState(redis, () => writeProbe.refused())
+    const users = userRepository(db, nudge)
+    const sessions = sessionRepository(db, nudge, app.rotationDb)
     const service = new SessionService({
-      users: userRepository(db, nudge),
-      sessions: sessionRepository(db, nudge, app.rotationDb),
+      users,
+      sessions,
       hot,
-      guard: loginGuard(redis, redisKeys, {
-        threshold: config.LOGIN_LOCK_THRESHOLD,
-        windowSeconds: config.LOGIN_LOCK_WINDOW,
-        lockSeconds: config.LOGIN_LOCK_WINDOW,
-      }),
+      guard: configuredLoginGuard(config, redis, redisKeys),
       signer: accessTokenSigner(keyRing, config.TOKEN_ISSUER, config.TOKEN_AUDIENCE),
       policy: {
         accessTtl: config.ACCESS_TOKEN_TTL,
@@ -110,6 +115,16 @@ export const sessionsPlugin = fp(
       },
     })
 
+    const { accounts, passwords } = accountServices({
+      config,
+      redis,
+      redisKeys,
+      users,
+      sessions,
+      hot,
+      observe: { revoked: (reason, n) => revocations.inc({ reason }, n) },
+    })
+
     const verify = createAccessTokenVerifier({
       issuer: config.TOKEN_ISSUER,
       audience: config.TOKEN_AUDIENCE,
@@ -120,6 +135,8 @@ export const sessionsPlugin = fp(
       onUnknownSession: (sid, sub) => service.resolveUnknown(sid, sub),
     })
     app.decorate('sessions', service)
+    app.decorate('accounts', accounts)
+    app.decorate('passwords', passwords)
     app.decorate('keyRing', keyRing)
     app.decorate('relay', relay)
     app.decorate('verifyAccessToken', verify)

@@ -2,7 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { TokenConfig } from '../config.ts'
 import { requestContext } from './context.ts'
-import { bearer, errors, LoginBody, RefreshBody, RegisterBody, TokenPair } from './schemas.ts'
+import {
+  bearer,
+  errors,
+  LoginBody,
+  PasswordChangeBody,
+  RefreshBody,
+  RegisterBody,
+  TokenPair,
+} from './schemas.ts'
 
 const limit = (spec: TokenConfig['RATE_LIMIT_LOGIN']) =>
   spec === 'off' ? false : { max: spec.max, timeWindow: spec.windowSeconds * 1000 }
@@ -64,6 +72,28 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ config: TokenConfig }> = as
     },
     async (request, reply) => {
       await app.sessions.logout(request.auth!, requestContext(request))
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/auth/password',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        summary: 'Change the caller’s password',
+        description:
+          'The current password counts against the account’s login lock like a login (401 ' +
+          'INVALID_CREDENTIALS when wrong, 429 LOGIN_LOCKED once locked). The new password is stored, every ' +
+          'other session of the user is revoked (reason `password_changed`) and `user.password_changed` is ' +
+          'emitted; the calling session stays.',
+        security: bearer,
+        body: PasswordChangeBody,
+        response: { 204: Type.Null(), ...errors(400, 401, 413, 415, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      await app.passwords.change(request.auth!, request.body, requestContext(request))
       return reply.code(204).send(null)
     },
   )

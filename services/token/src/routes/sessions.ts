@@ -66,11 +66,12 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { userId: Type.String({ minLength: 1, maxLength: 64 }) },
           { additionalProperties: false },
         ),
-        response: { 200: Revoked, ...errors(400, 401, 403, 503) },
+        response: { 200: Revoked, ...errors(400, 401, 403, 404, 503) },
       },
     },
+    // The account use case (domain/admin.ts): 404 USER_NOT_FOUND for a user that does not exist.
     async (request) => ({
-      revoked: await app.sessions.revokeUser(request.params.userId, 'admin', requestContext(request)),
+      revoked: await app.accounts.revokeUser(request.params.userId, requestContext(request)),
     }),
   )
 }

@@ -92,5 +92,13 @@ export function loginGuard(
     async succeeded(account) {
       await redis.del(keysOf(account)[0])
     },
+    async unlock(account) {
+      // One DEL of both keys: they share a hash tag, so one slot on a cluster, and no half-cleared state.
+      await redis.del(...keysOf(account))
+    },
+    async lockedFor(account) {
+      const ms = await redis.pttl(keysOf(account)[1])
+      return ms > 0 ? Math.ceil(ms / 1000) : 0
+    },
   }
 }

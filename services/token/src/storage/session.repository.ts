@@ -1,6 +1,6 @@
 import { retryOnDeadlock } from '@africhain/db'
 import type { RevokeReason, SessionEvent } from '@africhain/events'
-import { type Kysely, type Selectable, sql } from 'kysely'
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely'
 import type { Rotation, SessionRecord, SessionStore } from '../domain/ports.ts'
 import { insertOutbox } from './outbox.ts'
 import type { SessionTable, TokenDatabase } from './tables.ts'
@@ -50,8 +50,16 @@ export function sessionRepository(
   rotationDb: Kysely<TokenDatabase>,
 ): SessionStore {
   return {
-    async create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[]): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+    async create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[]): Promise<boolean> {
+      const created = await db.transaction().execute(async (trx) => {
+        // Locked: a disable commits before (the login is refused) or waits and revokes this session too.
+        const user = await trx
+          .selectFrom('users')
+          .select('disabled_at')
+          .where('id', '=', session.userId)
+          .forUpdate()
+          .executeTakeFirst()
+        if (!user || user.disabled_at !== null) return false
         await trx
           .insertInto('sessions')
           .values({
@@ -83,8 +91,10 @@ export function sessionRepository(
           })
           .execute()
         await insertOutbox(trx, events, session.createdAt)
+        return true
       })
-      afterCommit()
+      if (created) afterCommit()
+      return created
     },
 
     async findByRefreshHash(hash: Buffer) {
@@ -96,18 +106,20 @@ export function sessionRepository(
         .select([
           'rt.generation as token_generation',
           'u.roles as user_roles',
+          'u.disabled_at as user_disabled_at',
           rotatedAgo.as('rotated_ago_ms'),
         ])
         .where('rt.hash', '=', hash)
         .executeTakeFirst()
       if (!row) return undefined
-      const { token_generation, user_roles, ...session } = row
+      const { token_generation, user_roles, user_disabled_at, ...session } = row
       // Roles are read at every refresh (one query with the session), so a granted or removed role
       // reaches the user's next access token.
       return {
         session: toSessionRecord(session),
         generation: token_generation,
         roles: user_roles.split(' ').filter(Boolean),
+        disabled: user_disabled_at !== null,
       }
     },
 
@@ -136,30 +148,7 @@ export function sessionRepository(
     ): Promise<SessionRecord[]> {
       if (selection.sessionIds?.length === 0) return []
       const revoked = await retryOnDeadlock(() =>
-        db.transaction().execute(async (trx) => {
-          let query = trx
-            .selectFrom('sessions')
-            .selectAll()
-            .where('user_id', '=', selection.userId)
-            .where('revoked_at', 'is', null)
-            .where('expires_at', '>', now)
-          if (selection.sessionIds) query = query.where('id', 'in', selection.sessionIds)
-          if (selection.exceptSessionId) query = query.where('id', '!=', selection.exceptSessionId)
-          const rows = await query.forUpdate().execute()
-          if (rows.length === 0) return []
-          await trx
-            .updateTable('sessions')
-            .set({ revoked_at: now, revoked_reason: reason })
-            .where(
-              'id',
-              'in',
-              rows.map((r) => r.id),
-            )
-            .execute()
-          const sessions = rows.map(toSessionRecord)
-          await insertOutbox(trx, sessions.flatMap(eventsFor), now)
-          return sessions
-        }),
+        db.transaction().execute((trx) => revokeInTransaction(trx, selection, reason, now, eventsFor)),
       )
       if (revoked.length > 0) afterCommit()
       return revoked
@@ -183,6 +172,41 @@ export function sessionRepository(
       afterCommit()
     },
   }
+}
+
+/**
+ * The revocation inside the caller's transaction (`revoke` above, and account changes that revoke with
+ * them): the selected live sessions locked, marked revoked, one set of events each. Returns them.
+ */
+export async function revokeInTransaction(
+  trx: Transaction<TokenDatabase>,
+  selection: { userId: string; sessionIds?: string[]; exceptSessionId?: string },
+  reason: RevokeReason,
+  now: Date,
+  eventsFor: (session: SessionRecord) => SessionEvent[],
+): Promise<SessionRecord[]> {
+  let query = trx
+    .selectFrom('sessions')
+    .selectAll()
+    .where('user_id', '=', selection.userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+  if (selection.sessionIds) query = query.where('id', 'in', selection.sessionIds)
+  if (selection.exceptSessionId) query = query.where('id', '!=', selection.exceptSessionId)
+  const rows = await query.forUpdate().execute()
+  if (rows.length === 0) return []
+  await trx
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where(
+      'id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .execute()
+  const sessions = rows.map(toSessionRecord)
+  await insertOutbox(trx, sessions.flatMap(eventsFor), now)
+  return sessions
 }
 
 type OkPacket = { affectedRows?: number }

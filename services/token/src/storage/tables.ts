@@ -10,6 +10,8 @@ export type UserTable = {
   /** Space-separated role names (`user`, `security`, `admin`). */
   roles: string
   created_at: ColumnType<Date, Date, never>
+  /** Set while an administrator has the account disabled (migration 004): login and refresh refused. */
+  disabled_at: Date | null
 }
 
 export type SessionTable = {

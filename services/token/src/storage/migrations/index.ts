@@ -2,10 +2,12 @@ import type { Migration } from 'kysely/migration'
 import * as initial from './001-initial.ts'
 import * as binaryCollation from './002-binary-collation.ts'
 import * as deployment from './003-deployment-and-revocations.ts'
+import * as userDisabled from './004-user-disabled.ts'
 
 export const tokenMigrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-binary-collation': binaryCollation,
   '003-deployment-and-revocations': deployment,
+  '004-user-disabled': userDisabled,
 }
 export const MIGRATION_TABLE = 'token'

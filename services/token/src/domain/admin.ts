@@ -1,0 +1,148 @@
+import type { RevokeReason, SessionEvent } from '@africhain/events'
+import { ApiError } from '@africhain/http'
+import { accountEvent, lockAccount, revokedEvent, tombstone } from './account-events.ts'
+import { normaliseIdentifier } from './identifier.ts'
+import type { Account, HotSessionState, LoginGuard, SessionRecord, SessionStore, UserStore } from './ports.ts'
+import { type SessionView, toSessionView } from './session-view.ts'
+import type { RequestContext, SessionObserver } from './sessions.ts'
+
+export type UserProfile = {
+  userId: string
+  identifier: string
+  displayName: string | null
+  roles: string[]
+  createdAt: string
+  locked: boolean
+  disabled: boolean
+}
+
+/** Who acts: the administrator's user id and session (their own session shows as `current`), or `cli`. */
+export type Actor = { actorId: string; sessionId?: string }
+
+type Deps = {
+  users: UserStore
+  sessions: SessionStore
+  hot: HotSessionState
+  guard: LoginGuard
+  policy: { accessTtl: number }
+  observe?: Pick<SessionObserver, 'revoked'>
+  now?: () => Date
+}
+
+/**
+ * What an operator does to accounts (the admin routes and the CLI call these, nothing else): look up,
+ * unlock, disable and enable, revoke sessions. Every action that changes something writes an event
+ * carrying `data.actorId` in the same transaction; a disable or enable of an account already so changes
+ * nothing and writes none. `session.revoked` has no `actorId` field in the v2 event schema: a revocation
+ * by an administrator is told apart by its reason (`admin`), and a disable by its `user.disabled` event.
+ */
+export class AccountAdmin {
+  #d: Deps
+  #now: () => Date
+
+  constructor(deps: Deps) {
+    this.#d = deps
+    this.#now = deps.now ?? (() => new Date())
+  }
+
+  /** The user an identifier names, in any spelling that normalises to it: 0 or 1. */
+  async findByIdentifier(identifier: string): Promise<UserProfile[]> {
+    const id = normaliseIdentifier(identifier)
+    if (!id)
+      throw new ApiError('VALIDATION_FAILED', 'identifier must be an E.164 phone number or an email address')
+    const user = await this.#d.users.findByIdentifier(id.value)
+    const account = user ? await this.#d.users.findAccount(user.id) : undefined
+    return account ? [await this.#profile(account)] : []
+  }
+
+  async profile(userId: string, actor: Actor): Promise<UserProfile & { sessions: SessionView[] }> {
+    const account = await this.#account(userId)
+    const sessions = await this.#d.sessions.listActive(userId, this.#now())
+    return {
+      ...(await this.#profile(account)),
+      sessions: sessions.map((s) => toSessionView(s, actor.sessionId)),
+    }
+  }
+
+  async list(): Promise<UserProfile[]> {
+    const accounts = await this.#d.users.listAccounts()
+    return Promise.all(accounts.map((a) => this.#profile(a)))
+  }
+
+  /** Lock and failure count cleared, then the event (a retried unlock is harmless: one more event). */
+  async unlock(userId: string, actor: Actor, ctx: RequestContext): Promise<void> {
+    await this.#account(userId)
+    await this.#d.guard.unlock(lockAccount(userId))
+    await this.#d.sessions.appendEvents([accountEvent('user.unlocked', userId, actor.actorId, ctx)])
+  }
+
+  /** Disabled, and every live session revoked (reason `admin`) in the same transaction. */
+  async disable(userId: string, actor: Actor, ctx: RequestContext): Promise<void> {
+    const now = this.#now()
+    const reason: RevokeReason = 'admin'
+    const result = await this.#d.users.updateAccount(userId, now, (account) => ({
+      disabled: true,
+      // Even when already disabled: a session that slipped in is revoked (its own event says so).
+      revoke: { reason, eventsFor: (s) => [revokedEvent(s, ctx, reason, now, this.#d.policy.accessTtl)] },
+      events: account.disabled ? [] : [accountEvent('user.disabled', userId, actor.actorId, ctx)],
+    }))
+    if (!result) throw new ApiError('USER_NOT_FOUND')
+    await this.#tombstone(result.revoked, reason, now)
+  }
+
+  /** Login and refresh work again; sessions revoked by the disable stay revoked. */
+  async enable(userId: string, actor: Actor, ctx: RequestContext): Promise<void> {
+    const result = await this.#d.users.updateAccount(userId, this.#now(), (account) =>
+      account.disabled
+        ? { disabled: false, events: [accountEvent('user.enabled', userId, actor.actorId, ctx)] }
+        : null,
+    )
+    if (!result) throw new ApiError('USER_NOT_FOUND')
+  }
+
+  /** One session, whoever owns it: 404 SESSION_NOT_FOUND when there is none; one already ended stays so. */
+  async revokeSession(sessionId: string, ctx: RequestContext): Promise<void> {
+    const session = await this.#d.sessions.find(sessionId)
+    if (!session) throw new ApiError('SESSION_NOT_FOUND')
+    await this.#revoke({ userId: session.userId, sessionIds: [sessionId] }, ctx)
+  }
+
+  /** Every live session of a user (reason `admin`): how many. */
+  async revokeUser(userId: string, ctx: RequestContext): Promise<number> {
+    await this.#account(userId)
+    return this.#revoke({ userId }, ctx)
+  }
+
+  async #revoke(selection: { userId: string; sessionIds?: string[] }, ctx: RequestContext): Promise<number> {
+    const now = this.#now()
+    const events = (s: SessionRecord): SessionEvent[] => [
+      revokedEvent(s, ctx, 'admin', now, this.#d.policy.accessTtl),
+    ]
+    const revoked = await this.#d.sessions.revoke(selection, 'admin', now, events)
+    await this.#tombstone(revoked, 'admin', now)
+    return revoked.length
+  }
+
+  async #tombstone(revoked: SessionRecord[], reason: RevokeReason, now: Date): Promise<void> {
+    if (revoked.length > 0) this.#d.observe?.revoked(reason, revoked.length)
+    await tombstone(this.#d.hot, revoked, now, this.#d.policy.accessTtl)
+  }
+
+  async #account(userId: string): Promise<Account> {
+    const account = await this.#d.users.findAccount(userId)
+    if (!account) throw new ApiError('USER_NOT_FOUND')
+    return account
+  }
+
+  async #profile(account: Account): Promise<UserProfile> {
+    return {
+      userId: account.id,
+      identifier: account.identifier,
+      displayName: account.displayName,
+      roles: account.roles,
+      createdAt: account.createdAt.toISOString(),
+      locked: (await this.#d.guard.lockedFor(lockAccount(account.id))) > 0,
+      disabled: account.disabled,
+    }
+  }
+}

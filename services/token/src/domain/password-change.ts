@@ -1,0 +1,111 @@
+import { newEvent, type RevokeReason, type SessionEvent } from '@africhain/events'
+import { ApiError } from '@africhain/http'
+import { accountEvent, lockAccount, revokedEvent, tombstone } from './account-events.ts'
+import { hashPassword, verifyPassword } from './password.ts'
+import type { HotSessionState, LoginGuard, UserStore } from './ports.ts'
+import type { Caller, RequestContext, SessionObserver } from './sessions.ts'
+
+type Deps = {
+  users: UserStore
+  hot: HotSessionState
+  guard: LoginGuard
+  policy: { accessTtl: number; passwordCost: number }
+  /** Outbox-only events (a failed check, a lock): the session store's `appendEvents`. */
+  appendEvents: (events: SessionEvent[]) => Promise<void>
+  observe?: Pick<SessionObserver, 'revoked'>
+  now?: () => Date
+}
+
+/**
+ * Password changes: by the user (`POST /auth/password`, the current password checked) and by an operator
+ * (`pnpm cli user:set-password`). Either way the new hash, the revocations (reason `password_changed`) and
+ * the `user.password_changed` event are one transaction; the tombstones follow the commit.
+ */
+export class PasswordChange {
+  #d: Deps
+  #now: () => Date
+
+  constructor(deps: Deps) {
+    this.#d = deps
+    this.#now = deps.now ?? (() => new Date())
+  }
+
+  /**
+   * The caller's own password. The current password is counted against the account's login lock exactly
+   * like a login attempt: a stolen access token must not become an unlimited password oracle. The caller's
+   * session stays; every other one is revoked.
+   */
+  async change(
+    caller: Caller,
+    input: { currentPassword: string; newPassword: string },
+    ctx: RequestContext,
+  ): Promise<void> {
+    const user = await this.#d.users.findById(caller.userId)
+    if (!user) throw new ApiError('USER_NOT_FOUND')
+    const account = lockAccount(user.id)
+    const attempt = await this.#d.guard.admit(account)
+    if (!attempt.admitted) {
+      await this.#d.appendEvents([this.#failed(caller, ctx, 'locked')])
+      throw new ApiError('LOGIN_LOCKED', undefined, { 'Retry-After': String(attempt.retryAfter) })
+    }
+    let ok: boolean
+    try {
+      ok = await verifyPassword(input.currentPassword, user.passwordHash)
+    } catch (err) {
+      await this.#d.guard.release(account).catch(() => {})
+      throw err
+    }
+    if (!ok) {
+      const lockedFor = await this.#d.guard.failed(account, attempt.attempt)
+      const events = [this.#failed(caller, ctx, 'invalid_credentials')]
+      if (lockedFor > 0) {
+        const lockedUntil = new Date(this.#now().getTime() + lockedFor * 1000).toISOString()
+        events.push(newEvent({ type: 'user.locked', userId: user.id, ip: ctx.ip, data: { lockedUntil } }))
+      }
+      await this.#d.appendEvents(events)
+      throw new ApiError('INVALID_CREDENTIALS', 'the current password is wrong')
+    }
+    await this.#d.guard.succeeded(account)
+    await this.#store(user.id, input.newPassword, user.id, ctx, caller.sessionId)
+  }
+
+  /** An operator sets the password (`actorId`: who, e.g. `cli`): every session of the user is revoked. */
+  async set(userId: string, newPassword: string, actorId: string, ctx: RequestContext): Promise<void> {
+    await this.#store(userId, newPassword, actorId, ctx)
+  }
+
+  async #store(
+    userId: string,
+    password: string,
+    actorId: string,
+    ctx: RequestContext,
+    keepSessionId?: string,
+  ): Promise<void> {
+    const passwordHash = await hashPassword(password, this.#d.policy.passwordCost)
+    const now = this.#now()
+    const reason: RevokeReason = 'password_changed'
+    const result = await this.#d.users.updateAccount(userId, now, () => ({
+      passwordHash,
+      revoke: {
+        ...(keepSessionId ? { exceptSessionId: keepSessionId } : {}),
+        reason,
+        eventsFor: (s) => [revokedEvent(s, ctx, reason, now, this.#d.policy.accessTtl)],
+      },
+      events: [accountEvent('user.password_changed', userId, actorId, ctx)],
+    }))
+    if (!result) throw new ApiError('USER_NOT_FOUND')
+    if (result.revoked.length > 0) this.#d.observe?.revoked(reason, result.revoked.length)
+    await tombstone(this.#d.hot, result.revoked, now, this.#d.policy.accessTtl)
+  }
+
+  #failed(caller: Caller, ctx: RequestContext, reason: 'invalid_credentials' | 'locked'): SessionEvent {
+    return newEvent({
+      type: 'login.failed',
+      userId: caller.userId,
+      sessionId: caller.sessionId,
+      ip: ctx.ip,
+      ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}),
+      data: { reason },
+    })
+  }
+}
