@@ -6,14 +6,14 @@ export { freePort } from '../../../../infra/scripts/free-port.ts'
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url))
 
-/** A service as a real OS process (`node <entry>`), its log lines collected for latches. */
+/** A service as a real OS process (`node <entry> [args]`), its log lines collected for latches. */
 export class ServiceProcess {
   readonly lines: string[] = []
   readonly proc: ChildProcess
   readonly exited: Promise<number | null>
 
-  constructor(entry: string, env: Record<string, string>) {
-    this.proc = spawn(process.execPath, [entry], {
+  constructor(entry: string, env: Record<string, string>, args: string[] = []) {
+    this.proc = spawn(process.execPath, [entry, ...args], {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
