@@ -4,6 +4,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util'
 import { ConfigError, startupFailure } from '@africhain/config'
 import { createDb, ensureDatabase, migrateDown, migrateToLatest } from '@africhain/db'
 import { newEvent } from '@africhain/events'
+import { ACCOUNT_USAGE, CliFailure, runAccountCommand } from './cli-accounts.ts'
 import { passesPasswordOnArgv, readPassword } from './cli-prompt.ts'
 import { loadTokenConfig, type TokenConfig } from './config.ts'
 import { normaliseIdentifier } from './domain/identifier.ts'
@@ -22,6 +23,7 @@ const USAGE = `usage: pnpm cli <command>
                                                      the password is asked at a hidden prompt, or read
                                                      from the first line of standard input when piped
   user:grant-role <identifier> <role>                roles: ${ROLES.join(', ')}
+${ACCOUNT_USAGE}
   keys:rotate                                        new signing key, published now, signing after KEY_ACTIVATION_DELAY
   keys:list                                          the stored signing keys: kid, times, encrypted or in clear
   client:create <client-id>                          a new introspection client secret and its INTROSPECTION_CLIENTS entry
@@ -181,6 +183,14 @@ async function main(argv: string[]) {
       return
     }
     default:
+      // The account commands (cli-accounts.ts) run the admin routes' use cases.
+      if (passesPasswordOnArgv(rest)) fail(PASSWORD_ON_ARGV)
+      try {
+        if (await runAccountCommand(command ?? '', rest, config)) return
+      } catch (err) {
+        if (err instanceof CliFailure) fail(err.message)
+        throw err
+      }
       fail(USAGE)
   }
 }

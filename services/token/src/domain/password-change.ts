@@ -69,9 +69,12 @@ export class PasswordChange {
     await this.#store(user.id, input.newPassword, user.id, ctx, caller.sessionId)
   }
 
-  /** An operator sets the password (`actorId`: who, e.g. `cli`): every session of the user is revoked. */
-  async set(userId: string, newPassword: string, actorId: string, ctx: RequestContext): Promise<void> {
-    await this.#store(userId, newPassword, actorId, ctx)
+  /**
+   * An operator sets the password (`actorId`: who, e.g. `cli`): every session of the user is revoked.
+   * Returns how many were.
+   */
+  async set(userId: string, newPassword: string, actorId: string, ctx: RequestContext): Promise<number> {
+    return this.#store(userId, newPassword, actorId, ctx)
   }
 
   async #store(
@@ -80,7 +83,7 @@ export class PasswordChange {
     actorId: string,
     ctx: RequestContext,
     keepSessionId?: string,
-  ): Promise<void> {
+  ): Promise<number> {
     const passwordHash = await hashPassword(password, this.#d.policy.passwordCost)
     const now = this.#now()
     const reason: RevokeReason = 'password_changed'
@@ -96,6 +99,7 @@ export class PasswordChange {
     if (!result) throw new ApiError('USER_NOT_FOUND')
     if (result.revoked.length > 0) this.#d.observe?.revoked(reason, result.revoked.length)
     await tombstone(this.#d.hot, result.revoked, now, this.#d.policy.accessTtl)
+    return result.revoked.length
   }
 
   #failed(caller: Caller, ctx: RequestContext, reason: 'invalid_credentials' | 'locked'): SessionEvent {
