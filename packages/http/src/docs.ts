@@ -130,6 +130,8 @@ export function annotate<T extends object>(schema: T, docs: Docs): T {
 
 /** A success response's description (OpenAPI shows it per status; the schema's own stays on the schema). */
 export function described<T extends object>(schema: T, description: string): T {
+  // Beside a `$ref` the extension is lost when @fastify/swagger resolves the reference; `description` is not.
+  if ('$ref' in schema) return { ...schema, description }
   return { ...schema, 'x-response-description': description }
 }
 

@@ -1,10 +1,10 @@
-import { ApiError } from '@africhain/http'
+import { ApiError, BEARER_ERRORS, described, errorResponses } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { userEvents } from '../domain/analytics.ts'
 import { decodeCursor } from '../domain/cursor.ts'
 import { parseInstant } from '../domain/time.ts'
 import { subjectOf } from './access.ts'
-import { bearer, EventPage, EventsQuery, errors } from './schemas.ts'
+import { bearer, EventPage, EventsQuery, SessionEventComponent } from './schemas.ts'
 
 function instant(field: string, text: string): Date {
   const ms = parseInstant(text)
@@ -18,15 +18,28 @@ function instant(field: string, text: string): Date {
 
 /** A user's events, newest first, filtered by type and time, paginated by an opaque cursor. */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addSchema(SessionEventComponent.schema)
   app.get(
     '/analytics/events',
     {
       onRequest: app.authenticate,
       schema: {
         summary: "The caller's session events, newest first (userId= for security or admin)",
+        description:
+          'Pages of at most `limit` events, newest first, optionally of one `type` and within [`from`, `to`). Pass `nextCursor` back as `cursor` for the next page; it is null on the last one. A security or admin caller may ask about any user with `userId`; anyone else asking about another user gets 403.',
+        operationId: 'listEvents',
+        tags: ['analytics'],
         security: bearer,
         querystring: EventsQuery,
-        response: { 200: EventPage, ...errors(400, 401, 403, 503) },
+        response: {
+          200: described(EventPage, 'One page of events'),
+          ...errorResponses({
+            400: ['VALIDATION_FAILED'],
+            401: BEARER_ERRORS,
+            403: ['FORBIDDEN'],
+            503: ['DEPENDENCY_UNAVAILABLE'],
+          }),
+        },
       },
     },
     async (request) => {

@@ -1,7 +1,8 @@
+import { BEARER_ERRORS, described, errorResponses } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type SessionAnalytics as Overview, systemAnalytics, userAnalytics } from '../domain/analytics.ts'
 import { PRIVILEGED_ROLES, subjectOf } from './access.ts'
-import { bearer, errors, NoQuery, SessionAnalytics, UserAnalytics, UserQuery } from './schemas.ts'
+import { bearer, NoQuery, SessionAnalytics, UserAnalytics, UserQuery } from './schemas.ts'
 
 /** The system-wide figures scan every recent session: computed at most once a second, shared by all callers. */
 const OVERVIEW_TTL_MS = 1000
@@ -27,9 +28,21 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: [app.authenticate, app.requireRole(...PRIVILEGED_ROLES)],
       schema: {
         summary: 'System-wide session analytics (role security or admin)',
+        description:
+          'Active sessions and users now, devices, session durations and security events over the last 24 hours, across every user. Computed at most once a second.',
+        operationId: 'systemAnalytics',
+        tags: ['analytics'],
         security: bearer,
         querystring: NoQuery,
-        response: { 200: SessionAnalytics, ...errors(400, 401, 403, 503) },
+        response: {
+          200: described(SessionAnalytics, 'System-wide analytics'),
+          ...errorResponses({
+            400: ['VALIDATION_FAILED'],
+            401: BEARER_ERRORS,
+            403: ['FORBIDDEN'],
+            503: ['DEPENDENCY_UNAVAILABLE'],
+          }),
+        },
       },
     },
     async () => overview(),
@@ -41,9 +54,21 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: app.authenticate,
       schema: {
         summary: "The caller's session analytics (userId= for security or admin)",
+        description:
+          'One user’s active sessions, devices, durations, security events and current risk score.',
+        operationId: 'userAnalytics',
+        tags: ['analytics'],
         security: bearer,
         querystring: UserQuery,
-        response: { 200: UserAnalytics, ...errors(400, 401, 403, 503) },
+        response: {
+          200: described(UserAnalytics, 'The user’s analytics'),
+          ...errorResponses({
+            400: ['VALIDATION_FAILED'],
+            401: BEARER_ERRORS,
+            403: ['FORBIDDEN'],
+            503: ['DEPENDENCY_UNAVAILABLE'],
+          }),
+        },
       },
     },
     async (request) => userAnalytics(app.analytics, subjectOf(request, request.query.userId)),

@@ -1,9 +1,9 @@
-import { ApiError } from '@africhain/http'
+import { ApiError, BEARER_ERRORS, described, errorResponses } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { dailyReport } from '../domain/analytics.ts'
 import { isCalendarDay } from '../domain/time.ts'
 import { PRIVILEGED_ROLES } from './access.ts'
-import { bearer, DailyReport, errors, ReportQuery } from './schemas.ts'
+import { bearer, DailyReport, ReportQuery } from './schemas.ts'
 
 /** The daily report, built from the worker's per-day counters. */
 export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -13,9 +13,21 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: [app.authenticate, app.requireRole(...PRIVILEGED_ROLES)],
       schema: {
         summary: 'Daily report for a UTC day (role security or admin)',
+        description:
+          'Logins, failures, refreshes, revocations by reason, reuse detections, devices and events per hour for one UTC day (`date`, default today), compared with the day before.',
+        operationId: 'dailyReport',
+        tags: ['reports'],
         security: bearer,
         querystring: ReportQuery,
-        response: { 200: DailyReport, ...errors(400, 401, 403, 503) },
+        response: {
+          200: described(DailyReport, 'The day’s report'),
+          ...errorResponses({
+            400: ['VALIDATION_FAILED'],
+            401: BEARER_ERRORS,
+            403: ['FORBIDDEN'],
+            503: ['DEPENDENCY_UNAVAILABLE'],
+          }),
+        },
       },
     },
     async (request) => {

@@ -1,22 +1,11 @@
 import { EventType, RiskFactor, SessionEvent, type SessionEvent as SessionEventType } from '@africhain/events'
+import { component } from '@africhain/http'
 import { Type } from 'typebox'
 import { EXACT_MEDIAN_LIMIT } from '../domain/duration-stats.ts'
 
 /** Request and response schemas of the analytics API: one per concept (docs/api.md; the contract fixes the fields). */
 
 export const bearer = [{ bearer: [] }]
-
-export const ErrorResponse = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String(),
-})
-
-/** Error responses a route documents, by status. */
-export function errors(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((s) => [s, ErrorResponse]))
-}
 
 const UserId = Type.String({
   minLength: 1,
@@ -34,7 +23,7 @@ export const EventsQuery = Type.Object(
     type: Type.Optional(EventType),
     from: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive, ISO-8601 with offset' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive, ISO-8601 with offset' })),
-    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'events per page' }),
     cursor: Type.Optional(
       Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' }),
     ),
@@ -43,7 +32,7 @@ export const EventsQuery = Type.Object(
 )
 
 export const FlaggedQuery = Type.Object(
-  { limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }) },
+  { limit: Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'users at most' }) },
   { additionalProperties: false },
 )
 
@@ -82,12 +71,15 @@ export const DataCompleteness = Type.Object(
 )
 
 export const SessionAnalytics = Type.Object({
-  totalActiveSessions: Type.Integer(),
+  totalActiveSessions: Type.Integer({ description: 'sessions neither revoked nor past their expiresAt' }),
   userActiveSessions: Type.Integer({ description: 'users with at least one active session' }),
-  deviceBreakdown: Counts,
+  deviceBreakdown: Type.Record(Type.String(), Type.Integer(), {
+    description: 'active sessions by device platform',
+    examples: [{ android: 12, web: 3 }],
+  }),
   sessionDuration: DurationStats,
   securityEvents: Type.Object(SecurityEvents, { description: 'last 24 hours' }),
-  generatedAt: Type.String(),
+  generatedAt: Type.String({ format: 'date-time' }),
   dataCompleteness: DataCompleteness,
 })
 
@@ -120,11 +112,26 @@ export const RiskAssessment = Type.Object({
   evaluatedAt: Type.String(),
 })
 
-export const FlaggedUsers = Type.Object({ users: Type.Array(RiskAssessment), generatedAt: Type.String() })
+/** Components, registered once (`app.addSchema`) by the routes plugin that answers with them. */
+export const RiskAssessmentComponent = component('RiskAssessment', RiskAssessment)
+export const SessionEventComponent = component(
+  'SessionEvent',
+  Type.Unsafe<SessionEventType>({
+    ...SessionEvent,
+    description: 'A session event as the token service emitted it (`type` tells which `data` it carries)',
+  }),
+)
+
+export const FlaggedUsers = Type.Object({
+  users: Type.Array(RiskAssessmentComponent.ref, { description: 'highest score first' }),
+  generatedAt: Type.String(),
+})
 
 export const EventPage = Type.Object({
-  events: Type.Array(Type.Unsafe<SessionEventType>(SessionEvent)),
-  nextCursor: Type.Union([Type.String(), Type.Null()]),
+  events: Type.Array(SessionEventComponent.ref, { description: 'newest first' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'pass as `cursor` for the next page; null on the last page',
+  }),
 })
 
 const Change = Type.Object({

@@ -1,10 +1,12 @@
+import { BEARER_ERRORS, described, errorResponses } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { assessUser, flaggedUsers } from '../domain/analytics.ts'
 import { PRIVILEGED_ROLES, subjectOf } from './access.ts'
-import { bearer, errors, FlaggedQuery, FlaggedUsers, RiskAssessment, UserQuery } from './schemas.ts'
+import { bearer, FlaggedQuery, FlaggedUsers, RiskAssessmentComponent, UserQuery } from './schemas.ts'
 
 /** Risk assessments: one user's now, and every user whose score is suspicious now. */
 export const securityRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addSchema(RiskAssessmentComponent.schema)
   app.get(
     '/analytics/security',
     {
@@ -12,9 +14,21 @@ export const securityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary:
           "The caller's risk assessment over the last window, with its holderScore (userId= for security or admin)",
+        description:
+          'The score (0-100, suspicious above 50) of the last 24 hours from the factors MULTIPLE_IPS, RAPID_ACTIVITY, TOKEN_REVOCATIONS, MULTIPLE_DEVICES, TOKEN_REUSE and FAILED_LOGINS, with recommendations.',
+        operationId: 'riskAssessment',
+        tags: ['security'],
         security: bearer,
         querystring: UserQuery,
-        response: { 200: RiskAssessment, ...errors(400, 401, 403, 503) },
+        response: {
+          200: described(RiskAssessmentComponent.ref, 'The user’s risk assessment'),
+          ...errorResponses({
+            400: ['VALIDATION_FAILED'],
+            401: BEARER_ERRORS,
+            403: ['FORBIDDEN'],
+            503: ['DEPENDENCY_UNAVAILABLE'],
+          }),
+        },
       },
     },
     async (request) => assessUser(app.analytics, subjectOf(request, request.query.userId)),
@@ -26,9 +40,20 @@ export const securityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: [app.authenticate, app.requireRole(...PRIVILEGED_ROLES)],
       schema: {
         summary: 'Users whose current score is suspicious, highest first (role security or admin)',
+        description: 'At most `limit` users whose score is above 50 now, each with their assessment.',
+        operationId: 'flaggedUsers',
+        tags: ['security'],
         security: bearer,
         querystring: FlaggedQuery,
-        response: { 200: FlaggedUsers, ...errors(400, 401, 403, 503) },
+        response: {
+          200: described(FlaggedUsers, 'The flagged users'),
+          ...errorResponses({
+            400: ['VALIDATION_FAILED'],
+            401: BEARER_ERRORS,
+            403: ['FORBIDDEN'],
+            503: ['DEPENDENCY_UNAVAILABLE'],
+          }),
+        },
       },
     },
     async (request) => ({

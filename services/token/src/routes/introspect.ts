@@ -1,10 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { ApiError } from '@africhain/http'
+import { ApiError, annotate, described, errorResponses } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { TokenConfig } from '../config.ts'
-import { errors } from './schemas.ts'
 
 /** `INTROSPECTION_CLIENTS=id:sha256hex,...` → id → SHA-256 of the secret (secrets are never configured in clear). */
 export function parseIntrospectionClients(raw: string | undefined): Map<string, Buffer> {
@@ -108,9 +107,42 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ config: TokenConfig }
       },
       schema: {
         summary: 'RFC 7662 introspection of an access token (HTTP Basic client credentials)',
+        description:
+          'For services that cannot verify tokens themselves: `token=` as a form or `{ "token": … }` as JSON, with the calling service’s client id and secret as HTTP Basic. An access token that is valid and whose session is not revoked answers `active: true` with its claims; anything else (expired, revoked, a refresh token, garbage) answers `{ "active": false }`.',
+        operationId: 'introspect',
+        tags: ['introspection'],
         security: [{ clientBasic: [] }],
-        body: IntrospectBody,
-        response: { 200: IntrospectReply, ...errors(400, 401, 429, 503) },
+        body: annotate(IntrospectBody, {
+          fields: {
+            token: 'the access token to introspect',
+            token_type_hint: 'ignored (only access tokens are introspected)',
+          },
+          examples: [{ token: 'eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJ1MSJ9.c2ln' }],
+        }),
+        response: {
+          200: described(
+            annotate(IntrospectReply, {
+              fields: {
+                active: 'whether the token is valid now; when false, no other field is present',
+                sub: 'the user id',
+                sid: 'the session id',
+                exp: 'expiry, seconds since the epoch',
+                iat: 'issued at, seconds since the epoch',
+                roles: 'the user’s roles',
+                client_id: 'the client that asked',
+              },
+            }),
+            'The token’s state (RFC 7662 §2.2)',
+          ),
+          ...errorResponses({
+            400: ['VALIDATION_FAILED'],
+            401: ['CLIENT_UNAUTHORIZED'],
+            413: ['PAYLOAD_TOO_LARGE'],
+            415: ['UNSUPPORTED_MEDIA_TYPE'],
+            429: ['RATE_LIMITED'],
+            503: ['DEPENDENCY_UNAVAILABLE'],
+          }),
+        },
       },
     },
     async (request, reply) => {

@@ -1,3 +1,4 @@
+import { described } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 
@@ -14,7 +15,21 @@ const Jwk = Type.Object({
 export const jwksRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/.well-known/jwks.json',
-    { schema: { summary: 'JSON Web Key Set', response: { 200: Type.Object({ keys: Type.Array(Jwk) }) } } },
+    {
+      schema: {
+        summary: 'JSON Web Key Set',
+        description:
+          'Every public key that may still verify a live access token: pick the one whose `kid` is in the token’s header. A new key is published before it signs; cache for at most a minute.',
+        operationId: 'jwks',
+        tags: ['keys'],
+        response: {
+          200: described(
+            Type.Object({ keys: Type.Array(Jwk, { description: 'Ed25519 public keys (RFC 8037 OKP)' }) }),
+            'The public keys',
+          ),
+        },
+      },
+    },
     async (_request, reply) => {
       // Verifiers may cache for a minute; a new key is published KEY_ACTIVATION_DELAY before it signs.
       reply.header('Cache-Control', 'public, max-age=60')

@@ -1,18 +1,32 @@
+import { annotate, BEARER_ERRORS, described, errorResponses } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { SessionComponent } from './components.ts'
 import { requestContext } from './context.ts'
-import { bearer, errors, LogoutAllBody, Revoked, RevokeSessionBody, Session } from './schemas.ts'
+import { bearer, errors, LogoutAllBody, Revoked, RevokeSessionBody } from './schemas.ts'
 
 /** A user's sessions across devices, and revocation by the user or by an administrator. */
 export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addSchema(SessionComponent.schema)
+
   app.get(
     '/auth/sessions',
     {
       onRequest: app.authenticate,
       schema: {
         summary: "The caller's active sessions",
+        description:
+          'Every active session of the caller’s user, one per signed-in device; `current` marks the one asking.',
+        operationId: 'listSessions',
+        tags: ['sessions'],
         security: bearer,
-        response: { 200: Type.Object({ sessions: Type.Array(Session) }), ...errors(401, 503) },
+        response: {
+          200: described(
+            Type.Object({ sessions: Type.Array(SessionComponent.ref) }),
+            'The active sessions (revoked and expired ones are left out)',
+          ),
+          ...errorResponses({ 401: BEARER_ERRORS, 503: ['DEPENDENCY_UNAVAILABLE'] }),
+        },
       },
     },
     async (request) => ({ sessions: await app.sessions.list(request.auth!) }),
@@ -24,9 +38,26 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: app.authenticate,
       schema: {
         summary: 'Revoke one of the caller’s sessions',
+        description:
+          'Signs a device out: that session’s refresh token and access tokens stop working at once.',
+        operationId: 'revokeSession',
+        tags: ['sessions'],
         security: bearer,
-        body: RevokeSessionBody,
-        response: { 204: Type.Null(), ...errors(400, 401, 404, 503) },
+        body: annotate(RevokeSessionBody, {
+          fields: { sessionId: 'a `sessionId` from GET /auth/sessions' },
+          examples: [{ sessionId: '01936b2e-7c4a-7d2e-9f00-2b1c3d4e5f60' }],
+        }),
+        response: {
+          204: described(Type.Null(), 'The session is revoked'),
+          ...errorResponses({
+            400: ['VALIDATION_FAILED'],
+            401: BEARER_ERRORS,
+            404: ['SESSION_NOT_FOUND'],
+            413: ['PAYLOAD_TOO_LARGE'],
+            415: ['UNSUPPORTED_MEDIA_TYPE'],
+            503: ['DEPENDENCY_UNAVAILABLE'],
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -41,9 +72,22 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: app.authenticate,
       schema: {
         summary: 'Revoke all the caller’s sessions (optionally keeping this one)',
+        description:
+          'Signs every device out; with `keepCurrent: true` the calling session stays. The body is optional.',
+        operationId: 'logoutAll',
+        tags: ['sessions'],
         security: bearer,
         body: LogoutAllBody,
-        response: { 200: Revoked, ...errors(400, 401, 503) },
+        response: {
+          200: described(Revoked, 'How many sessions were revoked'),
+          ...errorResponses({
+            400: ['VALIDATION_FAILED'],
+            401: BEARER_ERRORS,
+            413: ['PAYLOAD_TOO_LARGE'],
+            415: ['UNSUPPORTED_MEDIA_TYPE'],
+            503: ['DEPENDENCY_UNAVAILABLE'],
+          }),
+        },
       },
     },
     async (request) => ({
