@@ -92,6 +92,12 @@ function start(service: Service): Promise<void> {
 
 process.on('SIGINT', () => stopAll(0))
 process.on('SIGTERM', () => stopAll(0))
+// pnpm killed with SIGTERM takes its shell down but not this script (its node shim does not forward
+// signals): once adopted by another parent, nobody is left to stop the services, so stop them here.
+const parent = process.ppid
+setInterval(() => {
+  if (process.ppid !== parent) stopAll(0)
+}, 1_000).unref()
 
 for (const service of services) {
   await start(service)

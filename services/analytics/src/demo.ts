@@ -8,10 +8,17 @@
  * the overview, the flagged users with their factors, and today's report.
  *
  * Client IPs are sent as X-Forwarded-For; the token service uses them only when started with
- * TRUST_PROXY=loopback (otherwise every event comes from 127.0.0.1 and MULTIPLE_IPS cannot fire).
+ * TRUST_PROXY=loopback (otherwise every event comes from the peer address and MULTIPLE_IPS cannot fire).
+ *
+ * Rate limits are per client address, and against a local system (the quick start) every request would
+ * come from 127.0.0.1: the credential-stuffing burst would use up the demo's own login budget and the
+ * analyst's sign-in would wait out the window. So each simulated client connects from its own loopback
+ * address (127.0.0.2, 127.0.0.3, …; Linux answers on all of 127/8), and a 429 that still happens is waited
+ * out for its Retry-After. Where those addresses cannot be bound (macOS), requests come from the default.
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { loadConfig, url } from '@africhain/config'
 
@@ -41,6 +48,62 @@ const USER_AGENTS: Record<Platform, string> = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** One loopback source address per simulated client IP, while binding them works (see the header). */
+const sources = new Map<string, string>()
+let spreadClients = true
+function sourceFor(base: string, ip: string | undefined): string | undefined {
+  const { protocol, hostname } = new URL(base)
+  if (!spreadClients || !ip || protocol !== 'http:' || !/^(127\.0\.0\.1|localhost)$/.test(hostname)) return
+  if (!sources.has(ip)) sources.set(ip, `127.0.0.${2 + (sources.size % 250)}`)
+  return sources.get(ip)
+}
+
+type Raw = { status: number; retryAfter: string | undefined; text: string }
+
+/** An HTTP request from `localAddress`; undefined when that address cannot be bound here. */
+function send(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  localAddress: string,
+): Promise<Raw | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: init.method, headers: init.headers, localAddress }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        text += chunk
+      })
+      res.on('end', () => {
+        const retryAfter = res.headers['retry-after']
+        resolve({ status: res.statusCode ?? 0, retryAfter, text })
+      })
+      res.on('error', reject)
+    })
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EADDRNOTAVAIL' || err.code === 'EINVAL' ? resolve(undefined) : reject(err),
+    )
+    req.end(init.body)
+  })
+}
+
+async function fetchRaw(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  localAddress: string | undefined,
+): Promise<Raw> {
+  if (localAddress) {
+    const raw = await send(url, init, localAddress)
+    if (raw) return raw
+    spreadClients = false
+  }
+  const res = await fetch(url, init)
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after') ?? undefined,
+    text: await res.text(),
+  }
+}
+
 async function call(
   base: string,
   method: string,
@@ -48,24 +111,25 @@ async function call(
   opts: { body?: unknown; token?: string; ip?: string; platform?: Platform; waitOnLimit?: boolean } = {},
 ): Promise<Reply> {
   for (;;) {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-        ...(opts.ip ? { 'x-forwarded-for': opts.ip } : {}),
-        'user-agent': USER_AGENTS[opts.platform ?? 'web'],
+    const res = await fetchRaw(
+      `${base}${path}`,
+      {
+        method,
+        headers: {
+          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+          ...(opts.ip ? { 'x-forwarded-for': opts.ip } : {}),
+          'user-agent': USER_AGENTS[opts.platform ?? 'web'],
+        },
+        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
       },
-      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-    })
-    const text = await res.text()
-    const body = text ? (JSON.parse(text) as Record<string, unknown>) : {}
-    // The demo runs from one address: wait out the per-IP rate limits instead of failing.
+      sourceFor(base, opts.ip),
+    )
+    const body = res.text ? (JSON.parse(res.text) as Record<string, unknown>) : {}
+    // Limits are per client address: wait out a 429 for as long as the server says, instead of failing.
     if (res.status === 429 && body.code === 'RATE_LIMITED' && opts.waitOnLimit !== false) {
-      const wait = Number(res.headers.get('retry-after') ?? '5')
-      console.log(
-        `   … rate limited on ${path}, waiting ${wait}s (per-IP limits: the demo runs from one address)`,
-      )
+      const wait = Number(res.retryAfter ?? '5')
+      console.log(`   … rate limited on ${path}, waiting ${wait}s (Retry-After)`)
       await sleep(wait * 1000 + 200)
       continue
     }
@@ -232,13 +296,14 @@ function table(rows: Record<string, unknown>) {
 async function main() {
   await checkUp()
   console.log(`AfriChain sessions demo (run ${run}): token service ${TOKEN}, analytics ${ANALYTICS}`)
-  const { artisans, victim, targets } = await simulateDay()
-  const names = new Map(artisans.map((a) => [a.userId, a.name]))
+  // Signed in first: the access token outlives the demo, and the evening's burst cannot delay it.
   const analyst = createSecurityUser()
   const sec = await login(
     { name: 'Security analyst', identifier: analyst.identifier, ip: '10.10.0.5' },
     { id: `soc-${run}`, platform: 'web', name: 'SOC workstation' },
   )
+  const { artisans, victim, targets } = await simulateDay()
+  const names = new Map(artisans.map((a) => [a.userId, a.name]))
   const get = async (path: string) => {
     const r = await call(ANALYTICS, 'GET', path, { token: sec.accessToken })
     if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(r.body)}`)
