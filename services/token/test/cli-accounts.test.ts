@@ -15,7 +15,7 @@ import {
 import { runCli } from './helpers/cli.ts'
 import { eventsMatching } from './helpers/stream.ts'
 
-// API.md, admin command line: `user:list`, `user:show`, `user:unlock`, `user:set-password`, `user:disable`
+// docs/api.md, admin command line: `user:list`, `user:show`, `user:unlock`, `user:set-password`, `user:disable`
 // (and `user:enable`), running the admin routes' use cases; events carry `actorId: "cli"`.
 
 const config = testConfig('cli-accounts', { LOGIN_LOCK_THRESHOLD: '3' })

@@ -1,17 +1,22 @@
+import { BEARER_ERRORS, described, type ErrorCode, errorResponses } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Actor } from '../domain/admin.ts'
 import { requestContext } from './context.ts'
-import {
-  bearer,
-  errors,
-  SessionIdParams,
-  UserDetail,
-  UserIdParams,
-  UserLookupQuery,
-  UserProfile,
-} from './schemas.ts'
+import { bearer, SessionIdParams, UserDetail, UserIdParams, UserLookupQuery, UserProfile } from './schemas.ts'
+
+/** The errors every admin route can answer, plus its 404 (when it names something that may not exist). */
+const adminErrors = (notFound?: ErrorCode) => {
+  const codes: Record<number, readonly ErrorCode[]> = {
+    400: ['VALIDATION_FAILED'],
+    401: BEARER_ERRORS,
+    403: ['FORBIDDEN'],
+    503: ['DEPENDENCY_UNAVAILABLE'],
+  }
+  if (notFound) codes[404] = [notFound]
+  return errorResponses(codes)
+}
 
 const actor = (request: FastifyRequest): Actor => ({
   actorId: request.auth!.userId,
@@ -27,7 +32,7 @@ const actor = (request: FastifyRequest): Actor => ({
 export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const security = [app.authenticate, app.requireRole('security', 'admin')]
   const admin = [app.authenticate, app.requireRole('admin')]
-  const done = Type.Null({ description: 'done' })
+  const done = (what: string) => described(Type.Null(), what)
 
   app.get(
     '/auth/admin/users',
@@ -38,9 +43,14 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'The identifier is normalised as at login (NFKC, emails case-folded, phone punctuation removed), ' +
           'so any spelling of it finds the user. `users` holds 0 or 1 profile.',
+        operationId: 'findUser',
+        tags: ['admin'],
         security: bearer,
         querystring: UserLookupQuery,
-        response: { 200: Type.Object({ users: Type.Array(UserProfile) }), ...errors(400, 401, 403, 503) },
+        response: {
+          200: described(Type.Object({ users: Type.Array(UserProfile) }), 'The user, or none'),
+          ...adminErrors(),
+        },
       },
     },
     async (request) => ({ users: await app.accounts.findByIdentifier(request.query.identifier) }),
@@ -53,9 +63,14 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'A user’s profile and active sessions (security team)',
         description: '`current` marks the caller’s own session, if it is among them.',
+        operationId: 'getUser',
+        tags: ['admin'],
         security: bearer,
         params: UserIdParams,
-        response: { 200: UserDetail, ...errors(400, 401, 403, 404, 503) },
+        response: {
+          200: described(UserDetail, 'The profile and the active sessions'),
+          ...adminErrors('USER_NOT_FOUND'),
+        },
       },
     },
     async (request) => app.accounts.profile(request.params.userId, actor(request)),
@@ -68,9 +83,11 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Lift a user’s login lock (security team)',
         description: 'Clears the lock and the failed-attempt count; emits `user.unlocked` with `actorId`.',
+        operationId: 'unlockUser',
+        tags: ['admin'],
         security: bearer,
         params: UserIdParams,
-        response: { 204: done, ...errors(400, 401, 403, 404, 503) },
+        response: { 204: done('The lock is lifted'), ...adminErrors('USER_NOT_FOUND') },
       },
     },
     async (request, reply) => {
@@ -88,9 +105,11 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Revokes every session (reason `admin`); login and refresh then answer 403 USER_DISABLED. ' +
           'Emits `user.disabled` with `actorId`; disabling a disabled user changes nothing.',
+        operationId: 'disableUser',
+        tags: ['admin'],
         security: bearer,
         params: UserIdParams,
-        response: { 204: done, ...errors(400, 401, 403, 404, 503) },
+        response: { 204: done('Disabled: every session is revoked'), ...adminErrors('USER_NOT_FOUND') },
       },
     },
     async (request, reply) => {
@@ -107,9 +126,11 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Enable a disabled user (administrators)',
         description:
           'Login works again (revoked sessions stay revoked). Emits `user.enabled` with `actorId`.',
+        operationId: 'enableUser',
+        tags: ['admin'],
         security: bearer,
         params: UserIdParams,
-        response: { 204: done, ...errors(400, 401, 403, 404, 503) },
+        response: { 204: done('Enabled: the user can log in again'), ...adminErrors('USER_NOT_FOUND') },
       },
     },
     async (request, reply) => {
@@ -125,9 +146,11 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Revoke one session of any user (security team)',
         description: 'Reason `admin`. A session that already ended answers 204 and stays ended.',
+        operationId: 'adminRevokeSession',
+        tags: ['admin'],
         security: bearer,
         params: SessionIdParams,
-        response: { 204: done, ...errors(400, 401, 403, 404, 503) },
+        response: { 204: done('The session is revoked'), ...adminErrors('SESSION_NOT_FOUND') },
       },
     },
     async (request, reply) => {
