@@ -36,6 +36,14 @@ const CONTRACT: Record<string, number[]> = {
   'post /auth/logout-all': [200, 400, 401, 503],
   'post /auth/introspect': [200, 400, 401, 429, 503],
   'get /.well-known/jwks.json': [200],
+  'post /auth/password': [204, 400, 401, 429, 503],
+  'get /auth/admin/users': [200, 400, 401, 403, 503],
+  'get /auth/admin/users/{userId}': [200, 401, 403, 404, 503],
+  'post /auth/admin/users/{userId}/unlock': [204, 401, 403, 404, 503],
+  'post /auth/admin/users/{userId}/disable': [204, 401, 403, 404, 503],
+  'post /auth/admin/users/{userId}/enable': [204, 401, 403, 404, 503],
+  'post /auth/admin/sessions/{sessionId}/revoke': [204, 401, 403, 404, 503],
+  'post /auth/admin/users/{userId}/revoke-sessions': [200, 401, 403, 404, 503],
 }
 
 type ErrorContent = { allOf?: [{ $ref?: string }, { properties?: { code?: { enum?: string[] } } }] }

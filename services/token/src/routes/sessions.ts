@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { SessionComponent } from './components.ts'
 import { requestContext } from './context.ts'
-import { bearer, errors, LogoutAllBody, Revoked, RevokeSessionBody } from './schemas.ts'
+import { bearer, LogoutAllBody, Revoked, RevokeSessionBody } from './schemas.ts'
 
 /** A user's sessions across devices, and revocation by the user or by an administrator. */
 export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -105,12 +105,25 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: [app.authenticate, app.requireRole('security', 'admin')],
       schema: {
         summary: 'Revoke every session of a user (security team)',
+        description:
+          'Signs the user out everywhere (reason `admin`): every token of theirs stops working at once.',
+        operationId: 'revokeUserSessions',
+        tags: ['admin'],
         security: bearer,
         params: Type.Object(
           { userId: Type.String({ minLength: 1, maxLength: 64 }) },
           { additionalProperties: false },
         ),
-        response: { 200: Revoked, ...errors(400, 401, 403, 404, 503) },
+        response: {
+          200: described(Revoked, 'How many sessions were revoked'),
+          ...errorResponses({
+            400: ['VALIDATION_FAILED'],
+            401: BEARER_ERRORS,
+            403: ['FORBIDDEN'],
+            404: ['USER_NOT_FOUND'],
+            503: ['DEPENDENCY_UNAVAILABLE'],
+          }),
+        },
       },
     },
     // The account use case (domain/admin.ts): 404 USER_NOT_FOUND for a user that does not exist.
