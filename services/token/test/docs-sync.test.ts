@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { createDb } from '@africhain/db'
-import { SESSION_EVENT_TYPES } from '@africhain/events'
+import { EventData, SESSION_EVENT_TYPES } from '@africhain/events'
 import { ERRORS } from '@africhain/http'
 import { Redis } from 'ioredis'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -86,6 +86,33 @@ describe('docs/api.md', () => {
     expect(missing, 'routes registered but not documented in docs/api.md (as `METHOD /path`)').toEqual([])
   })
 
+  // Sections whose heading says "Planned" list contract routes that are not implemented yet; everywhere
+  // else, a route written as `METHOD /path` must be one the apps register.
+  const sections = api.split(/^(?=#{2,3} )/m)
+  const planned = sections.filter((s) => /^#{2,3} .*Planned/.test(s)).join('\n')
+  const implemented = sections.filter((s) => !/^#{2,3} .*Planned/.test(s)).join('\n')
+  const routeLiterals = (text: string) =>
+    [...text.matchAll(/`(GET|POST|PUT|PATCH|DELETE) (\/[^`\s?]*)(\?[^`]*)?`/g)].map((m) => ({
+      route: `${m[1]} ${m[2]}`,
+      query: m[3] !== undefined,
+    }))
+
+  it('documents, outside "Planned", only routes that exist', () => {
+    const registered = new Set([...tokenRoutes, ...analyticsRoutes])
+    const ghosts = routeLiterals(implemented)
+      .map((r) => r.route)
+      .filter((r) => !registered.has(r))
+    expect([...new Set(ghosts)], 'routes docs/api.md describes that neither app registers').toEqual([])
+  })
+
+  it('lists as planned only routes that do not exist yet', () => {
+    const registered = new Set([...tokenRoutes, ...analyticsRoutes])
+    const landed = routeLiterals(planned)
+      .filter((r) => !r.query && registered.has(r.route))
+      .map((r) => r.route)
+    expect(landed, 'registered routes still listed as planned in docs/api.md').toEqual([])
+  })
+
   it('documents every error code with its status', () => {
     const rows = api.split('\n')
     const missing = Object.entries(ERRORS).filter(
@@ -104,14 +131,28 @@ describe('docs/events.md', () => {
     const missing = [...SESSION_EVENT_TYPES, 'risk.alert'].filter((t) => !mentions(events, t))
     expect(missing, 'event types not documented in docs/events.md').toEqual([])
   })
+
+  it("names every field of each type's data in that type's row", () => {
+    const rows = doc('events.md').split('\n')
+    const missing = SESSION_EVENT_TYPES.flatMap((type) => {
+      const row = rows.find((r) => r.startsWith(`| \`${type}\` |`)) ?? ''
+      const fields = Object.keys((EventData[type] as { properties: Record<string, unknown> }).properties)
+      return fields.filter((f) => !row.includes(f)).map((f) => `${type}: data.${f}`)
+    })
+    expect(missing, 'data fields missing from their row of docs/events.md').toEqual([])
+  })
 })
 
 describe('docs/configuration.md', () => {
   it('documents every environment variable of both services', () => {
     const configuration = doc('configuration.md')
     const keys = [...new Set([...Object.keys(TokenConfigSpec), ...Object.keys(AnalyticsConfigSpec)])]
-    const missing = keys.filter((k) => !mentions(configuration, k))
-    expect(missing, 'variables read by a service but not documented in docs/configuration.md').toEqual([])
+    const rows = configuration.split('\n')
+    const missing = keys.filter((k) => !rows.some((r) => r.startsWith(`| \`${k}\` |`)))
+    expect(
+      missing,
+      'variables read by a service without a `| `NAME` | default | meaning |` row in docs/configuration.md',
+    ).toEqual([])
   })
 })
 
