@@ -338,6 +338,7 @@ describe('operations', () => {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     })
+    deadRedis.on('error', () => {}) // refused on purpose; unheard, ioredis prints "Unhandled error event"
     const { createDb } = await import('@africhain/db')
     const deadDb = createDb({ url: 'mysql://root@127.0.0.1:1/nothing', connectTimeoutMs: 300 })
     for (const deps of [
