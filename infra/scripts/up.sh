@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Quick start: installs everything and starts the whole system (token service, analytics API and worker)
-# on the local Redis and MariaDB, creating the database and schema on first start.
+# on the local Redis and MariaDB, creating the database and schema on first start. "Everything" is what
+# the README's second command (`pnpm test`) needs too: Chromium included, for the SDK's browser test.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash infra/scripts/ensure-local-deps.sh
+bash infra/scripts/ensure-local-deps.sh --with-browser
 pnpm install --frozen-lockfile
 exec pnpm start
