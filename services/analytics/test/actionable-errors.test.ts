@@ -6,8 +6,8 @@ import { type TestDb, testDatabase } from './helpers/db.ts'
 import { dropRedis, redisFor } from './helpers/redis.ts'
 import { startTokenIssuer, type TokenIssuer } from './helpers/tokens.ts'
 
-// API.md: a 400 names each failing field and what it allows; a path that exists with other methods is a 405
-// METHOD_NOT_ALLOWED with `Allow`, on the analytics API as on the token service.
+// docs/api.md: a 400 names each failing field and what it allows; a path that exists with other methods is
+// a 405 METHOD_NOT_ALLOWED with `Allow`, on the analytics API as on the token service.
 let t: TestDb
 let redis: Redis
 let issuer: TokenIssuer

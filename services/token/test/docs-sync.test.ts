@@ -43,12 +43,36 @@ const mentions = (text: string, literal: string) => text.includes(`\`${literal}\
 
 let tokenRoutes: string[] = []
 let analyticsRoutes: string[] = []
+/** `METHOD /path` → the error codes its OpenAPI responses declare, for both apps. */
+const declaredCodes = new Map<string, Set<string>>()
+
+/** Every `code` enum under an operation's responses (errorResponses in packages/http/src/docs.ts). */
+function codesOf(value: unknown, into: Set<string>): Set<string> {
+  if (Array.isArray(value)) for (const v of value) codesOf(v, into)
+  else if (value !== null && typeof value === 'object') {
+    const code = (value as { properties?: { code?: { enum?: unknown } } }).properties?.code?.enum
+    if (Array.isArray(code)) for (const c of code) into.add(String(c))
+    for (const v of Object.values(value)) codesOf(v, into)
+  }
+  return into
+}
+
+function recordDeclaredCodes(openapi: unknown): void {
+  const paths = (openapi as { paths: Record<string, Record<string, { responses?: unknown }>> }).paths
+  for (const [path, operations] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const route = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`
+      declaredCodes.set(route, codesOf(operation.responses, new Set()))
+    }
+  }
+}
 
 beforeAll(async () => {
   const config = testConfig('docs-sync')
   const token = await startApp(config, { background: false })
   try {
     tokenRoutes = routesOf(token.printRoutes({ commonPrefix: false }))
+    recordDeclaredCodes(token.swagger())
   } finally {
     await token.close()
     await cleanup(config)
@@ -64,6 +88,7 @@ beforeAll(async () => {
   try {
     await analytics.ready()
     analyticsRoutes = routesOf(analytics.printRoutes({ commonPrefix: false }))
+    recordDeclaredCodes(analytics.swagger())
   } finally {
     await analytics.close()
     redis.disconnect()
@@ -111,6 +136,49 @@ describe('docs/api.md', () => {
       .filter((r) => !r.query && registered.has(r.route))
       .map((r) => r.route)
     expect(landed, 'registered routes still listed as planned in docs/api.md').toEqual([])
+  })
+
+  it("lists, in each route's row, every error code its OpenAPI responses declare", () => {
+    const codes = new Set(Object.keys(ERRORS))
+    const lines = api.split('\n')
+    // Route rows: `| \`METHOD /path\` | … |`. "as `METHOD /path`" and "as above" take that row's codes too.
+    const rows = new Map<string, { line: string; previous: string | undefined }>()
+    let previous: string | undefined
+    for (const line of lines) {
+      const m = /^\| `([A-Z]+ \/[^`\s]*)` \|/.exec(line)
+      if (!m) {
+        if (!line.startsWith('|')) previous = undefined
+        continue
+      }
+      rows.set(m[1]!, { line, previous })
+      previous = m[1]
+    }
+    const rowCodes = (route: string, seen = new Set<string>()): Set<string> => {
+      const row = rows.get(route)
+      if (!row || seen.has(route)) return new Set()
+      seen.add(route)
+      const found = new Set(
+        [...row.line.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]!).filter((c) => codes.has(c)),
+      )
+      for (const ref of row.line.matchAll(/as `([A-Z]+ \/[^`\s]*)`/g))
+        for (const c of rowCodes(ref[1]!, seen)) found.add(c)
+      if (/\bas above\b/.test(row.line) && row.previous)
+        for (const c of rowCodes(row.previous, seen)) found.add(c)
+      return found
+    }
+    // The analytics API states the codes all its routes share once, above its table.
+    const shared = /Every analytics route can answer ([^\n]*\n[^\n]*\n?[^\n]*)/.exec(api)?.[1] ?? ''
+    const analyticsShared = [...shared.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]!).filter((c) => codes.has(c))
+    const missing: string[] = []
+    for (const [route, declared] of declaredCodes) {
+      const documented = rowCodes(route)
+      if (route.includes(' /analytics')) for (const c of analyticsShared) documented.add(c)
+      for (const code of declared) if (!documented.has(code)) missing.push(`${route}: ${code}`)
+    }
+    expect(
+      missing,
+      'codes a route declares in its OpenAPI responses but its row in docs/api.md omits',
+    ).toEqual([])
   })
 
   it('documents every error code with its status', () => {
