@@ -1,5 +1,5 @@
 import { startupFailure } from '@africhain/config'
-import { healthPlugin, type LogLevel, loggerOptions, metricsPlugin } from '@africhain/http'
+import { healthPlugin, type LogLevel, listenProblem, loggerOptions, metricsPlugin } from '@africhain/http'
 import Fastify from 'fastify'
 import { sql } from 'kysely'
 import { pino } from 'pino'
@@ -28,6 +28,18 @@ try {
   config = loadAnalyticsConfig()
 } catch (err) {
   fail(err)
+}
+
+// Before connecting anything: a port taken stops the start here, with one line.
+for (const port of [
+  config.ANALYTICS_ROLE === 'worker' ? 0 : config.ANALYTICS_PORT,
+  config.ANALYTICS_ROLE === 'worker' ? config.WORKER_METRICS_PORT : 0,
+]) {
+  const taken = await listenProblem(config.HOST, port)
+  if (taken) {
+    listening = { host: config.HOST, port }
+    fail(taken)
+  }
 }
 
 const logger = pino(loggerOptions(config.LOG_LEVEL as LogLevel) as pino.LoggerOptions)

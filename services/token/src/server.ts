@@ -1,4 +1,5 @@
 import { startupFailure } from '@africhain/config'
+import { listenProblem } from '@africhain/http'
 import { buildApp } from './app.ts'
 import { loadTokenConfig, type TokenConfig } from './config.ts'
 
@@ -21,6 +22,8 @@ try {
 } catch (err) {
   fail(err)
 }
+const taken = await listenProblem(config.HOST, config.TOKEN_PORT)
+if (taken) fail(taken)
 const app = await buildApp(config).catch(fail)
 let closing = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
