@@ -90,6 +90,28 @@ describe('POST /auth/password', () => {
     ])
   })
 
+  it('a login with the old password racing the change never leaves a live session behind', async () => {
+    for (let round = 0; round < 10; round++) {
+      const user = await signIn(app)
+      const results = await Promise.all([
+        changePassword(user.pair.accessToken, PASSWORD),
+        ...Array.from({ length: 2 }, () => loginStatus(user.identifier, PASSWORD)),
+      ])
+      expect(results[0]!.statusCode, results[0]!.body).toBe(204)
+      // Logins before the change are revoked by it, logins after it are refused: only the caller's remains.
+      const live = await app.db
+        .selectFrom('sessions')
+        .select('id')
+        .where('user_id', '=', user.userId)
+        .where('revoked_at', 'is', null)
+        .execute()
+      expect(
+        live.map((r) => r.id),
+        `round ${round}`,
+      ).toEqual([user.pair.sessionId])
+    }
+  })
+
   it('refuses a wrong current password (401) and changes nothing', async () => {
     const user = await signIn(app)
     const other = await login(app, user.identifier)

@@ -93,10 +93,17 @@ export type Rotation = {
 
 export interface SessionStore {
   /**
-   * Session row, its first refresh-token hash and the events, in one transaction, with the user row locked:
-   * false (nothing written) when the user is disabled or gone by then.
+   * Session row, its first refresh-token hash and the events, in one transaction, with the user row locked.
+   * Nothing is written when by then the user is disabled or gone (`user_disabled`), or when its password
+   * hash is no longer `passwordHash`, the one the login verified (`password_changed`): a login racing a
+   * disable or a password change never leaves a session that the change would have revoked.
    */
-  create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[]): Promise<boolean>
+  create(
+    session: SessionRecord,
+    refreshHash: Buffer,
+    events: SessionEvent[],
+    passwordHash?: string,
+  ): Promise<'created' | 'user_disabled' | 'password_changed'>
   /**
    * The session a refresh-token hash was issued for, the generation it was issued at, the user's current
    * roles and whether the user is disabled (one query).

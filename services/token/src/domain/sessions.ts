@@ -322,14 +322,21 @@ export class SessionService {
       successorEnc: null,
     }
     const refreshToken = newRefreshToken()
-    const created = await this.#d.sessions.create(session, hashRefreshToken(refreshToken), [
+    const events = [
       this.#event(session, ctx, {
         type: 'session.created',
         data: { expiresAt: session.expiresAt.toISOString(), rememberMe },
       }),
-    ])
-    // Disabled between our read and the insert (the store re-reads the user row locked).
-    if (!created) throw new ApiError('USER_DISABLED')
+    ]
+    // The store re-reads the user row locked: disabled, or the verified password replaced, since our read.
+    const outcome = await this.#d.sessions.create(
+      session,
+      hashRefreshToken(refreshToken),
+      events,
+      user.passwordHash,
+    )
+    if (outcome === 'user_disabled') throw new ApiError('USER_DISABLED')
+    if (outcome === 'password_changed') throw new ApiError('INVALID_CREDENTIALS')
     await this.#d.hot.markActive(session.id, user.id, session.expiresAt)
     return this.#pair(user, session, refreshToken, now)
   }

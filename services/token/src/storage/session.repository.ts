@@ -50,16 +50,19 @@ export function sessionRepository(
   rotationDb: Kysely<TokenDatabase>,
 ): SessionStore {
   return {
-    async create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[]): Promise<boolean> {
-      const created = await db.transaction().execute(async (trx) => {
-        // Locked: a disable commits before (the login is refused) or waits and revokes this session too.
+    async create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[], passwordHash?: string) {
+      const outcome = await db.transaction().execute(async (trx) => {
+        // Locked: a disable or password change commits before (the login is refused) or waits for this
+        // commit and then revokes this session too.
         const user = await trx
           .selectFrom('users')
-          .select('disabled_at')
+          .select(['disabled_at', 'password_hash'])
           .where('id', '=', session.userId)
           .forUpdate()
           .executeTakeFirst()
-        if (!user || user.disabled_at !== null) return false
+        if (!user || user.disabled_at !== null) return 'user_disabled' as const
+        if (passwordHash !== undefined && user.password_hash !== passwordHash)
+          return 'password_changed' as const
         await trx
           .insertInto('sessions')
           .values({
@@ -91,10 +94,10 @@ export function sessionRepository(
           })
           .execute()
         await insertOutbox(trx, events, session.createdAt)
-        return true
+        return 'created' as const
       })
-      if (created) afterCommit()
-      return created
+      if (outcome === 'created') afterCommit()
+      return outcome
     },
 
     async findByRefreshHash(hash: Buffer) {
