@@ -113,16 +113,32 @@ function resolveUnions(errors: SchemaError[]): SchemaError[] {
     )
     let chosen: SchemaError[]
     if (members.length === 0) chosen = [union]
-    else if (shallow && members.every((e) => e.keyword !== 'type')) {
-      const values = members.flatMap((e) =>
-        e.keyword === 'enum' ? (e.params.allowedValues as unknown[]) : [e.params.allowedValue],
-      )
-      chosen = [{ ...union, keyword: 'enum', params: { allowedValues: [...new Set(values)] } }]
-    } else if (shallow) {
-      const types = members.map((e) =>
-        e.keyword === 'type' ? String(e.params.type) : list([e.params.allowedValue]),
-      )
-      chosen = [{ ...union, keyword: 'type', params: { type: [...new Set(types)].join(',') } }]
+    else if (shallow) {
+      // Per branch: the values it allows (a `const` or `enum`, its `type` error then says nothing more),
+      // or else its type. `"a" | "b"` → must be one of a, b; `object | null` → must be a JSON object or null.
+      const values: unknown[] = []
+      const types: string[] = []
+      for (const branch of branches.values()) {
+        const allowed = branch.flatMap((e) =>
+          e.keyword === 'enum'
+            ? (e.params.allowedValues as unknown[])
+            : e.keyword === 'const'
+              ? [e.params.allowedValue]
+              : [],
+        )
+        if (allowed.length > 0) values.push(...allowed)
+        else types.push(...branch.map((e) => String(e.params.type)))
+      }
+      chosen =
+        types.length === 0
+          ? [{ ...union, keyword: 'enum', params: { allowedValues: [...new Set(values)] } }]
+          : [
+              {
+                ...union,
+                keyword: 'type',
+                params: { type: [...new Set([...types, ...values.map((v) => list([v]))])].join(',') },
+              },
+            ]
     } else {
       const depth = (es: SchemaError[]) => Math.max(...es.map((e) => e.instancePath.split('/').length))
       chosen = [...branches.values()].reduce((a, b) => (depth(b) > depth(a) ? b : a))
