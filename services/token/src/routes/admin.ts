@@ -42,7 +42,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Find a user by identifier (security team)',
         description:
           'The identifier is normalised as at login (NFKC, emails case-folded, phone punctuation removed), ' +
-          'so any spelling of it finds the user. `users` holds 0 or 1 profile.',
+          'so any spelling of it finds the user. `users` holds 0 or 1 profile; a value that is neither an ' +
+          'email address nor an E.164 number answers 400 VALIDATION_FAILED.',
         operationId: 'findUser',
         tags: ['admin'],
         security: bearer,
