@@ -41,7 +41,11 @@ describe('a forwarded address that is not an address', () => {
   ])(
     'TRUST_PROXY set, X-Forwarded-For %s: the peer address stands (was a 500 on varchar(64))',
     async (_n, xff) => {
-      const proxied = await startApp({ ...config, TRUST_PROXY: 'loopback' }, { background: false })
+      // Silent: its access lines would land in the test output (the file's own app captures its lines).
+      const proxied = await startApp(
+        { ...config, TRUST_PROXY: 'loopback', LOG_LEVEL: 'silent' },
+        { background: false },
+      )
       try {
         const { identifier } = await register(proxied)
         const res = await proxied.inject({
