@@ -83,4 +83,28 @@ describe('start-up failures: one line, exit 1', () => {
     ])
     expect(lines.join('\n')).not.toContain(PASSWORD)
   })
+
+  it('token service: a KEY_ENCRYPTION_SECRET other than the one the keys were sealed with', async () => {
+    const port = String(await freePort())
+    const first = new ServiceProcess('services/token/src/server.ts', {
+      DATABASE_URL: config.DATABASE_URL,
+      REDIS_URL: config.REDIS_URL,
+      REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX!,
+      TOKEN_PORT: port,
+      LOG_LEVEL: 'silent',
+      KEY_ENCRYPTION_SECRET: 'the-first-secret-of-at-least-32-chars',
+    })
+    await first.waitForHttp(`http://127.0.0.1:${port}/health/ready`)
+    first.kill('SIGTERM')
+    expect(await first.exited).toBe(0)
+    const { code, lines } = await run('services/token/src/server.ts', {
+      TOKEN_PORT: port,
+      LOG_LEVEL: 'silent',
+      KEY_ENCRYPTION_SECRET: 'another-secret-also-at-least-32-chars',
+    })
+    expect(code).toBe(1)
+    expect(lines).toEqual([
+      'token service: cannot start: a signing key cannot be decrypted with this KEY_ENCRYPTION_SECRET: it was encrypted under another one (or altered)',
+    ])
+  })
 })

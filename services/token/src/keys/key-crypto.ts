@@ -31,9 +31,16 @@ export function keyEncryption(secret: string | undefined): KeyEncryption {
       const raw = Buffer.from(stored.slice(3), 'base64url')
       const decipher = createDecipheriv('aes-256-gcm', kek, raw.subarray(0, 12))
       decipher.setAuthTag(raw.subarray(raw.length - 16))
-      return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString(
-        'utf8',
-      )
+      try {
+        return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString(
+          'utf8',
+        )
+      } catch {
+        // GCM's own message ("Unsupported state or unable to authenticate data") says nothing to an operator.
+        throw new Error(
+          'a signing key cannot be decrypted with this KEY_ENCRYPTION_SECRET: it was encrypted under another one (or altered)',
+        )
+      }
     },
   }
 }
