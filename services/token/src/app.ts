@@ -1,5 +1,6 @@
 import {
   ApiError,
+  accessLogPlugin,
   clientAddress,
   clientKey,
   docsPlugin,
@@ -45,6 +46,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
   ).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin)
+  await app.register(accessLogPlugin)
   await app.register(jsonBodyPlugin)
   await app.register(drainPlugin)
   await app.register(metricsPlugin, { prefix: 'token' })
