@@ -38,12 +38,19 @@ export async function markSessionActive(
   if (ttl > 0) await redis.set(sessionKey(sid), `a:${userId}`, 'PX', ttl, 'NX')
 }
 
-/** Marks a session revoked until its last access token expires (at least a minute, to cover clock skew). */
+/**
+ * How far instances' clocks may disagree (with the verifiers' 30 s leeway on top) while a tombstone still
+ * outlives every access token of its session: `accessTokensValidUntil` was computed on the revoking
+ * instance's clock, the tokens' `exp` on their issuers'.
+ */
+export const CLOCK_MARGIN_MS = 5 * 60_000
+
+/** Marks a session revoked until its last access token expires, plus CLOCK_MARGIN_MS. */
 export async function markSessionRevoked(
   redis: RedisClient,
   sid: string,
   accessTokensValidUntil: Date,
 ): Promise<void> {
-  const ttl = Math.max(accessTokensValidUntil.getTime() - Date.now(), 0) + 60_000
+  const ttl = Math.max(accessTokensValidUntil.getTime() - Date.now(), 0) + CLOCK_MARGIN_MS
   await redis.set(sessionKey(sid), 'r', 'PX', ttl)
 }

@@ -298,8 +298,29 @@ const holderCases: HolderCase[] = [
     holderScore: 60,
   },
   {
-    name: 'device mismatches need a refresh token: their IPs count for the holder',
+    // A mismatch is presented with a refresh token, but from the presenter's address, not the session's.
+    name: 'device mismatches from three IPs: visible to analysts, nothing for the holder score',
     events: () => times(3, 'session.device_mismatch', (i) => ({ ip: `10.6.0.${i}` })),
+    score: 30,
+    holderScore: 0,
+  },
+  {
+    name: 'revocations and replays carry the revoker’s and replayer’s IPs: not the sessions’ places',
+    events: () => [
+      ev('session.revoked', { reason: 'admin', ip: '10.7.0.1' }),
+      ev('session.revoked', { reason: 'admin', ip: '10.7.0.2' }),
+      ev('token.reuse_detected', { ip: '10.7.0.3' }),
+    ],
+    score: 90,
+    holderScore: 60,
+  },
+  {
+    name: 'the sessions’ own IPs (logins and refreshes) still count for the holder',
+    events: () => [
+      ev('session.created', { ip: '10.8.0.1' }),
+      ev('session.refreshed', { ip: '10.8.0.2' }),
+      ev('session.refreshed', { ip: '10.8.0.3' }),
+    ],
     score: 30,
     holderScore: 30,
   },

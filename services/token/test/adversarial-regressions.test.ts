@@ -7,6 +7,8 @@ import {
   cleanup,
   LOGIN_DEVICE,
   PASSWORD,
+  type Pair,
+  refresh,
   register,
   signIn,
   startApp,
@@ -188,5 +190,74 @@ describe('a burst of correct-password logins', () => {
       expect(r.headers['retry-after']).toBe('1')
     }
     expect((await attempt()).statusCode).toBe(200)
+  })
+})
+
+// Found by the final review.
+describe('an old refresh token presented from another device', () => {
+  it('is reuse (the session revoked), not a mere device mismatch that keeps the session alive', async () => {
+    const { pair } = await signIn(app)
+    const t2: Pair = (await refresh(app, pair.refreshToken)).json()
+    const t3: Pair = (await refresh(app, t2.refreshToken)).json()
+    const replay = await refresh(app, pair.refreshToken, { id: 'attacker-laptop', platform: 'web' })
+    expect(replay.json().code).toBe('TOKEN_REUSED')
+    expect((await authed(app, 'GET', '/auth/me', t3.accessToken)).json().code).toBe('TOKEN_REVOKED')
+  })
+
+  it('the current token from another device is still a mismatch, and the session lives', async () => {
+    const { pair } = await signIn(app)
+    const res = await refresh(app, pair.refreshToken, { id: 'attacker-laptop', platform: 'web' })
+    expect(res.json().code).toBe('DEVICE_MISMATCH')
+    expect((await authed(app, 'GET', '/auth/me', pair.accessToken)).statusCode).toBe(200)
+  })
+})
+
+describe('a stranger locking the account', () => {
+  it('does not stop the signed-in owner from changing the password', async () => {
+    const owner = await signIn(app)
+    for (let i = 0; i < 5; i++) {
+      await app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        ...json({ identifier: owner.identifier, password: 'stranger guess!', device: { platform: 'web' } }),
+      })
+    }
+    const locked = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      ...json({ identifier: owner.identifier, password: PASSWORD, device: LOGIN_DEVICE }),
+    })
+    expect(locked.json().code).toBe('LOGIN_LOCKED')
+    const change = await authed(app, 'POST', '/auth/password', owner.pair.accessToken, {
+      currentPassword: PASSWORD,
+      newPassword: 'a brand new passphrase',
+    })
+    expect(change.statusCode, change.body).toBe(204)
+  })
+})
+
+describe('the lockout window', () => {
+  it('counts failures on both sides of the first attempt’s window together', async () => {
+    const short = await startApp({ ...config, LOGIN_LOCK_WINDOW: 2 }, { background: false })
+    try {
+      const { identifier } = await register(short)
+      const fail = () =>
+        short.inject({
+          method: 'POST',
+          url: '/auth/login',
+          ...json({ identifier, password: 'wrong password!', device: { platform: 'web' } }),
+        })
+      const first = Date.now()
+      await fail()
+      await waitFor(async () => Date.now() - first > 1_700 || undefined, 'the end of the first window')
+      for (let i = 0; i < 3; i++) await fail()
+      await waitFor(async () => Date.now() - first > 2_100 || undefined, 'the first window to pass')
+      // A fixed window from the first attempt would have started again here: 7 failures in 0.4 s, no lock.
+      const codes = []
+      for (let i = 0; i < 2; i++) codes.push((await fail()).json().code)
+      expect(codes).toContain('LOGIN_LOCKED')
+    } finally {
+      await short.close()
+    }
   })
 })

@@ -35,18 +35,24 @@ const RAPID_TYPES = new Set(['session.created', 'session.refreshed', 'login.fail
 
 /**
  * Event types only someone holding the user's password or one of their tokens can cause: a login that
- * succeeded, a refresh, a revocation (by the holder, an administrator or the risk loop), a replayed or
- * mismatched refresh token (its presenter holds a refresh token). Their IPs and devices are the sessions'
- * own. Everything else — failed logins, lockouts, rate limits, registration, any type added later — counts
- * as something a stranger could cause until it is listed here.
+ * succeeded, a refresh, a revocation (by the holder, an administrator or the risk loop), a replayed refresh
+ * token (its presenter holds one). Everything else — failed logins, lockouts, rate limits, registration,
+ * device mismatches (they add no factor of their own), any type added later — counts as something a
+ * stranger could cause until it is listed here.
  */
 const HOLDER_TYPES = new Set([
   'session.created',
   'session.refreshed',
   'session.revoked',
   'token.reuse_detected',
-  'session.device_mismatch',
 ])
+
+/**
+ * Where the holder is: only a login that succeeded and a refresh say which IPs and devices the sessions use.
+ * A revocation carries the revoker's address (an administrator's), a replay the replayer's: they count as
+ * events, never as the sessions' places.
+ */
+const OWN_PLACE_TYPES = new Set(['session.created', 'session.refreshed'])
 
 export function isHolderEvent(e: RiskEvent): boolean {
   return HOLDER_TYPES.has(e.type)
@@ -145,7 +151,12 @@ export function scoreAt(sorted: readonly RiskEvent[], t: number, rules: RiskRule
  * and as independent of order and duplicates. Automatic revocation compares with this.
  */
 export function holderScoreOf(events: readonly RiskEvent[], rules: RiskRules): number {
-  return scoreEvents(events.filter(isHolderEvent), rules).score
+  const holders: RiskEvent[] = []
+  for (const e of events) {
+    if (!isHolderEvent(e)) continue
+    holders.push(OWN_PLACE_TYPES.has(e.type) ? e : { ...e, ip: null, deviceKey: null })
+  }
+  return scoreEvents(holders, rules).score
 }
 
 export function holderScoreAt(sorted: readonly RiskEvent[], t: number, rules: RiskRules): number {

@@ -14,7 +14,7 @@ import type { AnalyticsConfig } from '../config.ts'
 
 export type AuthOptions = {
   config: AnalyticsConfig
-  /** Holds the token service's session state (`sess:{sid}`). */
+  /** Holds the token service's session state (`s:{sid}`). */
   redis: Redis
   /** Where public keys come from; default the token service's JWKS (fetched at start, refreshed). */
   keys?: KeySource

@@ -11,6 +11,13 @@ import type { RequestContext } from './sessions.ts'
 /** The login lock's account key of an existing user (SessionService.login counts under the same key). */
 export const lockAccount = (userId: string) => `user:${userId}`
 
+/**
+ * The current-password check of a password change counts under its own key: as strictly as logins (a
+ * stolen access token must not become a password oracle), but a stranger's failed logins, which lock
+ * `lockAccount`, must not also stop the owner, signed in, from changing the password.
+ */
+export const passwordCheckAccount = (userId: string) => `password-change:user:${userId}`
+
 /** Upper bound of the `exp` of any access token of this session issued up to `at`. */
 export function accessValidUntil(session: SessionRecord, at: Date, accessTtl: number): Date {
   return new Date(Math.min(session.expiresAt.getTime(), at.getTime() + accessTtl * 1000))

@@ -1,6 +1,6 @@
 import type { RevokeReason, SessionEvent } from '@africhain/events'
 import { ApiError } from '@africhain/http'
-import { accountEvent, lockAccount, revokedEvent, tombstone } from './account-events.ts'
+import { accountEvent, lockAccount, passwordCheckAccount, revokedEvent, tombstone } from './account-events.ts'
 import { normaliseIdentifier } from './identifier.ts'
 import type { Account, HotSessionState, LoginGuard, SessionRecord, SessionStore, UserStore } from './ports.ts'
 import { type SessionView, toSessionView } from './session-view.ts'
@@ -73,6 +73,7 @@ export class AccountAdmin {
   async unlock(userId: string, actor: Actor, ctx: RequestContext): Promise<void> {
     await this.#account(userId)
     await this.#d.guard.unlock(lockAccount(userId))
+    await this.#d.guard.unlock(passwordCheckAccount(userId))
     await this.#d.sessions.appendEvents([accountEvent('user.unlocked', userId, actor.actorId, ctx)])
   }
 

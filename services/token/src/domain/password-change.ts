@@ -1,6 +1,6 @@
 import { newEvent, type RevokeReason, type SessionEvent } from '@africhain/events'
 import { ApiError } from '@africhain/http'
-import { accountEvent, lockAccount, revokedEvent, tombstone } from './account-events.ts'
+import { accountEvent, passwordCheckAccount, revokedEvent, tombstone } from './account-events.ts'
 import { hashPassword, verifyPassword } from './password.ts'
 import type { HotSessionState, LoginGuard, UserStore } from './ports.ts'
 import type { Caller, RequestContext, SessionObserver } from './sessions.ts'
@@ -31,9 +31,10 @@ export class PasswordChange {
   }
 
   /**
-   * The caller's own password. The current password is counted against the account's login lock exactly
-   * like a login attempt: a stolen access token must not become an unlimited password oracle. The caller's
-   * session stays; every other one is revoked.
+   * The caller's own password. The current password is counted like a login attempt, under its own key
+   * (`passwordCheckAccount`): a stolen access token must not become an unlimited password oracle, and a
+   * stranger's failed logins must not lock the owner out of changing it. The caller's session stays;
+   * every other one is revoked.
    */
   async change(
     caller: Caller,
@@ -42,7 +43,7 @@ export class PasswordChange {
   ): Promise<void> {
     const user = await this.#d.users.findById(caller.userId)
     if (!user) throw new ApiError('USER_NOT_FOUND')
-    const account = lockAccount(user.id)
+    const account = passwordCheckAccount(user.id)
     const attempt = await this.#d.guard.admit(account)
     if (!attempt.admitted) {
       await this.#d.appendEvents([this.#failed(caller, ctx, 'locked')])

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { newEvent, type RevokeReason, type SessionEvent } from '@africhain/events'
 import { ApiError } from '@africhain/http'
+import { lockAccount } from './account-events.ts'
 import { normaliseIdentifier } from './identifier.ts'
 import { dummyHash, hashPassword, verifyPassword } from './password.ts'
 import type {
@@ -123,7 +124,9 @@ export class SessionService {
     const user = id ? await this.#d.users.findByIdentifier(id.value) : undefined
     // Lockout is per account: every spelling that finds the user counts against its id. An unknown
     // identifier is counted under its normal form and answered the same way.
-    const account = user ? `user:${user.id}` : `identifier:${id?.value ?? input.identifier.normalize('NFKC')}`
+    const account = user
+      ? lockAccount(user.id)
+      : `identifier:${id?.value ?? input.identifier.normalize('NFKC')}`
     // Counted before the password work, atomically: parallel guesses cannot outrun the lock.
     const attempt = await this.#d.guard.admit(account)
     if (!attempt.admitted) {
@@ -173,6 +176,15 @@ export class SessionService {
     for (let round = 0; round < 2; round++) {
       const now = this.#now()
       this.#assertLive(session, now)
+      const current = found.generation === session.generation
+      const previousInGrace =
+        found.generation === session.generation - 1 &&
+        session.rotatedAgoMs !== null &&
+        session.rotatedAgoMs <= this.#d.policy.reuseGrace * 1000 &&
+        session.successorEnc !== null
+      // Any older token (or the previous one after the grace window) is reuse whoever presents it: judged
+      // before the device binding, so a replay from another device cannot pass as a mere mismatch.
+      if (!current && !previousInGrace) break
       // A session bound to a device id at login refreshes only from that device: another id, or none.
       if (session.device.id !== undefined && device?.id !== session.device.id) {
         await this.#d.sessions.appendEvents([
@@ -183,7 +195,7 @@ export class SessionService {
         ])
         throw new ApiError('DEVICE_MISMATCH')
       }
-      if (found.generation === session.generation) {
+      if (current) {
         const successor = newRefreshToken()
         const won = await this.#d.sessions.rotate({
           sessionId: session.id,
@@ -207,15 +219,9 @@ export class SessionService {
         session = reread
         continue
       }
-      const withinGrace =
-        found.generation === session.generation - 1 &&
-        session.rotatedAgoMs !== null &&
-        session.rotatedAgoMs <= this.#d.policy.reuseGrace * 1000
-      if (withinGrace && session.successorEnc) {
-        // The immediately previous token inside the grace window: the same successor, never a second chain.
-        const successor = openSuccessor(token, session.id, session.successorEnc)
-        if (successor) return this.#pair(user, session, successor, now)
-      }
+      // The immediately previous token inside the grace window: the same successor, never a second chain.
+      const successor = openSuccessor(token, session.id, session.successorEnc!)
+      if (successor) return this.#pair(user, session, successor, now)
       break
     }
     await this.#revoke({ userId: session.userId, sessionIds: [session.id] }, 'reuse_detected', (s, now) => [

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { markSessionActive, markSessionRevoked } from '@africhain/verifier'
+import { CLOCK_MARGIN_MS, markSessionActive, markSessionRevoked } from '@africhain/verifier'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { DeploymentKeys } from './redis-keys.ts'
@@ -8,8 +8,6 @@ import { defineScripts } from './redis-state.ts'
 import type { TokenDatabase } from './tables.ts'
 
 const PAGE = 1000
-/** Tombstones outlive the last access token by this much (markSessionRevoked adds the same minute). */
-const SKEW_MS = 60_000
 
 type Options = {
   db: Kysely<TokenDatabase>
@@ -84,7 +82,9 @@ export class HotStateKeeper {
   /** Tombstones of every session revoked within the last access-token lifetime (keyset pages). */
   async #replayRevocations(): Promise<number> {
     const { db, redis, accessTtl } = this.#o
-    const since = new Date(Date.now() - accessTtl * 1000 - SKEW_MS)
+    // Revocations as old as the last token's lifetime plus the clock margin: a revoking instance whose clock
+    // was behind wrote an earlier `revoked_at` than the tokens' issuers would have.
+    const since = new Date(Date.now() - accessTtl * 1000 - CLOCK_MARGIN_MS)
     let after = { at: since, id: '' }
     let written = 0
     for (;;) {

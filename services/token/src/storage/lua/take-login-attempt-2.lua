@@ -5,7 +5,7 @@
   KEYS[1] attempt counter   d:<deployment>:lf:{<account hash>}:n
   KEYS[2] lock flag         d:<deployment>:lf:{<account hash>}:lock   (same hash tag: one slot on a cluster)
   ARGV[1] threshold (e.g. 5)
-  ARGV[2] counting window in ms (the counter expires this long after the first attempt)
+  ARGV[2] counting window in ms (the counter expires this long after the latest attempt)
 
   Returns: n > 0, the attempt's number in the window (admitted: verify the password);
            -ms when the account is locked (ms left on the lock);
@@ -17,9 +17,10 @@ if locked > 0 then
   return -locked
 end
 local n = redis.call('INCR', KEYS[1])
-if redis.call('PTTL', KEYS[1]) < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
+-- The count lives until a whole window passes without an attempt: any `threshold` failures within one
+-- window are counted together, wherever the window starts (a fixed window from the first attempt let 4
+-- failures before its end and 4 after it through).
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if n > tonumber(ARGV[1]) then
   redis.call('DECR', KEYS[1])
   return 0
