@@ -43,6 +43,8 @@ export const EventData = {
     reason: RevokeReason,
     /** ISO time of the latest `exp` among the session's access tokens: a denylist entry can expire then. */
     accessTokensValidUntil: Type.String(),
+    /** Who revoked it, when an administrator did (their user id, or `cli`). */
+    actorId: Type.Optional(Type.String({ maxLength: 64 })),
   }),
   'token.reuse_detected': Type.Object({
     presentedGeneration: Type.Integer(),

@@ -6,8 +6,10 @@ import {
   authed,
   cleanup,
   LOGIN_DEVICE,
+  login,
   PASSWORD,
   type Pair,
+  rawRedis,
   refresh,
   register,
   signIn,
@@ -15,17 +17,20 @@ import {
   type TestApp,
   testConfig,
 } from './helpers/app.ts'
+import { eventsMatching } from './helpers/stream.ts'
 import { waitFor } from './helpers/wait.ts'
 
 // Each case here answered wrong before it was fixed; found by adversarial-inputs and -races.
 const config = testConfig('adv_regressions', { LOG_LEVEL: 'info' })
 const lines: string[] = []
 let app: TestApp
+const redis = rawRedis(config)
 
 beforeAll(async () => {
   app = await startApp(config, { logStream: { write: (l) => void lines.push(l) } })
 })
 afterAll(async () => {
+  redis.disconnect()
   await app?.close()
   await cleanup(config)
 })
@@ -259,5 +264,71 @@ describe('the lockout window', () => {
     } finally {
       await short.close()
     }
+  })
+})
+
+// Found by the review of the account and admin routes.
+describe('account and admin races and roles', () => {
+  const withRoles = async (roles: string) => {
+    const user = await register(app)
+    await app.db.updateTable('users').set({ roles }).where('id', '=', user.userId).execute()
+    return { ...user, pair: await login(app, user.identifier) }
+  }
+
+  it('two password changes at once: one wins and keeps its session, the other is refused', async () => {
+    const user = await register(app)
+    const [a, b] = [await login(app, user.identifier), await login(app, user.identifier)]
+    const change = (pair: Pair, newPassword: string) =>
+      authed(app, 'POST', '/auth/password', pair.accessToken, { currentPassword: PASSWORD, newPassword })
+    const [ra, rb] = await Promise.all([
+      change(a, 'password from phone A'),
+      change(b, 'password from phone B'),
+    ])
+    const statuses = [ra.statusCode, rb.statusCode].sort()
+    expect(statuses).toEqual([204, 401])
+    const [winner, winnerPassword] =
+      ra.statusCode === 204 ? [a, 'password from phone A'] : [b, 'password from phone B']
+    expect((await authed(app, 'GET', '/auth/me', winner.accessToken)).statusCode).toBe(200)
+    expect((await login(app, user.identifier, { password: winnerPassword })).sessionId).toBeTruthy()
+  })
+
+  it('an administrator cannot disable their own account', async () => {
+    const admin = await withRoles('user admin')
+    const res = await authed(app, 'POST', `/auth/admin/users/${admin.userId}/disable`, admin.pair.accessToken)
+    expect(res.statusCode).toBe(403)
+    expect((await authed(app, 'GET', '/auth/me', admin.pair.accessToken)).statusCode).toBe(200)
+  })
+
+  it('an administrator whose role was removed cannot disable anyone with the token they still hold', async () => {
+    const admin = await withRoles('user admin')
+    const victim = await signIn(app)
+    await app.db.updateTable('users').set({ roles: 'user' }).where('id', '=', admin.userId).execute()
+    const res = await authed(
+      app,
+      'POST',
+      `/auth/admin/users/${victim.userId}/disable`,
+      admin.pair.accessToken,
+    )
+    expect(res.statusCode).toBe(403)
+    expect((await authed(app, 'GET', '/auth/me', victim.pair.accessToken)).statusCode).toBe(200)
+  })
+
+  it('a session revoked by an officer says who did it (actorId)', async () => {
+    const officer = await withRoles('user security')
+    const victim = await signIn(app)
+    const res = await authed(
+      app,
+      'POST',
+      `/auth/admin/sessions/${victim.pair.sessionId}/revoke`,
+      officer.pair.accessToken,
+    )
+    expect(res.statusCode).toBe(204)
+    const events = await eventsMatching(
+      redis,
+      config.EVENTS_STREAM,
+      (e) => e.type === 'session.revoked' && e.sessionId === victim.pair.sessionId,
+      'the revocation event',
+    )
+    expect(events[0]!.data).toMatchObject({ reason: 'admin', actorId: officer.userId })
   })
 })

@@ -34,6 +34,7 @@ export function revokedEvent(
   reason: RevokeReason,
   now: Date,
   accessTtl: number,
+  actorId?: string,
 ): SessionEvent {
   return newEvent({
     type: 'session.revoked',
@@ -41,7 +42,11 @@ export function revokedEvent(
     sessionId: session.id,
     ...context(ctx),
     device: session.device,
-    data: { reason, accessTokensValidUntil: accessValidUntil(session, now, accessTtl).toISOString() },
+    data: {
+      reason,
+      accessTokensValidUntil: accessValidUntil(session, now, accessTtl).toISOString(),
+      ...(actorId ? { actorId } : {}),
+    },
   })
 }
 

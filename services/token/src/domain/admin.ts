@@ -33,8 +33,7 @@ type Deps = {
  * What an operator does to accounts (the admin routes and the CLI call these, nothing else): look up,
  * unlock, disable and enable, revoke sessions. Every action that changes something writes an event
  * carrying `data.actorId` in the same transaction; a disable or enable of an account already so changes
- * nothing and writes none. `session.revoked` has no `actorId` field in the v2 event schema: a revocation
- * by an administrator is told apart by its reason (`admin`), and a disable by its `user.disabled` event.
+ * nothing and writes none. A revocation by an administrator carries `actorId` in its `session.revoked`.
  */
 export class AccountAdmin {
   #d: Deps
@@ -79,12 +78,19 @@ export class AccountAdmin {
 
   /** Disabled, and every live session revoked (reason `admin`) in the same transaction. */
   async disable(userId: string, actor: Actor, ctx: RequestContext): Promise<void> {
+    // Disabling oneself would leave the service without the administrator who did it.
+    if (actor.actorId === userId)
+      throw new ApiError('FORBIDDEN', 'an administrator cannot disable their own account')
+    await this.#assertAdmin(actor)
     const now = this.#now()
     const reason: RevokeReason = 'admin'
     const result = await this.#d.users.updateAccount(userId, now, (account) => ({
       disabled: true,
       // Even when already disabled: a session that slipped in is revoked (its own event says so).
-      revoke: { reason, eventsFor: (s) => [revokedEvent(s, ctx, reason, now, this.#d.policy.accessTtl)] },
+      revoke: {
+        reason,
+        eventsFor: (s) => [revokedEvent(s, ctx, reason, now, this.#d.policy.accessTtl, actor.actorId)],
+      },
       events: account.disabled ? [] : [accountEvent('user.disabled', userId, actor.actorId, ctx)],
     }))
     if (!result) throw new ApiError('USER_NOT_FOUND')
@@ -93,6 +99,7 @@ export class AccountAdmin {
 
   /** Login and refresh work again; sessions revoked by the disable stay revoked. */
   async enable(userId: string, actor: Actor, ctx: RequestContext): Promise<void> {
+    await this.#assertAdmin(actor)
     const result = await this.#d.users.updateAccount(userId, this.#now(), (account) =>
       account.disabled
         ? { disabled: false, events: [accountEvent('user.enabled', userId, actor.actorId, ctx)] }
@@ -102,22 +109,38 @@ export class AccountAdmin {
   }
 
   /** One session, whoever owns it: 404 SESSION_NOT_FOUND when there is none; one already ended stays so. */
-  async revokeSession(sessionId: string, ctx: RequestContext): Promise<void> {
+  async revokeSession(sessionId: string, actor: Actor, ctx: RequestContext): Promise<void> {
     const session = await this.#d.sessions.find(sessionId)
     if (!session) throw new ApiError('SESSION_NOT_FOUND')
-    await this.#revoke({ userId: session.userId, sessionIds: [sessionId] }, ctx)
+    await this.#revoke({ userId: session.userId, sessionIds: [sessionId] }, actor, ctx)
   }
 
   /** Every live session of a user (reason `admin`): how many. */
-  async revokeUser(userId: string, ctx: RequestContext): Promise<number> {
+  async revokeUser(userId: string, actor: Actor, ctx: RequestContext): Promise<number> {
     await this.#account(userId)
-    return this.#revoke({ userId }, ctx)
+    return this.#revoke({ userId }, actor, ctx)
   }
 
-  async #revoke(selection: { userId: string; sessionIds?: string[] }, ctx: RequestContext): Promise<number> {
+  /**
+   * Disable and enable lock a person out of the service: the actor's `admin` role is read from the
+   * database, not from their access token, so an administrator whose role was removed (or who was
+   * disabled) cannot use it for the rest of the token's lifetime. The CLI (`cli`) runs with database access.
+   */
+  async #assertAdmin(actor: Actor): Promise<void> {
+    if (actor.actorId === 'cli') return
+    const account = await this.#d.users.findAccount(actor.actorId)
+    if (!account || account.disabled || !account.roles.includes('admin'))
+      throw new ApiError('FORBIDDEN', 'this needs the admin role')
+  }
+
+  async #revoke(
+    selection: { userId: string; sessionIds?: string[] },
+    actor: Actor,
+    ctx: RequestContext,
+  ): Promise<number> {
     const now = this.#now()
     const events = (s: SessionRecord): SessionEvent[] => [
-      revokedEvent(s, ctx, 'admin', now, this.#d.policy.accessTtl),
+      revokedEvent(s, ctx, 'admin', now, this.#d.policy.accessTtl, actor.actorId),
     ]
     const revoked = await this.#d.sessions.revoke(selection, 'admin', now, events)
     await this.#tombstone(revoked, 'admin', now)

@@ -67,7 +67,10 @@ export class PasswordChange {
       throw new ApiError('INVALID_CREDENTIALS', 'the current password is wrong')
     }
     await this.#d.guard.succeeded(account)
-    await this.#store(user.id, input.newPassword, user.id, ctx, caller.sessionId)
+    await this.#store(user.id, input.newPassword, user.id, ctx, {
+      sessionId: caller.sessionId,
+      verifiedHash: user.passwordHash,
+    })
   }
 
   /**
@@ -83,20 +86,27 @@ export class PasswordChange {
     password: string,
     actorId: string,
     ctx: RequestContext,
-    keepSessionId?: string,
+    /** A change by the user: their session stays, and the password they proved must still be the stored one. */
+    caller?: { sessionId: string; verifiedHash: string },
   ): Promise<number> {
     const passwordHash = await hashPassword(password, this.#d.policy.passwordCost)
     const now = this.#now()
     const reason: RevokeReason = 'password_changed'
-    const result = await this.#d.users.updateAccount(userId, now, () => ({
-      passwordHash,
-      revoke: {
-        ...(keepSessionId ? { exceptSessionId: keepSessionId } : {}),
-        reason,
-        eventsFor: (s) => [revokedEvent(s, ctx, reason, now, this.#d.policy.accessTtl)],
-      },
-      events: [accountEvent('user.password_changed', userId, actorId, ctx)],
-    }))
+    const result = await this.#d.users.updateAccount(userId, now, (account) => {
+      // Two changes raced: the other committed first, so the password this caller proved is gone (and its
+      // session with it). Without this both answered 204 and the second hash silently won or lost.
+      if (caller && account.passwordHash !== caller.verifiedHash)
+        throw new ApiError('INVALID_CREDENTIALS', 'the password was changed meanwhile; sign in again')
+      return {
+        passwordHash,
+        revoke: {
+          ...(caller ? { exceptSessionId: caller.sessionId } : {}),
+          reason,
+          eventsFor: (s) => [revokedEvent(s, ctx, reason, now, this.#d.policy.accessTtl)],
+        },
+        events: [accountEvent('user.password_changed', userId, actorId, ctx)],
+      }
+    })
     if (!result) throw new ApiError('USER_NOT_FOUND')
     if (result.revoked.length > 0) this.#d.observe?.revoked(reason, result.revoked.length)
     await tombstone(this.#d.hot, result.revoked, now, this.#d.policy.accessTtl)

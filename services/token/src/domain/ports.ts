@@ -71,11 +71,13 @@ export interface UserStore {
    * `SessionStore.revoke` does) and writes its events. A login racing a disable either created its session
    * before (and it is revoked here) or finds the user disabled (`SessionStore.create` reads the row locked).
    * Returns undefined when the user does not exist, else the account as locked and the sessions revoked.
+   * `decide` also sees the stored password hash, so a change decided on a password checked before the lock
+   * can refuse (throw) when another change committed meanwhile; a throw rolls everything back.
    */
   updateAccount(
     id: string,
     now: Date,
-    decide: (account: Account) => AccountUpdate | null,
+    decide: (account: Account & { passwordHash: string }) => AccountUpdate | null,
   ): Promise<{ account: Account; revoked: SessionRecord[] } | undefined>
 }
 

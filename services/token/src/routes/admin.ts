@@ -1,9 +1,7 @@
 import { BEARER_ERRORS, described, type ErrorCode, errorResponses } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { Actor } from '../domain/admin.ts'
-import { requestContext } from './context.ts'
+import { actor, requestContext } from './context.ts'
 import { bearer, SessionIdParams, UserDetail, UserIdParams, UserLookupQuery, UserProfile } from './schemas.ts'
 
 /** The errors every admin route can answer, plus its 404 (when it names something that may not exist). */
@@ -17,11 +15,6 @@ const adminErrors = (notFound?: ErrorCode) => {
   if (notFound) codes[404] = [notFound]
   return errorResponses(codes)
 }
-
-const actor = (request: FastifyRequest): Actor => ({
-  actorId: request.auth!.userId,
-  sessionId: request.auth!.sessionId,
-})
 
 /**
  * `/auth/admin/*`: what the security team and administrators do to accounts and sessions (the older
@@ -155,7 +148,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await app.accounts.revokeSession(request.params.sessionId, requestContext(request))
+      await app.accounts.revokeSession(request.params.sessionId, actor(request), requestContext(request))
       return reply.code(204).send(null)
     },
   )

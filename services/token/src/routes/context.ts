@@ -1,5 +1,6 @@
 import { clientAddress } from '@africhain/http'
 import type { FastifyRequest } from 'fastify'
+import type { Actor } from '../domain/admin.ts'
 import type { RequestContext } from '../domain/sessions.ts'
 
 /** Client IP (Fastify honours TRUST_PROXY) and user agent of a request, as the domain records them. */
@@ -9,4 +10,9 @@ export function requestContext(request: FastifyRequest): RequestContext {
     ip: clientAddress(request),
     userAgent: typeof ua === 'string' && ua.length > 0 ? ua.slice(0, 512) : null,
   }
+}
+
+/** The authenticated caller as the actor of an administrative action (its events carry `actorId`). */
+export function actor(request: FastifyRequest): Actor {
+  return { actorId: request.auth!.userId, sessionId: request.auth!.sessionId }
 }

@@ -2,7 +2,7 @@ import { annotate, BEARER_ERRORS, described, errorResponses } from '@africhain/h
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { SessionComponent } from './components.ts'
-import { requestContext } from './context.ts'
+import { actor, requestContext } from './context.ts'
 import { bearer, LogoutAllBody, Revoked, RevokeSessionBody } from './schemas.ts'
 
 /** A user's sessions across devices, and revocation by the user or by an administrator. */
@@ -128,7 +128,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     // The account use case (domain/admin.ts): 404 USER_NOT_FOUND for a user that does not exist.
     async (request) => ({
-      revoked: await app.accounts.revokeUser(request.params.userId, requestContext(request)),
+      revoked: await app.accounts.revokeUser(request.params.userId, actor(request), requestContext(request)),
     }),
   )
 }

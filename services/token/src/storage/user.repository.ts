@@ -88,7 +88,11 @@ export function userRepository(
       return rows.map(toAccount)
     },
 
-    async updateAccount(id: string, now: Date, decide: (account: Account) => AccountUpdate | null) {
+    async updateAccount(
+      id: string,
+      now: Date,
+      decide: (account: Account & { passwordHash: string }) => AccountUpdate | null,
+    ) {
       let revoked: SessionRecord[] = []
       // A deadlock with a racing rotation or revocation rolled the whole transaction back: decide again.
       const account = await retryOnDeadlock(() =>
@@ -96,13 +100,13 @@ export function userRepository(
           revoked = []
           const row = await trx
             .selectFrom('users')
-            .select(ACCOUNT_COLUMNS)
+            .select([...ACCOUNT_COLUMNS, 'password_hash'])
             .where('id', '=', id)
             .forUpdate()
             .executeTakeFirst()
           if (!row) return undefined
           const current = toAccount(row)
-          const update = decide(current)
+          const update = decide({ ...current, passwordHash: row.password_hash })
           if (!update) return current
           const set: { password_hash?: string; disabled_at?: Date | null } = {}
           if (update.passwordHash !== undefined) set.password_hash = update.passwordHash
