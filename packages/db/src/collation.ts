@@ -37,8 +37,8 @@ export async function nonBinaryColumns(db: AnyDb, tables: readonly string[]): Pr
  * Converts each of `tables` that is not binary throughout (a database created with the server's default
  * collation) to utf8mb4 / BINARY_COLLATION, and makes that the database's default for tables created later.
  * Converting only narrows equality (values equal byte for byte were equal before), so no unique key can
- * break. Rebuilds only the tables that need it: on a database made by `ensureDatabase` this reads the
- * catalogue and changes nothing. Returns the tables it converted.
+ * break. Rebuilds only the tables that need it: on a database already binary this reads the catalogue and
+ * changes nothing. Returns the tables it converted.
  */
 export async function convertToBinary(db: AnyDb, tables: readonly string[]): Promise<string[]> {
   const schema = await sql<{ name: string; collation: string }>`select schema_name as name,

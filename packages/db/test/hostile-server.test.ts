@@ -61,7 +61,8 @@ describe('on a server with hostile global settings', () => {
       c: string
     }>`select default_collation_name as c from information_schema.schemata
       where schema_name = database()`.execute(db)
-    expect(schema.rows[0]!.c).toBe('utf8mb4_bin')
+    // ensureDatabase creates it as an operator would, with the server's collation; migrations pin theirs.
+    expect(schema.rows[0]!.c).toBe('utf8mb4_general_ci')
     await sql`insert into things (id, v) values (100, 'committed')`.execute(db)
     const other = createDb<{ things: { id: number; v: string } }>({ url, connectionLimit: 1 })
     try {

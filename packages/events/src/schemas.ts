@@ -125,8 +125,9 @@ export const RiskAlert = Type.Object({
     score: Type.Integer({ minimum: 0, maximum: 100 }),
     /**
      * The score of the same window counting only what a holder of the user's password or tokens produced
-     * (their sessions' logins, refreshes, revocations, reuse detections, device mismatches; never failed
-     * logins or anything else a stranger can cause). Automatic actions compare with this, never `score`.
+     * (their sessions' logins and refreshes, with their IPs and devices; revocations and reuse detections,
+     * without the revoker's or replayer's address; never failed logins, device mismatches or anything else
+     * a stranger can cause). Automatic actions compare with this, never `score`.
      * Alerts from workers older than this field decode with 0 (see decodeAlert).
      */
     holderScore: Type.Integer({ minimum: 0, maximum: 100 }),

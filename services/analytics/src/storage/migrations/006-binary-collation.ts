@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely'
  * keys risk rows and buckets by the exact text (domain/event-facts.ts `userKey`, domain/partition.ts): two
  * users could share a risk row. utf8mb4_bin keeps PAD SPACE, the trailing-space rule `userKey` and the
  * bucket SQL of 004 follow, so nothing else changes. The database's default becomes binary too, so tables
- * created by later migrations are. A database made by `ensureDatabase` is binary already: nothing changes.
+ * created by later migrations are. `ensureDatabase` creates databases with the server's default collation, so this runs on every fresh one.
  *
  * Converting rebuilds a table; on a large non-binary event store run it as a release step (the migrate
  * command, as for 004) with the workers stopped. TiDB creates utf8mb4 tables binary by default and skips it.

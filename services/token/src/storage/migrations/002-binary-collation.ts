@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely'
  * an operator made with the server's default (`utf8mb4_general_ci` on MariaDB, `utf8mb4_0900_ai_ci` on
  * MySQL 8) the tables of 001 folded case and accents: `ámina@x.test` found the row of `amina@x.test`, and the
  * unique identifier index refused the second as taken. The database's default becomes binary too, so tables
- * created by later migrations are. A database made by `ensureDatabase` is binary already: nothing changes.
+ * created by later migrations are. `ensureDatabase` creates databases with the server's default collation, so this runs on every fresh one.
  *
  * Converting rebuilds a table (a copy, as ALTER TABLE does); on a large non-binary `sessions` run it as a
  * release step (`pnpm cli migrate`). TiDB creates utf8mb4 tables binary by default and skips all of it.
