@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
@@ -29,24 +30,6 @@ const WHEN: Record<ErrorCode, string> = {
   LOGIN_LOCKED: 'too many failed logins for this account; see Retry-After',
   INTERNAL: 'an unexpected error (generic message)',
   DEPENDENCY_UNAVAILABLE: 'Redis or the database is unreachable; the service fails closed',
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  200: 'OK',
-  201: 'Created',
-  204: 'No Content',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
 }
 
 /** Every error body of both services (docs/api.md, "Errors"), registered once by docsPlugin and referenced. */
@@ -95,7 +78,7 @@ export function errorResponses(map: ErrorMap): Record<number, object> {
     for (const code of codes)
       if (ERRORS[code] !== status) throw new Error(`${code} is answered with ${ERRORS[code]}, not ${status}`)
     out[status] = {
-      'x-response-description': `${STATUS_TEXT[status] ?? 'Error'}. ${codes.map((c) => `\`${c}\`: ${WHEN[c]}`).join('; ')}.`,
+      'x-response-description': `${STATUS_CODES[status] ?? 'Error'}. ${codes.map((c) => `\`${c}\`: ${WHEN[c]}`).join('; ')}.`,
       allOf: [
         { $ref: 'ErrorResponse#' },
         { type: 'object', properties: { code: { type: 'string', enum: [...codes] } } },
@@ -151,7 +134,7 @@ function withResponseDescriptions<T>(schema: T): T {
     Object.entries(response).map(([status, r]) =>
       r.description || r['x-response-description']
         ? [status, r]
-        : [status, { ...r, 'x-response-description': STATUS_TEXT[Number(status)] ?? `HTTP ${status}` }],
+        : [status, { ...r, 'x-response-description': STATUS_CODES[Number(status)] ?? `HTTP ${status}` }],
     ),
   )
   return { ...schema, response: filled }

@@ -1,22 +1,8 @@
+import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ApiError, dependencyOf, ERRORS, type ErrorCode } from './errors.ts'
 import { validationMessage as describeSchemaErrors, type SchemaError } from './validation-message.ts'
-
-const STATUS_NAMES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-}
 
 const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
@@ -73,7 +59,7 @@ export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply
   return reply.code(error.statusCode).send({
     statusCode: error.statusCode,
     code: error.code,
-    error: STATUS_NAMES[error.statusCode] ?? 'Error',
+    error: STATUS_CODES[error.statusCode] ?? 'Error',
     message: error.message,
   })
 }

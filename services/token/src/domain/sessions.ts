@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { newEvent, type RevokeReason, type SessionEvent } from '@africhain/events'
 import { ApiError } from '@africhain/http'
-import { lockAccount } from './account-events.ts'
+import { accessValidUntil, lockAccount, revokedEvent } from './account-events.ts'
 import { normaliseIdentifier } from './identifier.ts'
 import { dummyHash, hashPassword, verifyPassword } from './password.ts'
 import type {
@@ -21,6 +21,7 @@ import {
   openSuccessor,
   sealSuccessor,
 } from './refresh-token.ts'
+import { type SessionView, toSessionView } from './session-view.ts'
 
 export type SessionPolicy = {
   /** All durations in seconds. */
@@ -43,16 +44,6 @@ export type TokenPair = {
 }
 
 export type Caller = { userId: string; sessionId: string }
-
-export type SessionView = {
-  sessionId: string
-  current: boolean
-  device: { id?: string; platform: string; name?: string; userAgent?: string }
-  ip: string
-  createdAt: string
-  lastActiveAt: string
-  expiresAt: string
-}
 
 type Deps = {
   users: UserStore
@@ -260,20 +251,7 @@ export class SessionService {
 
   async list(caller: Caller): Promise<SessionView[]> {
     const sessions = await this.#d.sessions.listActive(caller.userId, this.#now())
-    return sessions.map((s) => ({
-      sessionId: s.id,
-      current: s.id === caller.sessionId,
-      device: {
-        ...(s.device.id !== undefined ? { id: s.device.id } : {}),
-        platform: s.device.platform,
-        ...(s.device.name !== undefined ? { name: s.device.name } : {}),
-        ...(s.userAgent ? { userAgent: s.userAgent } : {}),
-      },
-      ip: s.ip,
-      createdAt: s.createdAt.toISOString(),
-      lastActiveAt: s.lastActiveAt.toISOString(),
-      expiresAt: s.expiresAt.toISOString(),
-    }))
+    return sessions.map((s) => toSessionView(s, caller.sessionId))
   }
 
   /**
@@ -373,7 +351,7 @@ export class SessionService {
 
   /** Upper bound of the `exp` of any access token of this session issued up to `at`. */
   #accessValidUntil(session: SessionRecord, at: Date): Date {
-    return new Date(Math.min(session.expiresAt.getTime(), at.getTime() + this.#d.policy.accessTtl * 1000))
+    return accessValidUntil(session, at, this.#d.policy.accessTtl)
   }
 
   async #revokeWith(
@@ -400,10 +378,7 @@ export class SessionService {
   }
 
   #revokedEvent(session: SessionRecord, ctx: RequestContext, reason: RevokeReason, now: Date): SessionEvent {
-    return this.#event(session, ctx, {
-      type: 'session.revoked',
-      data: { reason, accessTokensValidUntil: this.#accessValidUntil(session, now).toISOString() },
-    })
+    return revokedEvent(session, ctx, reason, now, this.#d.policy.accessTtl)
   }
 
   #event<E extends Pick<SessionEvent, 'type' | 'data'>>(
