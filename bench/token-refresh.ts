@@ -34,7 +34,9 @@ export async function benchRefresh(
     const topUp = async (mode: Mode, states: unknown[]): Promise<unknown[]> => {
       const missing = opts.chains - states.length
       if (missing <= 0) return states
-      const fresh = await pool(missing, 8, async () => {
+      // At most 4 logins at once for the one account: a fifth concurrent attempt would be refused (LOGIN_LOCKED,
+      // Retry-After 1) by the lockout, which counts attempts before their password is checked.
+      const fresh = await pool(missing, 4, async () => {
         if (mode === 'token') return (await login(service, identifier, CHAIN_DEVICE.id)).refreshToken
         const res = await fetch(`${casUrl}/sessions`, { method: 'POST' })
         if (res.status !== 200) throw new Error(`POST /sessions → ${res.status}`)
