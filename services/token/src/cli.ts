@@ -154,7 +154,20 @@ async function main(argv: string[]) {
           )
         }
         const { kid, clear } = rotated
-        console.log(JSON.stringify({ kid, publishedNow: true, signsFrom: activatesAt.toISOString(), clear }))
+        // Instances reload keys every 30 s: the key is in every JWKS by then, and signs from activatesAt.
+        const publishedBy = new Date(Date.now() + 30_000)
+        console.error(
+          `signing key ${kid}: in every instance's JWKS by ${publishedBy.toISOString()} (keys reload every 30 s); ` +
+            `signs from ${activatesAt.toISOString()} (KEY_ACTIVATION_DELAY ${config.KEY_ACTIVATION_DELAY} s)`,
+        )
+        console.log(
+          JSON.stringify({
+            kid,
+            publishedBy: publishedBy.toISOString(),
+            signsFrom: activatesAt.toISOString(),
+            clear,
+          }),
+        )
       })
       return
     }
