@@ -80,7 +80,9 @@ describe('pnpm cli keys:rotate', () => {
     // It says when the key is published everywhere and when it signs.
     const said = JSON.parse(first.stdout) as { publishedBy: string; signsFrom: string }
     expect(Date.parse(said.signsFrom) - Date.parse(said.publishedBy)).toBeGreaterThanOrEqual(59_000)
-    expect(first.stderr).toMatch(/in every instance's JWKS by \S+ .*signs from \S+ \(KEY_ACTIVATION_DELAY 120 s\)/)
+    expect(first.stderr).toMatch(
+      /in every instance's JWKS by \S+ .*signs from \S+ \(KEY_ACTIVATION_DELAY 120 s\)/,
+    )
 
     const clear = await runCli(['keys:rotate'], { ...env, ...noSecret })
     expect(clear.code).toBe(1)
