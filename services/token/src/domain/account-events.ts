@@ -23,7 +23,8 @@ export function accessValidUntil(session: SessionRecord, at: Date, accessTtl: nu
   return new Date(Math.min(session.expiresAt.getTime(), at.getTime() + accessTtl * 1000))
 }
 
-const context = (ctx: RequestContext) => ({
+/** The request's IP and User-Agent as event fields (each only when known): one rule for every event. */
+export const requestFields = (ctx: RequestContext) => ({
   ...(ctx.ip ? { ip: ctx.ip } : {}),
   ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}),
 })
@@ -40,7 +41,7 @@ export function revokedEvent(
     type: 'session.revoked',
     userId: session.userId,
     sessionId: session.id,
-    ...context(ctx),
+    ...requestFields(ctx),
     device: session.device,
     data: {
       reason,
@@ -57,7 +58,7 @@ export function accountEvent(
   actorId: string,
   ctx: RequestContext,
 ): SessionEvent {
-  return newEvent({ type, userId, ...context(ctx), data: { actorId } })
+  return newEvent({ type, userId, ...requestFields(ctx), data: { actorId } })
 }
 
 /** Durable first (the caller committed), then immediate: the next request anywhere sees the tombstone. */

@@ -1,6 +1,12 @@
 import { newEvent, type RevokeReason, type SessionEvent } from '@africhain/events'
 import { ApiError } from '@africhain/http'
-import { accountEvent, passwordCheckAccount, revokedEvent, tombstone } from './account-events.ts'
+import {
+  accountEvent,
+  passwordCheckAccount,
+  requestFields,
+  revokedEvent,
+  tombstone,
+} from './account-events.ts'
 import { hashPassword, verifyPassword } from './password.ts'
 import type { HotSessionState, LoginGuard, UserStore } from './ports.ts'
 import type { Caller, RequestContext, SessionObserver } from './sessions.ts'
@@ -61,7 +67,9 @@ export class PasswordChange {
       const events = [this.#failed(caller, ctx, 'invalid_credentials')]
       if (lockedFor > 0) {
         const lockedUntil = new Date(this.#now().getTime() + lockedFor * 1000).toISOString()
-        events.push(newEvent({ type: 'user.locked', userId: user.id, ip: ctx.ip, data: { lockedUntil } }))
+        events.push(
+          newEvent({ type: 'user.locked', userId: user.id, ...requestFields(ctx), data: { lockedUntil } }),
+        )
       }
       await this.#d.appendEvents(events)
       throw new ApiError('INVALID_CREDENTIALS', 'the current password is wrong')
@@ -118,8 +126,7 @@ export class PasswordChange {
       type: 'login.failed',
       userId: caller.userId,
       sessionId: caller.sessionId,
-      ip: ctx.ip,
-      ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}),
+      ...requestFields(ctx),
       data: { reason },
     })
   }

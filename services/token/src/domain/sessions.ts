@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { newEvent, type RevokeReason, type SessionEvent } from '@africhain/events'
 import { ApiError } from '@africhain/http'
-import { accessValidUntil, lockAccount, revokedEvent } from './account-events.ts'
+import { accessValidUntil, lockAccount, requestFields, revokedEvent } from './account-events.ts'
 import { normaliseIdentifier } from './identifier.ts'
 import { dummyHash, hashPassword, verifyPassword } from './password.ts'
 import type {
@@ -98,8 +98,7 @@ export class SessionService {
     const event = newEvent({
       type: 'user.registered',
       userId: user.id,
-      ip: ctx.ip,
-      ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}),
+      ...requestFields(ctx),
       data: { identifierKind: id.kind },
     })
     if (!(await this.#d.users.create(user, event)))
@@ -141,8 +140,7 @@ export class SessionService {
           newEvent({
             type: 'user.locked',
             userId: user.id,
-            ip: ctx.ip,
-            ...this.#ua(ctx),
+            ...requestFields(ctx),
             data: { lockedUntil },
           }),
         )
@@ -390,14 +388,9 @@ export class SessionService {
       ...e,
       userId: session.userId,
       sessionId: session.id,
-      ...(ctx.ip ? { ip: ctx.ip } : {}),
-      ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}),
+      ...requestFields(ctx),
       device: session.device,
     } as Parameters<typeof newEvent>[0])
-  }
-
-  #ua(ctx: RequestContext): { userAgent?: string } {
-    return ctx.userAgent ? { userAgent: ctx.userAgent } : {}
   }
 
   #loginFailed(
@@ -409,8 +402,7 @@ export class SessionService {
     return newEvent({
       type: 'login.failed',
       ...(user ? { userId: user.id } : {}),
-      ip: ctx.ip,
-      ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}),
+      ...requestFields(ctx),
       device,
       data: { reason },
     })
