@@ -91,6 +91,13 @@ describe.skipIf(!hasChromium)('two browser tabs sharing localStorage', () => {
     const refreshesBefore = service.refreshes
     service.revokeSession(sessionId)
     await tabA.evaluate(() => app.expire())
+    // localStorage reaches another tab's renderer asynchronously: tab B must see the expiry before the race,
+    // or it serves its still-valid token from the stale copy (this flaked under CI load).
+    await tabB.waitForFunction(
+      () => JSON.parse(localStorage.getItem('africhain.session') ?? '{}').expiresAt < Date.now(),
+      undefined,
+      { timeout: 10_000 },
+    )
 
     await tabA.evaluate(() => app.go())
     const results = await Promise.all([
