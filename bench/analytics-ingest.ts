@@ -70,7 +70,7 @@ const env: Record<string, string> = {
 const config = loadAnalyticsConfig(env)
 const conn = await openConnections(config, () => {})
 const { redis, db } = conn
-const mainScript = fileURLToPath(new URL('../services/analytics/src/main.ts', import.meta.url))
+const mainScript = fileURLToPath(new URL('../services/analytics/src/server.ts', import.meta.url))
 const workers = new Set<ChildProcess>()
 
 // ---------------------------------------------------------------- event generation

@@ -98,7 +98,7 @@ export function loadApps(report: Report): App[] {
     const start = manifest.scripts?.start ?? ''
     const m = /^node\s+(\S+\.ts)$/.exec(start.trim())
     if (!m) report.problem(`${d.dir}/package.json`, `start script "${start}" is not "node <file>.ts"`)
-    const entry = `${d.dir}/${m?.[1] ?? 'src/main.ts'}`
+    const entry = `${d.dir}/${m?.[1] ?? 'src/server.ts'}`
     if (!existsSync(join(root, entry))) report.problem(d.dir, `entry file ${entry} does not exist`)
     const drainSeconds = drainSecondsOf(entry)
     if (drainSeconds === undefined)

@@ -47,4 +47,4 @@ EXPOSE 3002
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "infra/docker/healthcheck.ts", "analytics"]
 # node is PID 1 here; the service handles SIGTERM itself (drains, then exits within 20 s).
-CMD ["node", "services/analytics/src/main.ts"]
+CMD ["node", "services/analytics/src/server.ts"]

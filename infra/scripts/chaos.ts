@@ -140,13 +140,13 @@ async function main() {
     CLAIM_IDLE: '3s',
     ANALYTICS_PORT: String(ports.api),
   }
-  start('analytics-api', 'services/analytics/src/main.ts', { ...analyticsEnv, ANALYTICS_ROLE: 'api' })
-  const worker1 = start('worker-1', 'services/analytics/src/main.ts', {
+  start('analytics-api', 'services/analytics/src/server.ts', { ...analyticsEnv, ANALYTICS_ROLE: 'api' })
+  const worker1 = start('worker-1', 'services/analytics/src/server.ts', {
     ...analyticsEnv,
     ANALYTICS_ROLE: 'worker',
     CONSUMER_NAME: 'w1',
   })
-  start('worker-2', 'services/analytics/src/main.ts', {
+  start('worker-2', 'services/analytics/src/server.ts', {
     ...analyticsEnv,
     ANALYTICS_ROLE: 'worker',
     CONSUMER_NAME: 'w2',
@@ -191,7 +191,7 @@ async function main() {
     killedWorker = true
     // A replacement joins the group under a new name; the dead consumer's pending entries are claimed
     // (XAUTOCLAIM) once idle for CLAIM_IDLE.
-    start('worker-3', 'services/analytics/src/main.ts', {
+    start('worker-3', 'services/analytics/src/server.ts', {
       ...analyticsEnv,
       ANALYTICS_ROLE: 'worker',
       CONSUMER_NAME: 'w3',

@@ -26,7 +26,7 @@ const services: Service[] = [
   { name: 'token', entry: 'services/token/src/server.ts', env: {} },
   {
     name: 'analytics',
-    entry: 'services/analytics/src/main.ts',
+    entry: 'services/analytics/src/server.ts',
     env: {
       ANALYTICS_ROLE: env.ANALYTICS_ROLE ?? 'all',
       TOKEN_SERVICE_URL: env.TOKEN_SERVICE_URL ?? `http://${host}:${tokenPort}`,

@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis'
 import { type Kysely, sql } from 'kysely'
 import type { AnalyticsConfig } from './config.ts'
 import { authPlugin } from './plugins/auth.ts'
-import { infrastructurePlugin } from './plugins/infrastructure.ts'
+import { readStorePlugin } from './plugins/read-store.ts'
 import { eventRoutes } from './routes/events.ts'
 import { overviewRoutes } from './routes/overview.ts'
 import { reportRoutes } from './routes/report.ts'
@@ -23,7 +23,7 @@ import { securityRoutes } from './routes/security.ts'
 import type { Database } from './storage/tables.ts'
 
 export type AppDeps = {
-  /** The process's connections (the app never closes them: main.ts or the test does). */
+  /** The process's connections (the app never closes them: server.ts or the test does). */
   redis: Redis
   db: Kysely<Database>
   /** Public keys for access tokens; default the JWKS at TOKEN_SERVICE_URL. */
@@ -33,7 +33,7 @@ export type AppDeps = {
   logStream?: { write(line: string): void }
 }
 
-/** Builds the analytics API from a config object and its connections. `main.ts` runs it; tests `inject`. */
+/** Builds the analytics API from a config object and its connections. `server.ts` runs it; tests `inject`. */
 export async function buildApp(config: AnalyticsConfig, deps: AppDeps) {
   const app = Fastify(
     serverOptions({
@@ -56,7 +56,7 @@ export async function buildApp(config: AnalyticsConfig, deps: AppDeps) {
     description:
       'Session analytics, risk assessments and daily reports, computed from the token service’s session events.',
   })
-  await app.register(infrastructurePlugin, {
+  await app.register(readStorePlugin, {
     config,
     redis: deps.redis,
     db: deps.db,

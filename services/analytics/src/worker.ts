@@ -7,12 +7,12 @@ import type { Kysely } from 'kysely'
 import { Registry } from 'prom-client'
 import { type AnalyticsConfig, deadLetterStreamOf, riskRulesOf } from './config.ts'
 import { partitionByUser } from './domain/partition.ts'
+import { type AlertRelay, createAlertRelay } from './events/alert-relay.ts'
+import { createGapDetector, type GapDetector } from './events/gap-detector.ts'
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts'
 import { type IngestResult, ingestBatch, recordPosition } from './storage/ingest.ts'
 import { isDeadlock } from './storage/sql-helpers.ts'
 import type { Database } from './storage/tables.ts'
-import { type AlertRelay, createAlertRelay } from './stream/alert-relay.ts'
-import { createGapDetector, type GapDetector } from './stream/gap-detector.ts'
 
 type Batch = StreamEntry<SessionEvent>[]
 

@@ -80,7 +80,7 @@ describe('an analytics database created with a case- and accent-insensitive defa
         )
       }
       // As a process: a non-zero exit, and one line that says why.
-      const main = fileURLToPath(new URL('../src/main.ts', import.meta.url))
+      const main = fileURLToPath(new URL('../src/server.ts', import.meta.url))
       const failed = await run(process.execPath, [main], {
         env: { ...process.env, ...testEnv({ ...env, ANALYTICS_ROLE: 'worker' }) },
         timeout: 20_000,

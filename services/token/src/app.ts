@@ -18,7 +18,7 @@ import { sql } from 'kysely'
 import type { TokenConfig } from './config.ts'
 import { configurePasswordHashing } from './domain/password.ts'
 import { rateLimitRecorder } from './events/rate-limited.ts'
-import { infrastructurePlugin } from './plugins/infrastructure.ts'
+import { connectionsPlugin } from './plugins/connections.ts'
 import { sessionsPlugin } from './plugins/sessions.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { authRoutes } from './routes/auth.ts'
@@ -56,7 +56,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
     description:
       'Token pairs, refresh rotation with reuse detection, multi-device sessions, revocation, JWKS.',
   })
-  await app.register(infrastructurePlugin, { config })
+  await app.register(connectionsPlugin, { config })
   // The per-client limits below bound each client; this bounds scrypt work for all of them together (one cap
   // per process, like the thread pool it protects: the last app built sets it).
   configurePasswordHashing({

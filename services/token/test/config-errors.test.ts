@@ -16,7 +16,7 @@ describe('start-up configuration errors', () => {
   it.each([
     ['token service', 'services/token/src/server.ts', ['DATABASE_URL', 'REDIS_URL', 'KEY_ENCRYPTION_SECRET']],
     ['admin CLI', 'services/token/src/cli.ts', ['DATABASE_URL', 'REDIS_URL', 'KEY_ENCRYPTION_SECRET']],
-    ['analytics', 'services/analytics/src/main.ts', ['DATABASE_URL', 'REDIS_URL', 'TOKEN_SERVICE_URL']],
+    ['analytics', 'services/analytics/src/server.ts', ['DATABASE_URL', 'REDIS_URL', 'TOKEN_SERVICE_URL']],
   ])('%s names every bad variable and prints no password', async (_name, entry, names) => {
     const proc = new ServiceProcess(entry, BAD_ENV)
     expect(await proc.exited).toBe(1)

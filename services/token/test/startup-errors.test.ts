@@ -50,7 +50,7 @@ function expectNoStack(lines: string[]): void {
 describe('start-up failures: one line, exit 1', () => {
   it.each([
     ['token service', 'services/token/src/server.ts', 'TOKEN_PORT'],
-    ['analytics', 'services/analytics/src/main.ts', 'ANALYTICS_PORT'],
+    ['analytics', 'services/analytics/src/server.ts', 'ANALYTICS_PORT'],
   ])('%s: the port is taken', async (name, entry, portVariable) => {
     // At the default level: the process stops before it migrates or starts anything that logs.
     const { code, lines } = await run(entry, { [portVariable]: String(takenPort), LOG_LEVEL: 'info' })
@@ -63,7 +63,7 @@ describe('start-up failures: one line, exit 1', () => {
 
   it.each([
     ['token service', 'services/token/src/server.ts', []],
-    ['analytics', 'services/analytics/src/main.ts', []],
+    ['analytics', 'services/analytics/src/server.ts', []],
     ['pnpm cli', 'services/token/src/cli.ts', ['keys:list']],
   ])('%s: the database is unreachable, named without its password', async (name, entry, args) => {
     const port = await freePort()

@@ -49,5 +49,5 @@ export const authPlugin = fp(
     })
     await app.register(verifierPlugin, { verify })
   },
-  { name: 'analytics-auth', fastify: '5.x', dependencies: ['analytics-infrastructure'] },
+  { name: 'analytics-auth', fastify: '5.x', dependencies: ['analytics-read-store'] },
 )

@@ -203,5 +203,5 @@ export const sessionsPlugin = fp(
       alertsRedis.disconnect()
     })
   },
-  { name: 'token-sessions', fastify: '5.x', dependencies: ['token-infrastructure', 'africhain-metrics'] },
+  { name: 'token-sessions', fastify: '5.x', dependencies: ['token-connections', 'africhain-metrics'] },
 )

@@ -17,7 +17,7 @@ declare module 'fastify' {
   }
 }
 
-export type InfrastructureOptions = {
+export type ReadStoreOptions = {
   config: AnalyticsConfig
   /** Owned by the process (shared with the worker in `all` mode): the app uses them, never closes them. */
   redis: Redis
@@ -26,8 +26,8 @@ export type InfrastructureOptions = {
 }
 
 /** Decorates the app with the read side and adds the stream gauges to /metrics. */
-export const infrastructurePlugin = fp(
-  async (app: FastifyInstance, opts: InfrastructureOptions) => {
+export const readStorePlugin = fp(
+  async (app: FastifyInstance, opts: ReadStoreOptions) => {
     const { config, redis, db } = opts
     app.decorate('analytics', {
       store: createAnalyticsStore(db, config.EVENTS_STREAM),
@@ -42,5 +42,5 @@ export const infrastructurePlugin = fp(
       deadLetterStream: deadLetterStreamOf(config),
     })
   },
-  { name: 'analytics-infrastructure', fastify: '5.x', dependencies: ['africhain-metrics'] },
+  { name: 'analytics-read-store', fastify: '5.x', dependencies: ['africhain-metrics'] },
 )

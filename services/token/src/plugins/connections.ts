@@ -26,7 +26,7 @@ const destroyAndThrow = (db: Kysely<TokenDatabase>) => async (err: unknown) => {
 }
 
 /** MySQL (migrated when MIGRATE_ON_START) and Redis, closed with the app. */
-export const infrastructurePlugin = fp(
+export const connectionsPlugin = fp(
   async (app: FastifyInstance, { config }: { config: TokenConfig }) => {
     if (config.MIGRATE_ON_START) await ensureDatabase(config.DATABASE_URL)
     const db = createDb<TokenDatabase>({ url: config.DATABASE_URL, connectionLimit: config.DB_POOL_SIZE })
@@ -60,5 +60,5 @@ export const infrastructurePlugin = fp(
       await Promise.all([db.destroy(), rotationDb.destroy()])
     })
   },
-  { name: 'token-infrastructure', fastify: '5.x' },
+  { name: 'token-connections', fastify: '5.x' },
 )
