@@ -3,7 +3,8 @@ import { createServer } from 'node:net'
 import { decodeEvent, encodeEvent, type SessionEvent } from '@africhain/events'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { type Consumer, type ConsumerOptions, createConsumer, publish, readGroupInfo } from '../src/index.ts'
+import type { ConsumerOptions } from '../src/consumer.ts'
+import { type Consumer, createConsumer, publish, readGroupInfo } from '../src/index.ts'
 import { dropPrefix, eventually, failedLogin, latch, testRedis, uniqueName } from './helpers.ts'
 
 const redis = testRedis()

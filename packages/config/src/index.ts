@@ -1,4 +1,17 @@
-export * from './load.ts'
-export * from './parsers.ts'
-export { redactSecrets } from './redact.ts'
-export * from './startup-failure.ts'
+export { ConfigError, type ConfigOf, loadConfig } from './load.ts'
+export {
+  boolean,
+  duration,
+  hostList,
+  integer,
+  oneOf,
+  optionalInteger,
+  optionalSecret,
+  optionalString,
+  port,
+  rateLimit,
+  string,
+  trustProxy,
+  url,
+} from './parsers.ts'
+export { startupFailure } from './startup-failure.ts'

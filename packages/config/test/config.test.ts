@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, duration, loadConfig, parseDuration, rateLimit, trustProxy } from '../src/index.ts'
+import { ConfigError, duration, loadConfig, rateLimit, trustProxy } from '../src/index.ts'
+import { parseDuration } from '../src/parsers.ts'
 
 describe('parseDuration', () => {
   it.each([

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  ConfigError,
-  hostList,
-  integer,
-  loadConfig,
-  optionalSecret,
-  redactSecrets,
-  trustProxy,
-  url,
-} from '../src/index.ts'
+import { ConfigError, hostList, integer, loadConfig, optionalSecret, trustProxy, url } from '../src/index.ts'
+import { redactSecrets } from '../src/redact.ts'
 
 // docs/security.md: "Configuration errors are logged by operators into tickets: never print a secret that a URL
 // carried." Every message the loader builds names the variable and shows no password, however broken the URL.

@@ -1,14 +1,8 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  assertBinarySchema,
-  convertToBinary,
-  createDb,
-  dropDatabase,
-  nonBinaryColumns,
-  SchemaCollationError,
-  testDatabaseUrl,
-} from '../src/index.ts'
+import { nonBinaryColumns, SchemaCollationError } from '../src/collation.ts'
+import { assertBinarySchema, convertToBinary, createDb, dropDatabase } from '../src/index.ts'
+import { testDatabaseUrl } from '../src/testing.ts'
 
 const url = testDatabaseUrl('collation')
 const name = new URL(url).pathname.slice(1)

@@ -9,8 +9,8 @@ import {
   migrateDown,
   migrateToLatest,
   sqlLiteral,
-  testDatabaseUrl,
 } from '../src/index.ts'
+import { testDatabaseUrl } from '../src/testing.ts'
 
 const url = testDatabaseUrl('db')
 

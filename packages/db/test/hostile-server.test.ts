@@ -1,7 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HostileMariadb, startHostileMariadb } from '../../../infra/scripts/hostile-mariadb.ts'
-import { createDb, ensureDatabase, sqlLiteral, testDatabaseUrl } from '../src/index.ts'
+import { createDb, ensureDatabase, sqlLiteral } from '../src/index.ts'
+import { testDatabaseUrl } from '../src/testing.ts'
 
 /**
  * A private MariaDB whose global sql_mode has NO_BACKSLASH_ESCAPES and ANSI_QUOTES, whose collation folds

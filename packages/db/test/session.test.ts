@@ -1,13 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createDb,
-  dropDatabase,
-  ensureDatabase,
-  PIN_SESSION,
-  SESSION_SQL_MODE,
-  testDatabaseUrl,
-} from '../src/index.ts'
+import { PIN_SESSION, SESSION_SQL_MODE } from '../src/connect.ts'
+import { createDb, dropDatabase, ensureDatabase } from '../src/index.ts'
+import { testDatabaseUrl } from '../src/testing.ts'
 import { type QueryProxy, startQueryProxy } from './helpers/query-proxy.ts'
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { decodeAlert, decodeEvent, encodeEvent, newEvent, newRiskAlert, uuidv7 } from '../src/index.ts'
+import { uuidv7 } from '../src/codec.ts'
+import { decodeAlert, decodeEvent, encodeEvent, newEvent, newRiskAlert } from '../src/index.ts'
 
 describe('event codec', () => {
   it('round-trips a session event through stream fields', () => {

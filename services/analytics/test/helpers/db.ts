@@ -1,4 +1,5 @@
-import { createDb, dropDatabase, ensureDatabase, migrateToLatest, testDatabaseUrl } from '@africhain/db'
+import { createDb, dropDatabase, ensureDatabase, migrateToLatest } from '@africhain/db'
+import { testDatabaseUrl } from '@africhain/db/testing'
 import { type Kysely, sql } from 'kysely'
 import { migrations } from '../../src/storage/migrations/index.ts'
 import type { Database } from '../../src/storage/tables.ts'

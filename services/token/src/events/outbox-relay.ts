@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { SessionEvent } from '@africhain/events'
-import { markSessionRevoked } from '@africhain/verifier'
+import { markSessionRevoked } from '@africhain/verifier/state-writer'
 import type { FastifyBaseLogger as Logger } from 'fastify'
 import type { Kysely } from 'kysely'
 import { deleteOutbox, outboxBacklog, readOutboxBatch } from '../storage/outbox.ts'

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { CLOCK_MARGIN_MS, markSessionActive, markSessionRevoked } from '@africhain/verifier'
+import { CLOCK_MARGIN_MS, markSessionActive, markSessionRevoked } from '@africhain/verifier/state-writer'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { DeploymentKeys } from './redis-keys.ts'

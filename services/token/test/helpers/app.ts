@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { dropDatabase, testDatabaseUrl } from '@africhain/db'
+import { dropDatabase } from '@africhain/db'
+import { testDatabaseUrl } from '@africhain/db/testing'
 import { Cluster, Redis } from 'ioredis'
 import { inject } from 'vitest'
 import { type BuildOptions, buildApp } from '../../src/app.ts'
