@@ -16,6 +16,7 @@ import { type Kysely, sql } from 'kysely'
 import type { AnalyticsConfig } from './config.ts'
 import { authPlugin } from './plugins/auth.ts'
 import { readStorePlugin } from './plugins/read-store.ts'
+import { clientRoutes } from './routes/clients.ts'
 import { eventRoutes } from './routes/events.ts'
 import { overviewRoutes } from './routes/overview.ts'
 import { reportRoutes } from './routes/report.ts'
@@ -74,5 +75,6 @@ export async function buildApp(config: AnalyticsConfig, deps: AppDeps) {
   await app.register(eventRoutes)
   await app.register(securityRoutes)
   await app.register(reportRoutes)
+  await app.register(clientRoutes)
   return app
 }

@@ -656,9 +656,12 @@ describe('userId=: a normal user sees only their own data', () => {
             expectOwnDataOnly(res, ROUTES.find((r) => r.path === path)!, 'alice', context)
             return
           }
-          // docs/api.md: a userId naming no user is 404 USER_NOT_FOUND for security (today: 200 with zeros).
+          // docs/api.md: a userId no stored event names is 404 USER_NOT_FOUND for security and admin.
           expect([200, 404], context).toContain(res.statusCode)
-          if (res.statusCode === 404) return expect(res.json().code).toBe('USER_NOT_FOUND')
+          if (res.statusCode === 404) {
+            expect(res.json().code, context).toBe('USER_NOT_FOUND')
+            return
+          }
           const body = res.json()
           // The store compares PAD SPACE (utf8mb4_bin): trailing spaces do not name another user.
           const sameUser = (u: string) => u.replace(/ +$/, '') === sent.replace(/ +$/, '')

@@ -160,12 +160,22 @@ export async function dailyReport(deps: ReadDeps, date?: string): Promise<DailyR
 
 export type EventPage = { events: SessionEvent[]; nextCursor: string | null }
 
-export async function userEvents(
+/** A user's events, a client's (`ip`), or a user's from one client: at least one of the two is given. */
+export async function listEvents(
   { store }: ReadDeps,
-  q: { userId: string; type?: string; from?: Date; to?: Date; cursor?: EventCursor; limit: number },
+  q: {
+    userId?: string
+    ip?: string
+    type?: string
+    from?: Date
+    to?: Date
+    cursor?: EventCursor
+    limit: number
+  },
 ): Promise<EventPage> {
   const page = await store.events({
     userId: q.userId,
+    ip: q.ip,
     type: q.type,
     from: q.from,
     to: q.to,

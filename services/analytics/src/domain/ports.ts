@@ -9,12 +9,25 @@ export type Completeness = { gaps: number; missingEvents: number; lastGapAt: Dat
 export type StoredEventPage = { envelopes: string[]; next: { at: number; id: string } | null }
 
 export type EventFilter = {
-  userId: string
+  /** One user's events, one client's (an address: IPv4 exactly, IPv6 by its /64), or both at once. */
+  userId?: string | undefined
+  ip?: string | undefined
   type?: string | undefined
   from?: Date | undefined
   to?: Date | undefined
   after?: { at: number; id: string } | undefined
   limit: number
+}
+
+/** Every stored event of one client: its accounts, logins and failures, first and last event. */
+export type ClientActivity = {
+  accounts: number
+  logins: number
+  failedLogins: number
+  firstSeen: Date | null
+  lastSeen: Date | null
+  /** The accounts with the most failed logins first, at most the limit asked for. */
+  users: { userId: string; failed: number; succeeded: number }[]
 }
 
 /**
@@ -33,7 +46,11 @@ export interface AnalyticsStore {
   /** Users whose stored score (at their latest event) is above `above`, latest event after `since`. */
   flaggedCandidates(above: number, since: Date, limit: number): Promise<string[]>
   dayTotals(day: string, suspiciousAbove: number): Promise<DayTotals>
-  /** A user's events newest first (envelopes as JSON), with the position to continue from. */
+  /** A user's or a client's events newest first (envelopes as JSON), with the position to continue from. */
   events(filter: EventFilter): Promise<StoredEventPage>
+  /** Whether any event names the user: analytics knows a user from their events. */
+  userSeen(userId: string): Promise<boolean>
+  /** One client's activity over every stored event, at most `limit` accounts listed. */
+  clientActivity(ip: string, limit: number): Promise<ClientActivity>
   completeness(): Promise<Completeness>
 }

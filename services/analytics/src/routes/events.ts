@@ -1,9 +1,9 @@
 import { ApiError, BEARER_ERRORS, described, errorResponses } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { userEvents } from '../domain/analytics.ts'
+import { listEvents } from '../domain/analytics.ts'
 import { decodeCursor } from '../domain/cursor.ts'
 import { parseInstant } from '../domain/time.ts'
-import { subjectOf } from './access.ts'
+import { addressParam, isPrivileged, subjectOf } from './access.ts'
 import { bearer, EventPage, EventsQuery, SessionEventComponent } from './schemas.ts'
 
 function instant(field: string, text: string): Date {
@@ -16,7 +16,10 @@ function instant(field: string, text: string): Date {
   return new Date(ms)
 }
 
-/** A user's events, newest first, filtered by type and time, paginated by an opaque cursor. */
+/**
+ * A user's events, or a client's (`ip=`, security only), newest first, filtered by type and time,
+ * paginated by an opaque cursor.
+ */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addSchema(SessionEventComponent.schema)
   app.get(
@@ -24,9 +27,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: app.authenticate,
       schema: {
-        summary: "The caller's session events, newest first (userId= for security or admin)",
+        summary: "The caller's session events, newest first (userId= or ip= for security or admin)",
         description:
-          'Pages of at most `limit` events, newest first, optionally of one `type` and within [`from`, `to`). Pass `nextCursor` back as `cursor` for the next page; it is null on the last one. A security or admin caller may ask about any user with `userId`; anyone else asking about another user gets 403.',
+          "Pages of at most `limit` events, newest first, optionally of one `type` and within [`from`, `to`). Pass `nextCursor` back as `cursor` for the next page; it is null on the last one. A security or admin caller may ask about any user with `userId` (404 USER_NOT_FOUND when no event names them); anyone else asking about another user gets 403. With `ip` and no `userId` (security or admin only), the events of every user from that client: the IPv4 address, or every address of the IPv6 /64; with both, that user's events from that client.",
         operationId: 'listEvents',
         tags: ['analytics'],
         security: bearer,
@@ -37,6 +40,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
             400: ['VALIDATION_FAILED'],
             401: BEARER_ERRORS,
             403: ['FORBIDDEN'],
+            404: ['USER_NOT_FOUND'],
             503: ['DEPENDENCY_UNAVAILABLE'],
           }),
         },
@@ -44,14 +48,22 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query
-      const userId = subjectOf(request, q.userId)
+      if (q.ip !== undefined && !isPrivileged(request))
+        throw new ApiError('FORBIDDEN', 'only the security team may list events by ip')
+      const ip = q.ip === undefined ? undefined : addressParam('querystring/ip', q.ip)
+      // ip= alone spans every user; otherwise the events are one user's (the caller's unless userId=).
+      const userId =
+        ip !== undefined && q.userId === undefined
+          ? undefined
+          : await subjectOf(request, q.userId, app.analytics.store)
       const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor)
       if (cursor === null)
         throw new ApiError('VALIDATION_FAILED', 'querystring/cursor is not a cursor from this API')
       const from = q.from === undefined ? undefined : instant('from', q.from)
       const to = q.to === undefined ? undefined : instant('to', q.to)
-      return userEvents(app.analytics, {
-        userId,
+      return listEvents(app.analytics, {
+        ...(userId !== undefined ? { userId } : {}),
+        ...(ip !== undefined ? { ip } : {}),
         limit: q.limit,
         ...(q.type ? { type: q.type } : {}),
         ...(from ? { from } : {}),

@@ -66,11 +66,13 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
             400: ['VALIDATION_FAILED'],
             401: BEARER_ERRORS,
             403: ['FORBIDDEN'],
+            404: ['USER_NOT_FOUND'],
             503: ['DEPENDENCY_UNAVAILABLE'],
           }),
         },
       },
     },
-    async (request) => userAnalytics(app.analytics, subjectOf(request, request.query.userId)),
+    async (request) =>
+      userAnalytics(app.analytics, await subjectOf(request, request.query.userId, app.analytics.store)),
   )
 }

@@ -20,6 +20,13 @@ export const UserQuery = Type.Object({ userId: Type.Optional(UserId) }, { additi
 export const EventsQuery = Type.Object(
   {
     userId: Type.Optional(UserId),
+    ip: Type.Optional(
+      Type.String({
+        minLength: 2,
+        maxLength: 64,
+        description: 'security/admin only: events from this client (IPv4, or IPv6 by its /64)',
+      }),
+    ),
     type: Type.Optional(EventType),
     from: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive, ISO-8601 with offset' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive, ISO-8601 with offset' })),

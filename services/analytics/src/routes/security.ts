@@ -26,12 +26,14 @@ export const securityRoutes: FastifyPluginAsyncTypebox = async (app) => {
             400: ['VALIDATION_FAILED'],
             401: BEARER_ERRORS,
             403: ['FORBIDDEN'],
+            404: ['USER_NOT_FOUND'],
             503: ['DEPENDENCY_UNAVAILABLE'],
           }),
         },
       },
     },
-    async (request) => assessUser(app.analytics, subjectOf(request, request.query.userId)),
+    async (request) =>
+      assessUser(app.analytics, await subjectOf(request, request.query.userId, app.analytics.store)),
   )
 
   app.get(

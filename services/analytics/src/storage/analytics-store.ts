@@ -2,8 +2,9 @@ import type { Kysely } from 'kysely'
 import { TYPE_METRICS } from '../domain/event-facts.ts'
 import type { AnalyticsStore } from '../domain/ports.ts'
 import { HOUR_MS } from '../domain/time.ts'
+import { clientActivity } from './client.repository.ts'
 import { countersBetween, dayTotals } from './counter.repository.ts'
-import { countByType, listUserEvents, riskEventsIn } from './event.repository.ts'
+import { countByType, listEvents, riskEventsIn, userSeen } from './event.repository.ts'
 import { flaggedCandidates } from './risk.repository.ts'
 import { activeSessions, sessionDurations } from './session.repository.ts'
 import { gapSummary } from './stream-position.repository.ts'
@@ -52,8 +53,9 @@ export function createAnalyticsStore(db: Kysely<Database>, stream: string): Anal
     dayTotals: (day, suspiciousAbove) => dayTotals(db, day, suspiciousAbove),
 
     async events(filter) {
-      const rows = await listUserEvents(db, {
+      const rows = await listEvents(db, {
         userId: filter.userId,
+        ip: filter.ip,
         type: filter.type,
         from: filter.from,
         to: filter.to,
@@ -68,6 +70,8 @@ export function createAnalyticsStore(db: Kysely<Database>, stream: string): Anal
       }
     },
 
+    userSeen: (userId) => userSeen(db, userId),
+    clientActivity: (ip, limit) => clientActivity(db, ip, limit),
     completeness: () => gapSummary(db, stream),
   }
 }

@@ -3,6 +3,7 @@ import type { EventCursor } from '../domain/cursor.ts'
 import type { RiskEvent } from '../domain/risk-score.ts'
 import { fullEnvelope } from '../domain/stored-envelope.ts'
 import { riskEventOf } from './ingest-statements.ts'
+import { clientNetOf } from './migrations/008-events-by-client.ts'
 import { chunks } from './sql-helpers.ts'
 import type { Database } from './tables.ts'
 
@@ -41,7 +42,9 @@ export async function riskEventsIn(
 }
 
 export type EventQuery = {
-  userId: string
+  /** At least one of the two: one user's events, a client's events (an address, its IPv4 or IPv6 /64), or both. */
+  userId?: string | undefined
+  ip?: string | undefined
   type?: string | undefined
   from?: Date | undefined
   to?: Date | undefined
@@ -49,15 +52,22 @@ export type EventQuery = {
   limit: number
 }
 
-/** A user's events, newest first, `from` inclusive and `to` exclusive; one more row than `limit` tells a next page exists. */
-export async function listUserEvents(
+/** A user's or a client's events, newest first, `from` inclusive and `to` exclusive; one more row than `limit` tells a next page exists. */
+export async function listEvents(
   db: Db,
   q: EventQuery,
 ): Promise<{ envelope: string; at: number; id: string }[]> {
+  const rows = await eventsQuery(db, q).execute()
+  return rows.map((r) => ({ envelope: fullEnvelope(r), at: r.occurred_at.getTime(), id: r.id }))
+}
+
+/** The query of `listEvents` (a test reads its plan: by user or by client, an index range, never a scan). */
+export function eventsQuery(db: Db, q: EventQuery) {
   let query = db
     .selectFrom('analytics_events')
     .select(['id', 'occurred_at', 'type', 'user_id', 'session_id', 'ip', 'envelope'])
-    .where('user_id', '=', q.userId)
+  if (q.userId !== undefined) query = query.where('user_id', '=', q.userId)
+  if (q.ip !== undefined) query = query.where('client_net', '=', clientNetOf(sql`${q.ip}`))
   if (q.type) query = query.where('type', '=', q.type)
   if (q.from) query = query.where('occurred_at', '>=', q.from)
   if (q.to) query = query.where('occurred_at', '<', q.to)
@@ -68,12 +78,10 @@ export async function listUserEvents(
       eb.or([eb('occurred_at', '<', at), eb.and([eb('occurred_at', '=', at), eb('id', '<', cursor.id)])]),
     )
   }
-  const rows = await query
+  return query
     .orderBy('occurred_at', 'desc')
     .orderBy('id', 'desc')
     .limit(q.limit + 1)
-    .execute()
-  return rows.map((r) => ({ envelope: fullEnvelope(r), at: r.occurred_at.getTime(), id: r.id }))
 }
 
 /** Events by type in `[from, to)` from the event store: the part of a window that hourly counters cannot cut. */
@@ -91,4 +99,15 @@ export async function countByType(
   if (userId !== undefined) query = query.where('user_id', '=', userId)
   const rows = await query.groupBy('type').execute()
   return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]))
+}
+
+/** Whether any stored event names the user (every user who registered, logged in or was tried has one). */
+export async function userSeen(db: Db, userId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('analytics_events')
+    .select('id')
+    .where('user_id', '=', userId)
+    .limit(1)
+    .executeTakeFirst()
+  return row !== undefined
 }

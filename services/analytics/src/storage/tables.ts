@@ -25,6 +25,8 @@ export interface EventTable {
   envelope: string
   /** Random per ingest transaction: tells the rows this transaction inserted from earlier duplicates. */
   ingest_token: string
+  /** Virtual: the client of `ip` (IPv4, or IPv6 /64) as bytes; migration 008. Never written. */
+  client_net: ColumnType<Uint8Array | null, never, never>
 }
 
 /** One row per session, merged from its events (see domain/session-delta.ts). */

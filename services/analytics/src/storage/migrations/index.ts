@@ -6,6 +6,7 @@ import * as eventsByBucket from './004-event-store-by-bucket.ts'
 import * as dayBounds from './005-day-bounds-in-risk-rows.ts'
 import * as binaryCollation from './006-binary-collation.ts'
 import * as holderScore from './007-holder-score-in-risk-rows.ts'
+import * as eventsByClient from './008-events-by-client.ts'
 
 /** Applied in key order under the `analytics_migrations` history table. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '005-day-bounds-in-risk-rows': dayBounds,
   '006-binary-collation': binaryCollation,
   '007-holder-score-in-risk-rows': holderScore,
+  '008-events-by-client': eventsByClient,
 }
