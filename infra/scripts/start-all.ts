@@ -99,6 +99,17 @@ setInterval(() => {
   if (process.ppid !== parent) stopAll(0)
 }, 1_000).unref()
 
+// The console's build (packages/console/dist), remade only when its sources changed since the last one. A failed
+// build does not stop the services: /console then says it is not built.
+try {
+  const { ensureConsoleBuilt } = await import('../../packages/console/scripts/build.ts')
+  if ((await ensureConsoleBuilt()) === 'built') console.log('start: built the security console')
+} catch (error) {
+  console.error(
+    `start: the security console did not build (${(error as Error).message}); /console will say so`,
+  )
+}
+
 for (const service of services) {
   await start(service)
   if (stopping) break
@@ -107,9 +118,9 @@ for (const service of services) {
 if (!stopping) {
   const token = `http://${host}:${tokenPort}`
   const analytics = `http://${host}:${analyticsPort}`
-  // The console is served by the analytics API once it exists; until then, say so instead of a dead link.
-  const consoleUp = await fetch(`${analytics}/console`).then(
-    (r) => r.status !== 404,
+  // Served by the analytics API from the build above; a missing build answers 503 instead of the page.
+  const consoleUp = await fetch(`${analytics}/console/`).then(
+    (r) => r.ok,
     () => false,
   )
   console.log(
@@ -120,7 +131,7 @@ if (!stopping) {
       `  token docs      ${token}/docs`,
       `  analytics API   ${analytics}            (pid ${children[1]?.pid})`,
       `  analytics docs  ${analytics}/docs`,
-      `  console         ${analytics}/console${consoleUp ? '' : '    (coming: not served yet)'}`,
+      `  console         ${analytics}/console/${consoleUp ? '' : '    (not built: run pnpm build)'}`,
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),

@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis'
 import { type Kysely, sql } from 'kysely'
 import type { AnalyticsConfig } from './config.ts'
 import { authPlugin } from './plugins/auth.ts'
+import { consolePlugin } from './plugins/console.ts'
 import { readStorePlugin } from './plugins/read-store.ts'
 import { clientRoutes } from './routes/clients.ts'
 import { eventRoutes } from './routes/events.ts'
@@ -76,5 +77,9 @@ export async function buildApp(config: AnalyticsConfig, deps: AppDeps) {
   await app.register(securityRoutes)
   await app.register(reportRoutes)
   await app.register(clientRoutes)
+  await app.register(consolePlugin, {
+    dir: config.CONSOLE_DIR,
+    tokenUrl: config.CONSOLE_TOKEN_URL ?? config.TOKEN_SERVICE_URL,
+  })
   return app
 }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import {
   boolean,
   type ConfigOf,
@@ -74,6 +75,15 @@ export const AnalyticsConfigSpec = {
   REDIS_COMMAND_TIMEOUT_MS: integer(2000, 50, 60_000),
   DB_POOL_SIZE: integer(16, 1, 256),
   MIGRATE_ON_START: boolean(true),
+
+  /** The security console's production build (served at /console); default packages/console/dist. */
+  CONSOLE_DIR: string(fileURLToPath(new URL('../../../packages/console/dist', import.meta.url))),
+  /**
+   * The token service as the analyst's browser reaches it (the console signs in there); default
+   * TOKEN_SERVICE_URL. Also the only other origin the console's Content-Security-Policy lets it connect to.
+   */
+  CONSOLE_TOKEN_URL: (raw: string | undefined) =>
+    raw === undefined || raw === '' ? undefined : url('', ['http:', 'https:'])(raw),
 }
 
 export type AnalyticsConfig = ConfigOf<typeof AnalyticsConfigSpec>
