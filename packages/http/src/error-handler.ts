@@ -64,14 +64,19 @@ export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply
   })
 }
 
+export type ErrorHandlerOptions = {
+  /** A service's own errors (its domain's refusals) as the API errors they are answered with. */
+  translate?: (err: unknown) => unknown
+}
+
 /**
  * One error handler for the whole app: every error leaves as `{ statusCode, code, error, message }`,
  * 5xx with a generic message; the original error is logged (its message, never the request body).
  */
 export const errorHandlerPlugin = fp(
-  async (app: FastifyInstance) => {
+  async (app: FastifyInstance, { translate }: ErrorHandlerOptions) => {
     app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-      const apiError = toApiError(err)
+      const apiError = toApiError(translate ? translate(err) : err)
       if (apiError.statusCode >= 500) {
         const dependency = dependencyOf(err)
         request.log.error(

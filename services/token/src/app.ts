@@ -23,6 +23,7 @@ import { sessionsPlugin } from './plugins/sessions.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { authRoutes } from './routes/auth.ts'
 import { requestContext } from './routes/context.ts'
+import { domainToApiError } from './routes/domain-errors.ts'
 import { introspectRoutes } from './routes/introspect.ts'
 import { jwksRoutes } from './routes/jwks.ts'
 import { sessionRoutes } from './routes/sessions.ts'
@@ -45,7 +46,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
     serverOptions({ logLevel: config.LOG_LEVEL, logStream: opts.logStream, trustProxy: config.TRUST_PROXY }),
   ).withTypeProvider<TypeBoxTypeProvider>()
 
-  await app.register(errorHandlerPlugin)
+  await app.register(errorHandlerPlugin, { translate: domainToApiError })
   await app.register(accessLogPlugin)
   await app.register(jsonBodyPlugin)
   await app.register(drainPlugin)

@@ -1,13 +1,13 @@
-// The account commands of `pnpm cli`: the same use cases as the admin routes (domain/admin.ts,
-// domain/password-change.ts), on the same stores, with `cli` as the actor of their events.
+// The account commands of `pnpm cli`: the same use cases as the admin routes (domain/use-cases/account-admin.ts,
+// password-change.ts), on the same stores, with `cli` as the actor of their events.
 import { createRedisClient } from '@africhain/bus'
 import { createDb, ensureDatabase, migrateToLatest } from '@africhain/db'
-import { ApiError } from '@africhain/http'
 import { readPassword } from './cli-prompt.ts'
 import type { TokenConfig } from './config.ts'
-import type { UserProfile } from './domain/admin.ts'
 import { normaliseIdentifier } from './domain/identifier.ts'
+import type { UserProfile } from './domain/use-cases/account-admin.ts'
 import { type AccountServices, accountServices } from './plugins/account-services.ts'
+import { refusalMessage } from './routes/domain-errors.ts'
 import { MIGRATION_TABLE, tokenMigrations } from './storage/migrations/index.ts'
 import { deploymentKeys, readDeploymentId } from './storage/redis-keys.ts'
 import { hotSessionState } from './storage/redis-state.ts'
@@ -50,7 +50,8 @@ export async function runAccountCommand(command: string, args: string[], config:
       await run(ctx, userId, password ?? '')
     } catch (err) {
       // The use cases' refusals (a user deleted meanwhile) are answers, not crashes.
-      if (err instanceof ApiError && err.statusCode < 500) throw new CliFailure(err.message)
+      const refusal = refusalMessage(err)
+      if (refusal !== undefined) throw new CliFailure(refusal)
       throw err
     }
   })

@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto'
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util'
 import { ConfigError, startupFailure } from '@africhain/config'
 import { createDb, ensureDatabase, migrateDown, migrateToLatest } from '@africhain/db'
-import { newEvent } from '@africhain/events'
 import { ACCOUNT_USAGE, CliFailure, runAccountCommand } from './cli-accounts.ts'
 import { passesPasswordOnArgv, readPassword } from './cli-prompt.ts'
 import { loadTokenConfig, type TokenConfig } from './config.ts'
+import { DomainError } from './domain/errors.ts'
 import { normaliseIdentifier } from './domain/identifier.ts'
-import { hashPassword } from './domain/password.ts'
+import { register } from './domain/use-cases/register.ts'
 import { isClearKey, keyEncryption } from './keys/key-crypto.ts'
 import { KeyStorageRefused, rotateSigningKey } from './keys/key-rotation.ts'
 import { hashClientSecret } from './routes/introspect.ts'
@@ -102,19 +102,21 @@ async function main(argv: string[]) {
       )
       if (password.length < 8 || password.length > 128) fail('the password must be 8 to 128 characters')
       await withDb(config, async (db) => {
-        const userId = crypto.randomUUID()
-        const created = await userRepository(db).create(
-          {
-            id: userId,
-            identifier: id.value,
-            passwordHash: await hashPassword(password, config.PASSWORD_HASH_COST),
-            displayName: values['display-name'] ?? null,
-            roles,
-          },
-          newEvent({ type: 'user.registered', userId, data: { identifierKind: id.kind } }),
-        )
-        if (!created) fail(`identifier ${id.value} is already registered`)
-        console.log(JSON.stringify({ userId, identifier: id.value, roles }))
+        // The registration use case, as POST /auth/register runs it (roles given by the operator).
+        const deps = { users: userRepository(db), policy: { passwordCost: config.PASSWORD_HASH_COST } }
+        const displayName = values['display-name']
+        const input = {
+          identifier: id.value,
+          password,
+          roles,
+          ...(displayName !== undefined ? { displayName } : {}),
+        }
+        const created = await register(deps, input, { ip: '', userAgent: null }).catch((err: unknown) => {
+          if (err instanceof DomainError && err.code === 'IDENTIFIER_TAKEN')
+            fail(`identifier ${id.value} is already registered`)
+          throw err
+        })
+        console.log(JSON.stringify(created))
       })
       return
     }

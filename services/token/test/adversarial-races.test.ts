@@ -423,7 +423,7 @@ describe('signing-key rotation mid-traffic', () => {
 // ---- clock skew ------------------------------------------------------------------------------------------
 
 /**
- * buildApp takes no clock (SessionService does, but the signer's `iat`, the verifier and the key ring read the
+ * buildApp takes no clock (the session use cases do, but the signer's `iat`, the verifier and the key ring read the
  * process clock), so a skewed instance is a real process whose Date is shifted before anything loads.
  */
 const SKEWED_CLOCK = `data:text/javascript,${encodeURIComponent(`

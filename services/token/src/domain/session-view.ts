@@ -1,15 +1,8 @@
+import type { Session } from '@africhain/contract'
 import type { SessionRecord } from './ports.ts'
 
-/** A session as the API shows it (docs/api.md `Session`); `current` when it is the caller's own. */
-export type SessionView = {
-  sessionId: string
-  current: boolean
-  device: { id?: string; platform: string; name?: string; userAgent?: string }
-  ip: string
-  createdAt: string
-  lastActiveAt: string
-  expiresAt: string
-}
+/** A session as the API shows it (the contract's `Session`); `current` when it is the caller's own. */
+export type SessionView = Session
 
 export function toSessionView(s: SessionRecord, currentSessionId?: string): SessionView {
   return {

@@ -4,7 +4,7 @@ import { decodeAlert, type RiskAlert } from '@africhain/events'
 import { dependencyOf } from '@africhain/http'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { SessionService } from '../domain/sessions.ts'
+import type { SessionUseCases } from '../domain/use-cases/session-use-cases.ts'
 
 /**
  * `stranger_only`: the full score reached the threshold but the holder score did not (failed logins and
@@ -25,7 +25,7 @@ export function riskAlertConsumer(opts: {
   redis: Redis
   stream: string
   threshold: number | undefined
-  sessions: SessionService
+  sessions: Pick<SessionUseCases, 'revokeUser'>
   log: FastifyBaseLogger
   onOutcome: (outcome: RiskAlertOutcome) => void
 }): Consumer {

@@ -1,9 +1,9 @@
 import type { RedisClient } from '@africhain/bus'
 import type { TokenConfig } from '../config.ts'
-import { AccountAdmin } from '../domain/admin.ts'
-import { PasswordChange } from '../domain/password-change.ts'
 import type { HotSessionState, SessionStore, UserStore } from '../domain/ports.ts'
-import type { SessionObserver } from '../domain/sessions.ts'
+import { AccountAdmin } from '../domain/use-cases/account-admin.ts'
+import type { SessionObserver } from '../domain/use-cases/deps.ts'
+import { PasswordChange } from '../domain/use-cases/password-change.ts'
 import type { DeploymentKeys } from '../storage/redis-keys.ts'
 import { loginGuard } from '../storage/redis-state.ts'
 

@@ -5,9 +5,9 @@ import fp from 'fastify-plugin'
 import { Cluster, type Redis } from 'ioredis'
 import { Counter, Gauge } from 'prom-client'
 import type { TokenConfig } from '../config.ts'
-import type { AccountAdmin } from '../domain/admin.ts'
-import type { PasswordChange } from '../domain/password-change.ts'
-import { SessionService } from '../domain/sessions.ts'
+import type { AccountAdmin } from '../domain/use-cases/account-admin.ts'
+import type { PasswordChange } from '../domain/use-cases/password-change.ts'
+import { type SessionUseCases, sessionUseCases } from '../domain/use-cases/session-use-cases.ts'
 import { OutboxRelay } from '../events/outbox-relay.ts'
 import { riskAlertConsumer } from '../events/risk-alerts.ts'
 import { keyEncryption } from '../keys/key-crypto.ts'
@@ -21,7 +21,7 @@ import { accountServices, configuredLoginGuard } from './account-services.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    sessions: SessionService
+    sessions: SessionUseCases
     /** Account administration (routes/admin.ts, the CLI). */
     accounts: AccountAdmin
     /** Password changes (POST /auth/password, `pnpm cli user:set-password`). */
@@ -95,7 +95,7 @@ export const sessionsPlugin = fp(
     const hot = hotSessionState(redis, () => writeProbe.refused())
     const users = userRepository(db, nudge)
     const sessions = sessionRepository(db, nudge, app.rotationDb)
-    const service = new SessionService({
+    const service = sessionUseCases({
       users,
       sessions,
       hot,

@@ -51,8 +51,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ config: TokenConfig }> = as
       },
     },
     async (request, reply) => {
-      const result = await app.sessions.register(request.body, requestContext(request))
-      return reply.code(201).send(result)
+      const { userId } = await app.sessions.register(request.body, requestContext(request))
+      return reply.code(201).send({ userId })
     },
   )
 

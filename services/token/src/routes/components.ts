@@ -1,5 +1,5 @@
+import { Session, TokenPair } from '@africhain/contract'
 import { annotate, component } from '@africhain/http'
-import { Session, TokenPair } from './schemas.ts'
 
 /**
  * The token service's shared OpenAPI components: each registered once (`app.addSchema`) by the routes

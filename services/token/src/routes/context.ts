@@ -1,7 +1,7 @@
 import { clientAddress } from '@africhain/http'
 import type { FastifyRequest } from 'fastify'
-import type { Actor } from '../domain/admin.ts'
-import type { RequestContext } from '../domain/sessions.ts'
+import type { RequestContext } from '../domain/context.ts'
+import type { Actor } from '../domain/use-cases/account-admin.ts'
 
 /** Client IP (Fastify honours TRUST_PROXY) and user agent of a request, as the domain records them. */
 export function requestContext(request: FastifyRequest): RequestContext {

@@ -1,7 +1,11 @@
+import { Session } from '@africhain/contract'
 import { Platform } from '@africhain/events'
 import { Type } from 'typebox'
 
-/** Request and response schemas of the token service: one per concept, types derived from them. */
+/**
+ * Request schemas of the token service, and the response shapes only it answers with: one per concept.
+ * The shapes the SDK reads too (`TokenPair`, `Session`) live in @africhain/contract.
+ */
 
 export const DeviceBody = Type.Object(
   {
@@ -39,30 +43,6 @@ export const RefreshBody = Type.Object(
   { additionalProperties: false },
 )
 
-export const TokenPair = Type.Object({
-  accessToken: Type.String(),
-  refreshToken: Type.String(),
-  tokenType: Type.Literal('Bearer'),
-  expiresIn: Type.Integer(),
-  refreshExpiresIn: Type.Integer(),
-  sessionId: Type.String(),
-})
-
-export const Session = Type.Object({
-  sessionId: Type.String(),
-  current: Type.Boolean(),
-  device: Type.Object({
-    id: Type.Optional(Type.String()),
-    platform: Type.String(),
-    name: Type.Optional(Type.String()),
-    userAgent: Type.Optional(Type.String()),
-  }),
-  ip: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
-  lastActiveAt: Type.String({ format: 'date-time' }),
-  expiresAt: Type.String({ format: 'date-time' }),
-})
-
 export const RevokeSessionBody = Type.Object(
   { sessionId: Type.String({ minLength: 1, maxLength: 64 }) },
   { additionalProperties: false },
@@ -74,16 +54,6 @@ export const LogoutAllBody = Type.Union([
 ])
 
 export const Revoked = Type.Object({ revoked: Type.Integer() })
-
-export const ErrorReply = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String(),
-})
-
-/** Error replies documented on every route (the error handler shapes them). */
-export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorReply]))
 
 export const bearer = [{ bearer: [] }]
 

@@ -126,7 +126,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    // The account use case (domain/admin.ts): 404 USER_NOT_FOUND for a user that does not exist.
+    // The account use case (domain/use-cases/account-admin.ts): 404 USER_NOT_FOUND for a user that does not exist.
     async (request) => ({
       revoked: await app.accounts.revokeUser(request.params.userId, actor(request), requestContext(request)),
     }),

@@ -1,10 +1,13 @@
-import type { RevokeReason, SessionEvent } from '@africhain/events'
-import { ApiError } from '@africhain/http'
-import { accountEvent, lockAccount, passwordCheckAccount, revokedEvent, tombstone } from './account-events.ts'
-import { normaliseIdentifier } from './identifier.ts'
-import type { Account, HotSessionState, LoginGuard, SessionRecord, SessionStore, UserStore } from './ports.ts'
-import { type SessionView, toSessionView } from './session-view.ts'
-import type { RequestContext, SessionObserver } from './sessions.ts'
+import type { RevokeReason } from '@africhain/events'
+import type { RequestContext } from '../context.ts'
+import { DomainError, invalidIdentifier } from '../errors.ts'
+import { accountEvent, revokedEvent } from '../events.ts'
+import { normaliseIdentifier } from '../identifier.ts'
+import { lockAccount, passwordCheckAccount } from '../lockout.ts'
+import type { Account, HotSessionState, LoginGuard, SessionStore, UserStore } from '../ports.ts'
+import { type SessionView, toSessionView } from '../session-view.ts'
+import type { SessionObserver } from './deps.ts'
+import { revokeUserSessions, tombstone } from './revoke-sessions.ts'
 
 export type UserProfile = {
   userId: string
@@ -47,8 +50,7 @@ export class AccountAdmin {
   /** The user an identifier names, in any spelling that normalises to it: 0 or 1. */
   async findByIdentifier(identifier: string): Promise<UserProfile[]> {
     const id = normaliseIdentifier(identifier)
-    if (!id)
-      throw new ApiError('VALIDATION_FAILED', 'identifier must be an E.164 phone number or an email address')
+    if (!id) throw invalidIdentifier()
     const user = await this.#d.users.findByIdentifier(id.value)
     const account = user ? await this.#d.users.findAccount(user.id) : undefined
     return account ? [await this.#profile(account)] : []
@@ -80,7 +82,7 @@ export class AccountAdmin {
   async disable(userId: string, actor: Actor, ctx: RequestContext): Promise<void> {
     // Disabling oneself would leave the service without the administrator who did it.
     if (actor.actorId === userId)
-      throw new ApiError('FORBIDDEN', 'an administrator cannot disable their own account')
+      throw new DomainError('FORBIDDEN', { detail: 'an administrator cannot disable their own account' })
     await this.#assertAdmin(actor)
     const now = this.#now()
     const reason: RevokeReason = 'admin'
@@ -93,8 +95,8 @@ export class AccountAdmin {
       },
       events: account.disabled ? [] : [accountEvent('user.disabled', userId, actor.actorId, ctx)],
     }))
-    if (!result) throw new ApiError('USER_NOT_FOUND')
-    await this.#tombstone(result.revoked, reason, now)
+    if (!result) throw new DomainError('USER_NOT_FOUND')
+    await tombstone(this.#d, result.revoked, reason, now)
   }
 
   /** Login and refresh work again; sessions revoked by the disable stay revoked. */
@@ -105,13 +107,13 @@ export class AccountAdmin {
         ? { disabled: false, events: [accountEvent('user.enabled', userId, actor.actorId, ctx)] }
         : null,
     )
-    if (!result) throw new ApiError('USER_NOT_FOUND')
+    if (!result) throw new DomainError('USER_NOT_FOUND')
   }
 
   /** One session, whoever owns it: 404 SESSION_NOT_FOUND when there is none; one already ended stays so. */
   async revokeSession(sessionId: string, actor: Actor, ctx: RequestContext): Promise<void> {
     const session = await this.#d.sessions.find(sessionId)
-    if (!session) throw new ApiError('SESSION_NOT_FOUND')
+    if (!session) throw new DomainError('SESSION_NOT_FOUND')
     await this.#revoke({ userId: session.userId, sessionIds: [sessionId] }, actor, ctx)
   }
 
@@ -130,31 +132,16 @@ export class AccountAdmin {
     if (actor.actorId === 'cli') return
     const account = await this.#d.users.findAccount(actor.actorId)
     if (!account || account.disabled || !account.roles.includes('admin'))
-      throw new ApiError('FORBIDDEN', 'this needs the admin role')
+      throw new DomainError('FORBIDDEN', { detail: 'this needs the admin role' })
   }
 
-  async #revoke(
-    selection: { userId: string; sessionIds?: string[] },
-    actor: Actor,
-    ctx: RequestContext,
-  ): Promise<number> {
-    const now = this.#now()
-    const events = (s: SessionRecord): SessionEvent[] => [
-      revokedEvent(s, ctx, 'admin', now, this.#d.policy.accessTtl, actor.actorId),
-    ]
-    const revoked = await this.#d.sessions.revoke(selection, 'admin', now, events)
-    await this.#tombstone(revoked, 'admin', now)
-    return revoked.length
-  }
-
-  async #tombstone(revoked: SessionRecord[], reason: RevokeReason, now: Date): Promise<void> {
-    if (revoked.length > 0) this.#d.observe?.revoked(reason, revoked.length)
-    await tombstone(this.#d.hot, revoked, now, this.#d.policy.accessTtl)
+  #revoke(selection: { userId: string; sessionIds?: string[] }, actor: Actor, ctx: RequestContext) {
+    return revokeUserSessions({ ...this.#d, now: this.#now }, selection, 'admin', ctx, actor.actorId)
   }
 
   async #account(userId: string): Promise<Account> {
     const account = await this.#d.users.findAccount(userId)
-    if (!account) throw new ApiError('USER_NOT_FOUND')
+    if (!account) throw new DomainError('USER_NOT_FOUND')
     return account
   }
 

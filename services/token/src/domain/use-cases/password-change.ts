@@ -1,15 +1,12 @@
-import { newEvent, type RevokeReason, type SessionEvent } from '@africhain/events'
-import { ApiError } from '@africhain/http'
-import {
-  accountEvent,
-  passwordCheckAccount,
-  requestFields,
-  revokedEvent,
-  tombstone,
-} from './account-events.ts'
-import { hashPassword, verifyPassword } from './password.ts'
-import type { HotSessionState, LoginGuard, UserStore } from './ports.ts'
-import type { Caller, RequestContext, SessionObserver } from './sessions.ts'
+import type { RevokeReason, SessionEvent } from '@africhain/events'
+import type { Caller, RequestContext } from '../context.ts'
+import { DomainError } from '../errors.ts'
+import { accountEvent, loginFailedEvent, revokedEvent } from '../events.ts'
+import { countedPasswordCheck, passwordCheckAccount } from '../lockout.ts'
+import { hashPassword, verifyPassword } from '../password.ts'
+import type { HotSessionState, LoginGuard, UserStore } from '../ports.ts'
+import type { SessionObserver } from './deps.ts'
+import { tombstone } from './revoke-sessions.ts'
 
 type Deps = {
   users: UserStore
@@ -48,33 +45,18 @@ export class PasswordChange {
     ctx: RequestContext,
   ): Promise<void> {
     const user = await this.#d.users.findById(caller.userId)
-    if (!user) throw new ApiError('USER_NOT_FOUND')
-    const account = passwordCheckAccount(user.id)
-    const attempt = await this.#d.guard.admit(account)
-    if (!attempt.admitted) {
-      await this.#d.appendEvents([this.#failed(caller, ctx, 'locked')])
-      throw new ApiError('LOGIN_LOCKED', undefined, { 'Retry-After': String(attempt.retryAfter) })
-    }
-    let ok: boolean
-    try {
-      ok = await verifyPassword(input.currentPassword, user.passwordHash)
-    } catch (err) {
-      await this.#d.guard.release(account).catch(() => {})
-      throw err
-    }
-    if (!ok) {
-      const lockedFor = await this.#d.guard.failed(account, attempt.attempt)
-      const events = [this.#failed(caller, ctx, 'invalid_credentials')]
-      if (lockedFor > 0) {
-        const lockedUntil = new Date(this.#now().getTime() + lockedFor * 1000).toISOString()
-        events.push(
-          newEvent({ type: 'user.locked', userId: user.id, ...requestFields(ctx), data: { lockedUntil } }),
-        )
-      }
-      await this.#d.appendEvents(events)
-      throw new ApiError('INVALID_CREDENTIALS', 'the current password is wrong')
-    }
-    await this.#d.guard.succeeded(account)
+    if (!user) throw new DomainError('USER_NOT_FOUND')
+    await countedPasswordCheck(
+      { guard: this.#d.guard, appendEvents: this.#d.appendEvents, now: this.#now },
+      {
+        account: passwordCheckAccount(user.id),
+        userId: user.id,
+        verify: () => verifyPassword(input.currentPassword, user.passwordHash),
+        failedEvent: (reason) => loginFailedEvent(caller, ctx, reason),
+        wrongDetail: 'the current password is wrong',
+      },
+      ctx,
+    )
     await this.#store(user.id, input.newPassword, user.id, ctx, {
       sessionId: caller.sessionId,
       verifiedHash: user.passwordHash,
@@ -104,7 +86,9 @@ export class PasswordChange {
       // Two changes raced: the other committed first, so the password this caller proved is gone (and its
       // session with it). Without this both answered 204 and the second hash silently won or lost.
       if (caller && account.passwordHash !== caller.verifiedHash)
-        throw new ApiError('INVALID_CREDENTIALS', 'the password was changed meanwhile; sign in again')
+        throw new DomainError('INVALID_CREDENTIALS', {
+          detail: 'the password was changed meanwhile; sign in again',
+        })
       return {
         passwordHash,
         revoke: {
@@ -115,19 +99,8 @@ export class PasswordChange {
         events: [accountEvent('user.password_changed', userId, actorId, ctx)],
       }
     })
-    if (!result) throw new ApiError('USER_NOT_FOUND')
-    if (result.revoked.length > 0) this.#d.observe?.revoked(reason, result.revoked.length)
-    await tombstone(this.#d.hot, result.revoked, now, this.#d.policy.accessTtl)
+    if (!result) throw new DomainError('USER_NOT_FOUND')
+    await tombstone(this.#d, result.revoked, reason, now)
     return result.revoked.length
-  }
-
-  #failed(caller: Caller, ctx: RequestContext, reason: 'invalid_credentials' | 'locked'): SessionEvent {
-    return newEvent({
-      type: 'login.failed',
-      userId: caller.userId,
-      sessionId: caller.sessionId,
-      ...requestFields(ctx),
-      data: { reason },
-    })
   }
 }

@@ -1,0 +1,1 @@
+export { Session, TokenPair } from './shapes.ts'

@@ -1,0 +1,30 @@
+import type { RevokeReason } from '@africhain/events'
+import type { AccessTokenSigner, HotSessionState, LoginGuard, SessionStore, UserStore } from '../ports.ts'
+
+export type SessionPolicy = {
+  /** All durations in seconds. */
+  accessTtl: number
+  refreshTtl: number
+  refreshLongTtl: number
+  reuseGrace: number
+  passwordCost: number
+}
+
+/** Counters the use cases report to (metrics); optional so the rules stay testable without them. */
+export type SessionObserver = {
+  refreshed(): void
+  reuseDetected(): void
+  revoked(reason: RevokeReason, count: number): void
+}
+
+/** The ports and policy the session use cases run on (built once by `sessionUseCases`). */
+export type SessionDeps = {
+  users: UserStore
+  sessions: SessionStore
+  hot: HotSessionState
+  guard: LoginGuard
+  signer: AccessTokenSigner
+  policy: SessionPolicy
+  observe?: SessionObserver | undefined
+  now: () => Date
+}
