@@ -6,6 +6,7 @@ export default defineConfig({
     projects: [
       'services/*',
       'packages/*',
+      'infra',
       {
         // The token service's Redis-heavy tests once more, on a real 3-master Redis Cluster started by the setup.
         extends: './services/token/vitest.config.ts',

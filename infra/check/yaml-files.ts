@@ -1,16 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
-import { root } from './apps.ts'
 import type { Report } from './report.ts'
 
 export type YamlDoc = { file: string; index: number; value: unknown }
 
-/** Every `.yaml`/`.yml` file under `dir`, repository-relative, sorted. */
-export function yamlFiles(dir: string): string[] {
-  return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+/** The repository root. */
+export const root = fileURLToPath(new URL('../../', import.meta.url))
+
+/** Every `.yaml`/`.yml` file under `dir`, relative to `base` (the repository root by default), sorted. */
+export function yamlFiles(dir: string, base = root): string[] {
+  return readdirSync(join(base, dir), { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name) && !e.parentPath.includes('node_modules'))
-    .map((e) => relative(root, join(e.parentPath, e.name)))
+    .map((e) => relative(base, join(e.parentPath, e.name)))
     .sort()
 }
 
@@ -18,10 +21,10 @@ export function yamlFiles(dir: string): string[] {
  * Parses every document of every file (merge keys `<<` on, as compose reads them). A parse error or a
  * duplicate key is a problem; documents that failed are left out of the later checks.
  */
-export function parseYamlFiles(report: Report, files: string[]): YamlDoc[] {
+export function parseYamlFiles(report: Report, files: string[], base = root): YamlDoc[] {
   const docs: YamlDoc[] = []
   for (const file of files) {
-    const parsed = parseAllDocuments(readFileSync(join(root, file), 'utf8'), { merge: true })
+    const parsed = parseAllDocuments(readFileSync(join(base, file), 'utf8'), { merge: true })
     const list = Array.isArray(parsed) ? parsed : []
     for (const [index, doc] of list.entries()) {
       for (const err of [...doc.errors, ...doc.warnings])

@@ -3,19 +3,22 @@
 // It reads the port from the service's own config loader, so it probes whatever port the process listens
 // on. An analytics worker without WORKER_METRICS_PORT has no listener: there is nothing to ask, and it
 // counts as healthy while it runs (Docker only sees that the process is up).
-// The config modules are imported on demand: each image holds only its own service.
+// The config modules are imported on demand and by path: each image holds only its own service, and the
+// workspace packages are not linked at the repository root there.
 
 type Target = { host: string; port: number } | undefined
 
 async function target(service: string | undefined): Promise<Target> {
   if (service === 'token') {
-    const c = (await import('../../services/token/src/config.ts')).loadTokenConfig()
-    return { host: c.HOST, port: c.TOKEN_PORT }
+    const { loadTokenConfig, probePortOf } = await import('../../services/token/src/config.ts')
+    const c = loadTokenConfig()
+    return { host: c.HOST, port: probePortOf(c) }
   }
   if (service === 'analytics') {
-    const c = (await import('../../services/analytics/src/config.ts')).loadAnalyticsConfig()
-    if (c.ANALYTICS_ROLE !== 'worker') return { host: c.HOST, port: c.ANALYTICS_PORT }
-    return c.WORKER_METRICS_PORT > 0 ? { host: c.HOST, port: c.WORKER_METRICS_PORT } : undefined
+    const { loadAnalyticsConfig, probePortOf } = await import('../../services/analytics/src/config.ts')
+    const c = loadAnalyticsConfig()
+    const port = probePortOf(c)
+    return port === undefined ? undefined : { host: c.HOST, port }
   }
   throw new Error(`usage: node infra/docker/healthcheck.ts token|analytics (got ${service})`)
 }

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { HEALTH_PATHS } from './health.ts'
 import { loggableUrl } from './logger.ts'
 
 /** Probes and scrapes arrive every few seconds and say nothing about users: their lines are at debug. */
-const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics'])
+const QUIET_ROUTES = new Set([HEALTH_PATHS.live, HEALTH_PATHS.ready, '/metrics'])
 
 /**
  * One access line per request, at `info`, when the response has gone out: method, route (the pattern, so

@@ -20,12 +20,17 @@ async function withDeadline(check: ReadinessCheck, ms: number): Promise<boolean>
   }
 }
 
-/** `/health/live` answers while the process runs; `/health/ready` is 503 while any dependency check fails. */
+/**
+ * The probe routes: `live` answers while the process runs; `ready` is 503 while any dependency check fails.
+ * Exported for the deployment manifests' check (`pnpm check:infra`), which compares every probe with these.
+ */
+export const HEALTH_PATHS = { live: '/health/live', ready: '/health/ready' } as const
+
 export const healthPlugin = fp(
   async (app: FastifyInstance, opts: { checks: Record<string, ReadinessCheck>; timeoutMs?: number }) => {
     const timeoutMs = opts.timeoutMs ?? 1000
-    app.get('/health/live', { schema: { hide: true } }, async () => ({ status: 'ok' }))
-    app.get('/health/ready', { schema: { hide: true } }, async (_request, reply) => {
+    app.get(HEALTH_PATHS.live, { schema: { hide: true } }, async () => ({ status: 'ok' }))
+    app.get(HEALTH_PATHS.ready, { schema: { hide: true } }, async (_request, reply) => {
       const names = Object.keys(opts.checks)
       const results = await Promise.all(names.map((n) => withDeadline(opts.checks[n]!, timeoutMs)))
       const checks = Object.fromEntries(names.map((n, i) => [n, results[i] ? 'ok' : 'unavailable']))

@@ -4,7 +4,7 @@ export { annotate, BEARER_ERRORS, component, described, docsPlugin, errorRespons
 export { drainPlugin } from './drain.ts'
 export { errorHandlerPlugin } from './error-handler.ts'
 export { ApiError, DependencyError, dependencyOf, ERRORS, type ErrorCode } from './errors.ts'
-export { healthPlugin } from './health.ts'
+export { HEALTH_PATHS, healthPlugin } from './health.ts'
 export { jsonBodyPlugin } from './json-body.ts'
 export { type LogLevel, loggerOptions } from './logger.ts'
 export { metricsPlugin } from './metrics.ts'

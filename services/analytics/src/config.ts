@@ -109,3 +109,20 @@ export function riskRulesOf(config: AnalyticsConfig): RiskRules {
 export function deadLetterStreamOf(config: AnalyticsConfig): string {
   return config.DEAD_LETTER_STREAM ?? `${config.EVENTS_STREAM}:dead`
 }
+
+/**
+ * How long the process may take to close after SIGTERM (HTTP, in-flight batches acknowledged) before
+ * server.ts forces it out. Deployment grace periods must exceed it: `pnpm check:infra` compares them.
+ */
+export const SHUTDOWN_DEADLINE_MS = 20_000
+
+/**
+ * The port the health routes answer on: the API's, or for a worker-only process its metrics port, which
+ * is off (undefined: nothing to probe) when WORKER_METRICS_PORT is 0.
+ */
+export function probePortOf(
+  config: Pick<AnalyticsConfig, 'ANALYTICS_ROLE' | 'ANALYTICS_PORT' | 'WORKER_METRICS_PORT'>,
+): number | undefined {
+  if (config.ANALYTICS_ROLE !== 'worker') return config.ANALYTICS_PORT
+  return config.WORKER_METRICS_PORT > 0 ? config.WORKER_METRICS_PORT : undefined
+}

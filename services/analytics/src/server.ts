@@ -4,7 +4,12 @@ import Fastify from 'fastify'
 import { sql } from 'kysely'
 import { pino } from 'pino'
 import { buildApp } from './app.ts'
-import { type AnalyticsConfig, deadLetterStreamOf, loadAnalyticsConfig } from './config.ts'
+import {
+  type AnalyticsConfig,
+  deadLetterStreamOf,
+  loadAnalyticsConfig,
+  SHUTDOWN_DEADLINE_MS,
+} from './config.ts'
 import { openConnections } from './connections.ts'
 import { registerStreamGauges } from './metrics.ts'
 import { createWorker } from './worker.ts'
@@ -83,7 +88,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     if (closing) return
     closing = true
     logger.info({ signal, role }, 'shutting down')
-    const force = setTimeout(() => process.exit(1), 20_000)
+    const force = setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS)
     await Promise.all([api?.close(), probe?.close(), worker?.stop()])
     await connections.close()
     clearTimeout(force)

@@ -75,3 +75,14 @@ export type TokenConfig = ConfigOf<typeof TokenConfigSpec>
 export function loadTokenConfig(env: Record<string, string | undefined> = process.env): TokenConfig {
   return loadConfig(TokenConfigSpec, env)
 }
+
+/**
+ * How long the process may take to close after SIGTERM (in-flight requests, the relay) before server.ts
+ * forces it out. Deployment grace periods must exceed it: `pnpm check:infra` compares them.
+ */
+export const SHUTDOWN_DEADLINE_MS = 15_000
+
+/** The port the health routes (and everything else) answer on; the image's health check asks it. */
+export function probePortOf(config: Pick<TokenConfig, 'TOKEN_PORT'>): number {
+  return config.TOKEN_PORT
+}

@@ -1,7 +1,7 @@
 import { startupFailure } from '@africhain/config'
 import { listenProblem } from '@africhain/http'
 import { buildApp } from './app.ts'
-import { loadTokenConfig, type TokenConfig } from './config.ts'
+import { loadTokenConfig, SHUTDOWN_DEADLINE_MS, type TokenConfig } from './config.ts'
 
 // Loads config, listens, and closes with grace on SIGTERM/SIGINT: in-flight requests finish, the relay stops.
 // A start that cannot go on (bad config, database unreachable, port taken, a schema it refuses) prints one
@@ -31,7 +31,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down')
-    const force = setTimeout(() => process.exit(1), 15_000)
+    const force = setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS)
     await app.close()
     clearTimeout(force)
     process.exit(0)
