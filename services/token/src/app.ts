@@ -18,8 +18,13 @@ import { sql } from 'kysely'
 import type { TokenConfig } from './config.ts'
 import { configurePasswordHashing } from './domain/password.ts'
 import { rateLimitRecorder } from './events/rate-limited.ts'
+import { accessTokensPlugin } from './plugins/access-tokens.ts'
 import { connectionsPlugin } from './plugins/connections.ts'
-import { sessionsPlugin } from './plugins/sessions.ts'
+import { hotStatePlugin } from './plugins/hot-state.ts'
+import { keysPlugin } from './plugins/keys.ts'
+import { outboxRelayPlugin } from './plugins/outbox-relay.ts'
+import { riskAlertsPlugin } from './plugins/risk-alerts.ts'
+import { useCasesPlugin } from './plugins/use-cases.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { authRoutes } from './routes/auth.ts'
 import { requestContext } from './routes/context.ts'
@@ -68,7 +73,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
     db: app.db,
     redis: app.redis,
     keys: app.redisKeys,
-    nudge: () => app.relay.nudge(), // decorated by the sessions plugin, before any request
+    nudge: () => app.relay.nudge(), // decorated by the outbox relay plugin, before any request
     log: app.log.child({ component: 'rate-limit' }),
   })
   await app.register(rateLimit, {
@@ -92,11 +97,15 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
     errorResponseBuilder: (_request, context) =>
       new ApiError('RATE_LIMITED', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
   })
-  await app.register(sessionsPlugin, {
-    config,
-    background: opts.background ?? true,
-    hotStateCheckMs: opts.hotStateCheckMs ?? 2_000,
-  })
+  // One plugin per concern, each closing what it opened (in reverse order: connections last).
+  const background = opts.background ?? true
+  await app.register(keysPlugin, { config, background })
+  await app.register(outboxRelayPlugin, { config, background })
+  const checkMs = opts.hotStateCheckMs ?? 2_000
+  await app.register(hotStatePlugin, { background, accessTtl: config.ACCESS_TOKEN_TTL, checkMs })
+  await app.register(useCasesPlugin, { config })
+  await app.register(accessTokensPlugin, { config })
+  await app.register(riskAlertsPlugin, { config, background })
   await app.register(healthPlugin, {
     checks: {
       redis: () => app.redis.ping(),

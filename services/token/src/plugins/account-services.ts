@@ -19,7 +19,7 @@ export function configuredLoginGuard(config: TokenConfig, redis: RedisClient, re
 }
 
 /**
- * The account use cases on their adapters. The server (plugins/sessions.ts) and the admin CLI both build
+ * The account use cases on their adapters. The server (plugins/use-cases.ts) and the admin CLI both build
  * them here, so an operator's `pnpm cli user:disable` runs exactly the rule the admin route runs.
  */
 export function accountServices(deps: {

@@ -9,6 +9,8 @@ import type { TokenDatabase } from './tables.ts'
 
 const PAGE = 1000
 
+type RoundResult = { rebuilt: number } | { replayed: number } | undefined
+
 type Options = {
   db: Kysely<TokenDatabase>
   redis: RedisClient
@@ -27,13 +29,17 @@ type Options = {
  *   lifetime are written again, so a revocation that answered 204 wins again within seconds. That read is
  *   a range on `sessions_revoked_idx` (migration 003); its size is bounded by the revocations of one
  *   access-token lifetime, whatever the number of sessions.
- * One instance of a deployment works per round (a lease); rounds never overlap (each waits for the last).
+ * One instance of a deployment works per round: a lease taken at the round's start and renewed every
+ * `intervalMs` while it runs, so a slow rebuild keeps it (a lost lease ends the round at the next page).
+ * Rounds never overlap: the timer schedules the next one when the last has finished, and a `runOnce()`
+ * while one is in flight joins it instead of starting another scan.
  */
 export class HotStateKeeper {
   #o: Options
   #holder = randomBytes(12).toString('base64url')
   #timer: NodeJS.Timeout | undefined
-  #round: Promise<void> | undefined
+  #scheduled: Promise<void> | undefined
+  #inFlight: Promise<RoundResult> | undefined
   #stopped = true
 
   constructor(opts: Options) {
@@ -50,27 +56,55 @@ export class HotStateKeeper {
   async stop(): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#timer)
-    await this.#round
+    await this.#scheduled
+    await this.#inFlight?.catch(() => {})
   }
 
-  /** One round: rebuild when Redis lost the state, else replay recent revocations. Returns what it did. */
-  async runOnce(): Promise<{ rebuilt: number } | { replayed: number } | undefined> {
+  /**
+   * One round: rebuild when Redis lost the state, else replay recent revocations. Returns what it did
+   * (undefined: another instance holds the lease, or took it during the round). A call while a round is in
+   * flight returns that round.
+   */
+  runOnce(): Promise<RoundResult> {
+    this.#inFlight ??= this.#round().finally(() => {
+      this.#inFlight = undefined
+    })
+    return this.#inFlight
+  }
+
+  async #round(): Promise<RoundResult> {
     const { redis, keys, intervalMs } = this.#o
-    if ((await redis.holdLease(keys.hotStateLease, this.#holder, intervalMs * 3)) !== 1) return undefined
-    if ((await redis.exists(keys.rebuiltSentinel)) === 0) {
-      const started = new Date()
-      const rebuilt = (await this.#replayRevocations()) + (await this.#markLiveSessions())
-      await redis.set(keys.rebuiltSentinel, started.toISOString())
-      this.#o.log.info({ sessions: rebuilt }, 'rebuilt hot session state from MySQL')
-      return { rebuilt }
+    const hold = async () => (await redis.holdLease(keys.hotStateLease, this.#holder, intervalMs * 3)) === 1
+    if (!(await hold())) return undefined
+    const lease = { held: true }
+    const renew = setInterval(() => {
+      hold().then(
+        (held) => {
+          lease.held &&= held
+        },
+        () => {}, // Redis is failing: the round's own commands fail too
+      )
+    }, intervalMs)
+    try {
+      if ((await redis.exists(keys.rebuiltSentinel)) === 0) {
+        const started = new Date()
+        const rebuilt = (await this.#replayRevocations(lease)) + (await this.#markLiveSessions(lease))
+        if (!lease.held) return undefined
+        await redis.set(keys.rebuiltSentinel, started.toISOString())
+        this.#o.log.info({ sessions: rebuilt }, 'rebuilt hot session state from MySQL')
+        return { rebuilt }
+      }
+      const replayed = await this.#replayRevocations(lease)
+      return lease.held ? { replayed } : undefined
+    } finally {
+      clearInterval(renew)
     }
-    return { replayed: await this.#replayRevocations() }
   }
 
   #schedule(ms: number): void {
     if (this.#stopped) return
     this.#timer = setTimeout(() => {
-      this.#round = this.runOnce()
+      this.#scheduled = this.runOnce()
         .then(
           () => {},
           (err) => this.#o.log.warn({ err: { message: (err as Error).message } }, 'hot state round failed'),
@@ -80,7 +114,7 @@ export class HotStateKeeper {
   }
 
   /** Tombstones of every session revoked within the last access-token lifetime (keyset pages). */
-  async #replayRevocations(): Promise<number> {
+  async #replayRevocations(lease: { held: boolean }): Promise<number> {
     const { db, redis, accessTtl } = this.#o
     // Revocations as old as the last token's lifetime plus the clock margin: a revoking instance whose clock
     // was behind wrote an earlier `revoked_at` than the tokens' issuers would have.
@@ -111,14 +145,14 @@ export class HotStateKeeper {
         ),
       )
       written += rows.length
-      if (rows.length < PAGE) return written
+      if (rows.length < PAGE || !lease.held) return written
       const last = rows[rows.length - 1]!
       after = { at: last.revoked_at!, id: last.id }
     }
   }
 
   /** Every live session marked active (NX: a tombstone written meanwhile wins). */
-  async #markLiveSessions(): Promise<number> {
+  async #markLiveSessions(lease: { held: boolean }): Promise<number> {
     const { db, redis } = this.#o
     const now = new Date()
     let written = 0
@@ -135,7 +169,7 @@ export class HotStateKeeper {
         .execute()
       await Promise.all(rows.map((r) => markSessionActive(redis, r.id, r.user_id, r.expires_at)))
       written += rows.length
-      if (rows.length < PAGE) return written
+      if (rows.length < PAGE || !lease.held) return written
       after = rows[rows.length - 1]!.id
     }
   }
