@@ -74,6 +74,49 @@ export function maxInSpan(times: readonly number[], spanMs: number): number {
   return best
 }
 
+/** What the factors are computed from: the window's counts (risk-sweep.ts keeps the same ones incrementally). */
+export type Tally = {
+  distinctIps: number
+  distinctDevices: number
+  /** The most RAPID_TYPES events inside any span shorter than the rapid window. */
+  rapid: number
+  revocations: number
+  /** Revocations (reason not `logout`) per reason, in the order the reasons first appear in the window. */
+  byReason: Record<string, number>
+  reuse: number
+  failed: number
+}
+
+/** Event types the RAPID_ACTIVITY factor counts. */
+export function isRapid(e: RiskEvent): boolean {
+  return RAPID_TYPES.has(e.type)
+}
+
+/** The factors and the score of a window's tally: the contract's table (docs/api.md). */
+export function scoreTally(t: Tally, rules: RiskRules): RiskScore {
+  const factors: RiskFactor[] = []
+  const add = (code: FactorCode, fires: boolean, detail: Record<string, unknown>) => {
+    if (fires) factors.push({ code, points: FACTOR_POINTS[code], detail })
+  }
+  add('MULTIPLE_IPS', t.distinctIps >= rules.multipleIps, { distinctIps: t.distinctIps })
+  add('RAPID_ACTIVITY', t.rapid > rules.rapidActivity, {
+    maxEvents: t.rapid,
+    withinSeconds: rules.rapidWindowMs / 1000,
+  })
+  add('TOKEN_REVOCATIONS', t.revocations >= rules.revocations, {
+    revocations: t.revocations,
+    byReason: t.byReason,
+  })
+  add('MULTIPLE_DEVICES', t.distinctDevices >= rules.multipleDevices, { distinctDevices: t.distinctDevices })
+  add('TOKEN_REUSE', t.reuse >= rules.tokenReuse, { detections: t.reuse })
+  add('FAILED_LOGINS', t.failed >= rules.failedLogins, { failedLogins: t.failed })
+  const score = Math.min(
+    MAX_SCORE,
+    factors.reduce((sum, f) => sum + f.points, 0),
+  )
+  return { score, factors }
+}
+
 /**
  * Scores a set of events that are already the window's content. A pure function of the set: the same
  * events in any order, with duplicates removed by id, give the same score.
@@ -83,7 +126,7 @@ export function scoreEvents(events: readonly RiskEvent[], rules: RiskRules): Ris
   const ips = new Set<string>()
   const devices = new Set<string>()
   const rapidTimes: number[] = []
-  const revocationReasons: Record<string, number> = {}
+  const byReason: Record<string, number> = {}
   let revocations = 0
   let reuse = 0
   let failed = 0
@@ -98,30 +141,15 @@ export function scoreEvents(events: readonly RiskEvent[], rules: RiskRules): Ris
     else if (e.type === 'session.revoked' && e.reason !== 'logout') {
       revocations++
       const reason = e.reason ?? 'unknown'
-      revocationReasons[reason] = (revocationReasons[reason] ?? 0) + 1
+      byReason[reason] = (byReason[reason] ?? 0) + 1
     }
   }
   rapidTimes.sort((a, b) => a - b)
   const rapid = maxInSpan(rapidTimes, rules.rapidWindowMs)
-
-  const factors: RiskFactor[] = []
-  const add = (code: FactorCode, fires: boolean, detail: Record<string, unknown>) => {
-    if (fires) factors.push({ code, points: FACTOR_POINTS[code], detail })
-  }
-  add('MULTIPLE_IPS', ips.size >= rules.multipleIps, { distinctIps: ips.size })
-  add('RAPID_ACTIVITY', rapid > rules.rapidActivity, {
-    maxEvents: rapid,
-    withinSeconds: rules.rapidWindowMs / 1000,
-  })
-  add('TOKEN_REVOCATIONS', revocations >= rules.revocations, { revocations, byReason: revocationReasons })
-  add('MULTIPLE_DEVICES', devices.size >= rules.multipleDevices, { distinctDevices: devices.size })
-  add('TOKEN_REUSE', reuse >= rules.tokenReuse, { detections: reuse })
-  add('FAILED_LOGINS', failed >= rules.failedLogins, { failedLogins: failed })
-  const score = Math.min(
-    MAX_SCORE,
-    factors.reduce((sum, f) => sum + f.points, 0),
+  return scoreTally(
+    { distinctIps: ips.size, distinctDevices: devices.size, rapid, revocations, byReason, reuse, failed },
+    rules,
   )
-  return { score, factors }
 }
 
 /** Index of the first event with `at > t` in time-sorted events. */

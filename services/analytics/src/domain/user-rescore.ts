@@ -1,6 +1,7 @@
 import type { RiskFactor } from '@africhain/events'
-import { MAX_SCORE, type RiskRules } from './risk-rules.ts'
-import { holderScoreAt, type RiskEvent, scoreAt } from './risk-score.ts'
+import type { RiskRules } from './risk-rules.ts'
+import { holderScoreAt, type RiskEvent, type RiskScore } from './risk-score.ts'
+import { scoresAt } from './risk-sweep.ts'
 import { utcDay } from './time.ts'
 
 /**
@@ -41,22 +42,31 @@ export function rescoreUser(
   const { from, to } = readRange(newTimes, rules)
   const minNew = from + rules.windowMs
   const maxNew = to - rules.windowMs
-  const dayMax = new Map<string, number>()
-  let previous = Number.NaN
-  let atLatest: ReturnType<typeof scoreAt> | undefined
+  const points: number[] = []
   for (const e of sorted) {
-    if (e.at < minNew || e.at >= maxNew + rules.windowMs || e.at === previous) continue
-    previous = e.at
-    const day = utcDay(e.at)
-    if ((dayMax.get(day) ?? -1) >= MAX_SCORE && e.at !== latestAt) continue
-    const scored = scoreAt(sorted, e.at, rules)
-    if (e.at === latestAt) atLatest = scored
-    dayMax.set(day, Math.max(dayMax.get(day) ?? 0, scored.score))
+    if (e.at < minNew || e.at >= maxNew + rules.windowMs || e.at === points.at(-1)) continue
+    points.push(e.at)
   }
-  if (latestAt >= maxNew + rules.windowMs) return { dayMax, current: null }
-  const scored = atLatest ?? scoreAt(sorted, latestAt, rules)
-  const holderScore = scored.score > rules.suspiciousAbove ? holderScoreAt(sorted, latestAt, rules) : 0
-  return { dayMax, current: { ...scored, holderScore, at: latestAt } }
+  const reaches = latestAt < maxNew + rules.windowMs
+  // The latest event's time joins the points (in order) when the new events reach its window; it counts
+  // for `current` only, not for the day maxima, when no event of the range is at that time.
+  const extra = reaches && !new Set(points).has(latestAt)
+  const all = extra ? [...points, latestAt].sort((a, b) => a - b) : points
+  const scores = scoresAt(sorted, all, rules)
+  const dayMax = new Map<string, number>()
+  let atLatest: RiskScore | undefined
+  for (let i = 0; i < all.length; i++) {
+    const t = all[i]!
+    if (t === latestAt) {
+      atLatest = scores[i]
+      if (extra) continue
+    }
+    const day = utcDay(t)
+    dayMax.set(day, Math.max(dayMax.get(day) ?? 0, scores[i]!.score))
+  }
+  if (!reaches || !atLatest) return { dayMax, current: null }
+  const holderScore = atLatest.score > rules.suspiciousAbove ? holderScoreAt(sorted, latestAt, rules) : 0
+  return { dayMax, current: { ...atLatest, holderScore, at: latestAt } }
 }
 
 export type AlertDecision = { alert: boolean; alerted: boolean }
