@@ -7,6 +7,7 @@ import { killChildren, ROOT } from './lib/proc.ts'
 import { type BenchResult, printSummary, section } from './lib/report.ts'
 import { newBenchEnv, startTokenService, type TokenService } from './lib/token-service.ts'
 import { benchRedisMemory, cleanupPrefix } from './redis-memory.ts'
+import { benchSystem } from './system/index.ts'
 import { benchMe } from './token-me.ts'
 import { benchRefresh } from './token-refresh.ts'
 import { benchScale } from './token-scale.ts'
@@ -27,9 +28,12 @@ import { benchScale } from './token-scale.ts'
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3)
 const all = ['me', 'refresh', 'scale', 'memory', 'analytics']
+/** Named only: each starts whole systems of its own and takes a few minutes. */
+const named = ['system', 'peers']
 const selected = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all
 for (const s of selected)
-  if (!all.includes(s)) throw new Error(`unknown benchmark "${s}" (one of ${all.join(', ')})`)
+  if (![...all, ...named].includes(s))
+    throw new Error(`unknown benchmark "${s}" (one of ${[...all, ...named].join(', ')})`)
 
 const env = newBenchEnv()
 const results: BenchResult[] = []
@@ -175,6 +179,18 @@ try {
   if (selected.includes('memory'))
     await attempt('Redis memory', async () => {
       results.push(await benchRedisMemory(env, { sessions: 100_000, realLogins: 2_000 }))
+    })
+  if (selected.includes('system'))
+    await attempt('system', async () => {
+      results.push(
+        ...(await benchSystem(env, {
+          seconds: SECONDS,
+          pairs: PAIRS,
+          chains: 32,
+          rotations: 5000,
+          parts: (process.env.BENCH_SYSTEM ?? 'me,refresh,aged,ingest').split(','),
+        })),
+      )
     })
   const analytics = 'bench/analytics-ingest.ts'
   if (selected.includes('analytics') && existsSync(new URL(`../${analytics}`, import.meta.url)))

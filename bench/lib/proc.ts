@@ -42,7 +42,7 @@ export function startProcess(
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  children.add(proc)
+  track(proc)
   let log = ''
   const keep = (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-20_000)
@@ -68,6 +68,12 @@ export function startProcess(
       return code
     },
   }
+}
+
+/** Adds a child started elsewhere to the ones `killChildren` stops. */
+export function track(proc: ChildProcess): void {
+  children.add(proc)
+  proc.once('exit', () => children.delete(proc))
 }
 
 /** Runs `node <script>` to completion and returns its stdout (stderr is passed through when `echo`). */

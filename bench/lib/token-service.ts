@@ -78,7 +78,7 @@ async function postJson<T>(url: string, body: unknown, expect: number): Promise<
 
 export const PASSWORD = 'correct horse battery staple'
 
-export async function register(service: TokenService, identifier: string): Promise<void> {
+export async function register(service: { url: string }, identifier: string): Promise<void> {
   await postJson(`${service.url}/auth/register`, { identifier, password: PASSWORD }, 201)
 }
 
@@ -87,7 +87,7 @@ export type Pair = { accessToken: string; refreshToken: string; sessionId: strin
 /** Every rotation chain's session is bound to this device at login; each refresh names it. */
 export const CHAIN_DEVICE = { id: 'bench-chain', platform: 'web' } as const
 
-export async function login(service: TokenService, identifier: string, deviceId: string): Promise<Pair> {
+export async function login(service: { url: string }, identifier: string, deviceId: string): Promise<Pair> {
   return postJson<Pair>(
     `${service.url}/auth/login`,
     { identifier, password: PASSWORD, device: { id: deviceId, platform: 'web', name: 'bench' } },

@@ -28,6 +28,8 @@ export type ChainResult = {
   max: number
   errors: number
   errorSamples: string[]
+  /** Successful responses over the whole run, warm-up included (what the servers' CPU was spent on). */
+  sent: number
   /** Chains still alive at the end, with their latest state (to continue in the next round). */
   states: unknown[]
 }
@@ -73,6 +75,7 @@ const stopAt = measureFrom + job.durationMs
 const latencies: number[] = []
 const errorSamples: string[] = []
 let errors = 0
+let sent = 0
 
 async function chain(initial: unknown): Promise<unknown> {
   let state = initial
@@ -101,6 +104,7 @@ async function chain(initial: unknown): Promise<unknown> {
       if (errorSamples.length < 5) errorSamples.push(`${res.status} ${res.body.slice(0, 200)}`)
       return undefined
     }
+    sent++
     const parsed = JSON.parse(res.body) as { refreshToken?: string; id?: string; generation?: number }
     state = job.mode === 'token' ? parsed.refreshToken : { id: parsed.id, generation: parsed.generation }
     if (t0 >= measureFrom && t1 <= stopAt) latencies.push(t1 - t0)
@@ -122,6 +126,7 @@ const result: ChainResult = {
   p50: pct(0.5),
   p99: pct(0.99),
   max: latencies.at(-1) ?? Number.NaN,
+  sent,
   errors,
   errorSamples,
   states: finals.filter((s) => s !== undefined),
