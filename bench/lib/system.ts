@@ -74,8 +74,8 @@ export async function startSystem(env: BenchEnv, extra: Record<string, string> =
     eventsStream,
     pids: {
       startAll: proc.pid!,
-      token: byEntry('services/token/src/server.ts'),
-      analytics: byEntry('services/analytics/src/main.ts'),
+      token: byEntry('services/token/'),
+      analytics: byEntry('services/analytics/'),
     },
     logBytes: () => statSync(logPath).size,
     async stop() {
