@@ -1,3 +1,4 @@
+import type { Session } from '@africhain/contract'
 import { type Device, defaultPlatform, type ResolvedDevice, resolveDevice } from './device.ts'
 import { type SessionEndedListener, SessionEvents } from './emitter.ts'
 import { AuthError, AuthErrorCode } from './errors.ts'
@@ -36,16 +37,8 @@ export type AuthClientOptions = {
 export type LoginInput = { identifier: string; password: string; rememberMe?: boolean }
 export type SessionInfo = { userId: string; sessionId: string }
 
-/** One entry of `GET /auth/sessions` (docs/api.md, "Shapes"). */
-export type Session = {
-  sessionId: string
-  current: boolean
-  device: { id?: string; platform: string; name?: string; userAgent?: string }
-  ip: string
-  createdAt: string
-  lastActiveAt: string
-  expiresAt: string
-}
+/** One entry of `GET /auth/sessions` (docs/api.md, "Shapes"): the API contract's type, not a copy. */
+export type { Session }
 
 export type AuthClient = {
   login(input: LoginInput): Promise<SessionInfo>

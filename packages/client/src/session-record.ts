@@ -1,3 +1,4 @@
+import type { TokenPair } from '@africhain/contract'
 import { decodeJwtPayload } from './jwt.ts'
 
 /**
@@ -30,15 +31,8 @@ export function isLive(record: StoredSession | undefined): record is LiveSession
   return record !== undefined && 'accessToken' in record
 }
 
-/** The token pair as the token service returns it from login and refresh-token. */
-export type TokenPair = {
-  accessToken: string
-  refreshToken: string
-  tokenType: string
-  expiresIn: number
-  refreshExpiresIn: number
-  sessionId: string
-}
+/** The token pair as the token service returns it from login and refresh-token (the API contract's shape). */
+export type { TokenPair }
 
 export function isTokenPair(body: unknown): body is TokenPair {
   const b = body as Partial<TokenPair> | null
