@@ -1,30 +1,22 @@
 import { decodeEvent, type SessionEvent, type SessionEventOf } from '@africhain/events'
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, rawRedis, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { useTestApp } from './helpers/app.ts'
 import { waitFor } from './helpers/wait.ts'
 
 // docs/api.md: `abuse.rate_limited` — "one per limited client and route per window", so a credential-stuffing
 // burst leaves a trace for analysts however long it goes on; and recording it never changes the 429.
 
-const config = testConfig('abuse', {
-  RATE_LIMIT_LOGIN: '2/1m',
-  RATE_LIMIT_REFRESH: '2/1m',
-  RATE_LIMIT_INTROSPECT: '2/1m',
-  RATE_LIMIT_REGISTER: '2/1m',
-  LOG_LEVEL: 'warn',
-})
-let app: TestApp
-const redis = rawRedis(config)
 const lines: string[] = []
-
-beforeAll(async () => {
-  app = await startApp(config, { logStream: { write: (line) => void lines.push(line) } })
-})
-afterAll(async () => {
-  await app?.close()
-  redis.disconnect()
-  await cleanup(config)
+const { app, config, redis } = useTestApp('abuse', {
+  env: {
+    RATE_LIMIT_LOGIN: '2/1m',
+    RATE_LIMIT_REFRESH: '2/1m',
+    RATE_LIMIT_INTROSPECT: '2/1m',
+    RATE_LIMIT_REGISTER: '2/1m',
+    LOG_LEVEL: 'warn',
+  },
+  build: { logStream: { write: (line) => void lines.push(line) } },
 })
 
 type Limited = SessionEventOf<'abuse.rate_limited'>

@@ -1,34 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  authed,
-  cleanup,
-  login,
-  PASSWORD,
-  rawRedis,
-  refresh,
-  register,
-  signIn,
-  startApp,
-  type TestApp,
-  testConfig,
-} from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { authed, login, PASSWORD, refresh, register, signIn, startApp, useTestApp } from './helpers/app.ts'
 import { eventsMatching } from './helpers/stream.ts'
 
 // docs/api.md v2: `POST /auth/password` (bearer; `{ currentPassword, newPassword }`) → 204; the user's other
 // sessions are revoked (reason `password_changed`) and `user.password_changed` carries `actorId`.
 
-const config = testConfig('accounts', { LOGIN_LOCK_THRESHOLD: '3' })
-const redis = rawRedis(config)
-let app: TestApp
-
-beforeAll(async () => {
-  app = await startApp(config)
-})
-afterAll(async () => {
-  await app?.close()
-  redis.disconnect()
-  await cleanup(config)
-})
+const { app, config, redis } = useTestApp('accounts', { env: { LOGIN_LOCK_THRESHOLD: '3' } })
 
 const NEW_PASSWORD = 'a brand new passphrase'
 

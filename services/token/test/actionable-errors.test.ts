@@ -1,27 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  authed,
-  cleanup,
-  PASSWORD,
-  signIn,
-  startApp,
-  type TestApp,
-  testConfig,
-  uniqueEmail,
-} from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { authed, PASSWORD, signIn, uniqueEmail, useTestApp } from './helpers/app.ts'
 
 // docs/api.md: "A 400 VALIDATION_FAILED message names each failing field and what it allows (for an enum, its
 // values)", and a route that exists with other methods answers 405 METHOD_NOT_ALLOWED with `Allow`.
-const config = testConfig('actionable')
-let app: TestApp
-
-beforeAll(async () => {
-  app = await startApp(config)
-})
-afterAll(async () => {
-  await app?.close()
-  await cleanup(config)
-})
+const { app } = useTestApp('actionable')
 
 const login = (body: unknown) => app.inject({ method: 'POST', url: '/auth/login', payload: body as object })
 

@@ -1,26 +1,12 @@
 import type { SessionEvent } from '@africhain/events'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  authed,
-  cleanup,
-  login,
-  PASSWORD,
-  rawRedis,
-  refresh,
-  register,
-  signIn,
-  startApp,
-  type TestApp,
-  testConfig,
-} from './helpers/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { authed, login, PASSWORD, refresh, register, signIn, useTestApp } from './helpers/app.ts'
 import { eventsMatching } from './helpers/stream.ts'
 
 // docs/api.md v2, the admin routes: lookup, profile, unlock, disable/enable (admin only), single-session revoke,
 // revoke-sessions' 404; every admin action an event carrying `data.actorId`.
 
-const config = testConfig('admin', { LOGIN_LOCK_THRESHOLD: '3' })
-const redis = rawRedis(config)
-let app: TestApp
+const { app, config, redis } = useTestApp('admin', { env: { LOGIN_LOCK_THRESHOLD: '3' } })
 let officer: { userId: string; token: string }
 let administrator: { userId: string; token: string }
 let plain: { userId: string; token: string }
@@ -32,15 +18,9 @@ async function caller(roles: string) {
 }
 
 beforeAll(async () => {
-  app = await startApp(config)
   officer = await caller('user security')
   administrator = await caller('user admin')
   plain = await caller('user')
-})
-afterAll(async () => {
-  await app?.close()
-  redis.disconnect()
-  await cleanup(config)
 })
 
 const loginAs = (identifier: string, password = PASSWORD) =>

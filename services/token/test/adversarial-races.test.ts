@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createAccessTokenVerifier, importJwks, readSessionState } from '@africhain/verifier'
 import fc from 'fast-check'
-import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashRefreshToken } from '../src/domain/refresh-token.ts'
 import { keyEncryption } from '../src/keys/key-crypto.ts'
@@ -10,18 +9,14 @@ import { createSigningKey } from '../src/keys/key-ring.ts'
 import { userRepository } from '../src/storage/user.repository.ts'
 import {
   authed,
-  cleanup,
   LOGIN_DEVICE,
   login,
   PASSWORD,
   type Pair,
-  rawRedis,
   refresh,
   register,
   signIn,
-  startApp,
-  type TestApp,
-  testConfig,
+  useTestApp,
 } from './helpers/app.ts'
 import { decodeProtectedHeader } from './helpers/jwt.ts'
 import { freePort } from './helpers/process.ts'
@@ -33,24 +28,17 @@ import { waitFor } from './helpers/wait.ts'
 // flows; and instances whose clocks disagree. rotation.test.ts owns the plain grace-window and reuse rules.
 // The default 10 s grace window: the clock-skew instances below are 20 s off, and the window is judged on
 // the database's clock, so their skew does not matter to it.
-const config = testConfig('adv_races')
-let a: TestApp
-let b: TestApp
-let redis: Redis
+const {
+  apps: [a, b],
+  config,
+  redis,
+} = useTestApp('adv_races', { instances: 2 })
 let officerToken: string
 
 beforeAll(async () => {
-  a = await startApp(config)
-  b = await startApp(config)
-  redis = rawRedis(config)
   const officer = await register(a)
   await userRepository(a.db).setRoles(officer.userId, ['user', 'security'])
   officerToken = (await login(a, officer.identifier)).accessToken
-})
-afterAll(async () => {
-  redis?.disconnect()
-  await Promise.all([a?.close(), b?.close()])
-  await cleanup(config)
 })
 
 type Res = Awaited<ReturnType<typeof refresh>>

@@ -1,38 +1,27 @@
 import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { loadTokenConfig } from '../src/config.ts'
 import {
   authed,
-  cleanup,
   LOGIN_DEVICE,
   login,
   PASSWORD,
   type Pair,
-  rawRedis,
   refresh,
   register,
   signIn,
   startApp,
-  type TestApp,
-  testConfig,
+  useTestApp,
 } from './helpers/app.ts'
 import { eventsMatching } from './helpers/stream.ts'
 import { waitFor } from './helpers/wait.ts'
 
 // Each case here answered wrong before it was fixed; found by adversarial-inputs and -races.
-const config = testConfig('adv_regressions', { LOG_LEVEL: 'info' })
 const lines: string[] = []
-let app: TestApp
-const redis = rawRedis(config)
-
-beforeAll(async () => {
-  app = await startApp(config, { logStream: { write: (l) => void lines.push(l) } })
-})
-afterAll(async () => {
-  redis.disconnect()
-  await app?.close()
-  await cleanup(config)
+const { app, config, redis } = useTestApp('adv_regressions', {
+  env: { LOG_LEVEL: 'info' },
+  build: { logStream: { write: (l) => void lines.push(l) } },
 })
 
 const json = (payload: unknown, headers: Record<string, string> = {}) => ({

@@ -1,21 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { cleanup, type Pair, refresh, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { type Pair, refresh, signIn, useTestApp } from './helpers/app.ts'
 import { waitFor } from './helpers/wait.ts'
 
 // One instance's clock is off from the others (no NTP, a paused VM). The grace window for re-presenting the
 // previous refresh token is judged on the database's clock, so the skew moves it neither way.
-const config = testConfig('attack_clock', { REFRESH_REUSE_GRACE: '2s' })
-let app: TestApp
+const { app } = useTestApp('attack_clock', { env: { REFRESH_REUSE_GRACE: '2s' } })
 
-beforeAll(async () => {
-  app = await startApp(config)
-})
 afterEach(() => {
   vi.useRealTimers()
-})
-afterAll(async () => {
-  await app?.close()
-  await cleanup(config)
 })
 
 /** Skews this process's `Date` (what the service reads as "now"); timers and the database keep real time. */

@@ -1,31 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { normaliseIdentifier } from '../src/domain/identifier.ts'
-import {
-  cleanup,
-  PASSWORD,
-  rawRedis,
-  register,
-  startApp,
-  type TestApp,
-  testConfig,
-  uniqueEmail,
-} from './helpers/app.ts'
+import { PASSWORD, register, uniqueEmail, useTestApp } from './helpers/app.ts'
 
 // Two instances on one database and Redis: a lock must hold across them.
-const config = testConfig('attack_lockout')
-let a: TestApp
-let b: TestApp
-const redis = rawRedis(config)
-
-beforeAll(async () => {
-  a = await startApp(config)
-  b = await startApp(config)
-})
-afterAll(async () => {
-  await Promise.all([a?.close(), b?.close()])
-  redis.disconnect()
-  await cleanup(config)
-})
+const {
+  apps: [a, b],
+  config,
+  redis,
+} = useTestApp('attack_lockout', { instances: 2 })
 
 const attempt = (identifier: string, password: string, i = 0) =>
   (i % 2 ? b : a).inject({

@@ -1,41 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  authed,
-  cleanup,
-  login,
-  PASSWORD,
-  rawRedis,
-  refresh,
-  register,
-  signIn,
-  startApp,
-  type TestApp,
-  testConfig,
-} from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { authed, login, PASSWORD, refresh, register, signIn, useTestApp } from './helpers/app.ts'
 import { runCli } from './helpers/cli.ts'
 import { eventsMatching } from './helpers/stream.ts'
 
 // docs/api.md, admin command line: `user:list`, `user:show`, `user:unlock`, `user:set-password`, `user:disable`
 // (and `user:enable`), running the admin routes' use cases; events carry `actorId: "cli"`.
 
-const config = testConfig('cli-accounts', { LOGIN_LOCK_THRESHOLD: '3' })
+const { app, config, redis } = useTestApp('cli-accounts', { env: { LOGIN_LOCK_THRESHOLD: '3' } })
 // The CLI on the app's database and Redis namespace: its tombstones and lock keys are the app's.
 const env = {
   DATABASE_URL: config.DATABASE_URL,
   REDIS_URL: config.REDIS_URL,
   REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX ?? '',
 }
-const redis = rawRedis(config)
-let app: TestApp
-
-beforeAll(async () => {
-  app = await startApp(config)
-})
-afterAll(async () => {
-  await app?.close()
-  redis.disconnect()
-  await cleanup(config)
-})
 
 const loginStatus = async (identifier: string, password = PASSWORD) =>
   (

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, login, startApp, type TestApp, testConfig, uniqueEmail } from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { login, uniqueEmail, useTestApp } from './helpers/app.ts'
 import { runCli } from './helpers/cli.ts'
 
 // docs/api.md: "Passwords are read from a prompt or standard input, never from the command line." A password in
 // argv ends up in shell history and in every `ps` listing on the host.
 
-const config = testConfig('cli-passwords')
+const { app, config } = useTestApp('cli-passwords')
 const env = { DATABASE_URL: config.DATABASE_URL, REDIS_URL: config.REDIS_URL }
-let app: TestApp
-
-beforeAll(async () => {
-  app = await startApp(config)
-})
-afterAll(async () => {
-  await app?.close()
-  await cleanup(config)
-})
 
 const userCount = async (identifier: string) =>
   (await app.db.selectFrom('users').select('id').where('identifier', '=', identifier).execute()).length

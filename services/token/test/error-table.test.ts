@@ -1,36 +1,24 @@
 import { createPrivateKey, sign as cryptoSign, randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   authed,
-  cleanup,
   login,
   PASSWORD,
   refresh,
   register,
   signIn,
-  startApp,
-  type TestApp,
-  testConfig,
   uniqueEmail,
   uniquePhone,
+  useTestApp,
 } from './helpers/app.ts'
 
 // docs/api.md's error table, one request per row: status, code, the exact body shape, and the headers the
 // contract promises (WWW-Authenticate on bearer 401s, Retry-After on 429s). DEPENDENCY_UNAVAILABLE lives in
 // the fault tests. Login is rate-limited to 3 a minute per IP here, so every other login uses its own IP.
 
-const config = testConfig('errors', { RATE_LIMIT_LOGIN: '3/1m' })
+const { app } = useTestApp('errors', { env: { RATE_LIMIT_LOGIN: '3/1m' } })
 type Response = Awaited<ReturnType<typeof authed>>
-let app: TestApp
-
-beforeAll(async () => {
-  app = await startApp(config)
-})
-afterAll(async () => {
-  await app?.close()
-  await cleanup(config)
-})
 
 let ipCounter = 0
 const nextIp = () => `10.77.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250) + 1}`

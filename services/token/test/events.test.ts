@@ -1,31 +1,9 @@
 import { decodeEvent, type SessionEvent } from '@africhain/events'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  authed,
-  cleanup,
-  login,
-  rawRedis,
-  refresh,
-  register,
-  signIn,
-  startApp,
-  type TestApp,
-  testConfig,
-} from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { authed, login, refresh, register, signIn, useTestApp } from './helpers/app.ts'
 import { waitFor } from './helpers/wait.ts'
 
-const config = testConfig('events')
-let app: TestApp
-const redis = rawRedis(config)
-
-beforeAll(async () => {
-  app = await startApp(config)
-})
-afterAll(async () => {
-  await app?.close()
-  redis.disconnect()
-  await cleanup(config)
-})
+const { app, config, redis } = useTestApp('events')
 
 async function streamEvents(): Promise<SessionEvent[]> {
   const entries = await redis.xrange(config.EVENTS_STREAM, '-', '+')

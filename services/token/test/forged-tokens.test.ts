@@ -15,19 +15,16 @@ import {
   importJwks,
   readSessionState,
 } from '@africhain/verifier'
-import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, rawRedis, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { signIn, useTestApp } from './helpers/app.ts'
 
 // docs/security.md, "Forged and malformed access tokens → 401 TOKEN_INVALID, never 500". Every row builds one
 // token and sends it both to GET /auth/me and to an analytics-style verifier (JWKS keys, Redis state, no
 // MySQL fallback). Rows signed with the app's real private key isolate the one defect they carry: the
 // controls at the end prove those same helpers produce tokens the service accepts.
 
-const config = testConfig('forged')
+const { app, config, redis } = useTestApp('forged')
 const LEEWAY = 30 // the verifier's default clock tolerance, in seconds
-let app: TestApp
-let redis: Redis
 let outbound: Server
 let outboundUrl: string
 const outboundRequests: string[] = []
@@ -437,8 +434,6 @@ function decodeSeg(s: string): Claims {
 }
 
 beforeAll(async () => {
-  app = await startApp(config)
-  redis = rawRedis(config)
   outbound = createServer((req, res) => {
     outboundRequests.push(`${req.method} ${req.url}`)
     res.end('{"keys":[]}')
@@ -506,10 +501,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  redis?.disconnect()
   await new Promise((resolve) => outbound?.close(resolve))
-  await app?.close()
-  await cleanup(config)
 })
 
 function me(token: string) {

@@ -3,7 +3,7 @@ import { decodeEvent, type SessionEvent } from '@africhain/events'
 import { type Kysely, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TokenDatabase } from '../src/storage/tables.ts'
-import { authed, cleanup, type Pair, rawRedis, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { authed, type Pair, useTestApp } from './helpers/app.ts'
 
 /**
  * Text full of what breaks hand-escaped SQL — quotes, backslashes, NUL, `';--` — and multibyte and astral
@@ -13,21 +13,15 @@ import { authed, cleanup, type Pair, rawRedis, startApp, type TestApp, testConfi
  * ANSI_QUOTES (infra/scripts/hostile-mariadb.ts), where a `\'` the driver wrote would end the string and the
  * rest would run as SQL.
  */
-const config = testConfig('hostile_strings')
-let app: TestApp
+const { app, config, redis } = useTestApp('hostile_strings', { build: { background: false } })
 let db: Kysely<TokenDatabase>
-const redis = rawRedis(config)
 
 beforeAll(async () => {
   // No relay in the background: the outbox rows stay until the test publishes them.
-  app = await startApp(config, { background: false })
   db = createDb<TokenDatabase>({ url: config.DATABASE_URL, connectionLimit: 2 })
 })
 afterAll(async () => {
-  await app?.close()
   await db?.destroy()
-  redis.disconnect()
-  await cleanup(config)
 })
 
 const INJECTION = "'; drop table outbox; -- \\'; drop table sessions; -- \\\\' or '1'='1"

@@ -1,26 +1,22 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { signIn, useTestApp } from './helpers/app.ts'
 
 // docs/security.md: "Every parser of attacker input (Basic credentials, percent-encoding, base64) is a place for a
 // 500." The Authorization header of /auth/introspect is attacker input: whatever it holds, the answer is the
 // contract's 401 CLIENT_UNAUTHORIZED with `WWW-Authenticate: Basic`, or 200 for the one right credential.
 
 const SECRET = 'introspection secret with spaces & symbols: é%+'
-const config = testConfig('introspect', {
-  INTROSPECTION_CLIENTS: `svc.analytics:${createHash('sha256').update(SECRET).digest('hex')}`,
+const { app } = useTestApp('introspect', {
+  env: {
+    INTROSPECTION_CLIENTS: `svc.analytics:${createHash('sha256').update(SECRET).digest('hex')}`,
+  },
 })
-let app: TestApp
 let token: string
 
 beforeAll(async () => {
-  app = await startApp(config)
   token = (await signIn(app)).pair.accessToken
-})
-afterAll(async () => {
-  await app?.close()
-  await cleanup(config)
 })
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64')

@@ -1,23 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { keyEncryption } from '../src/keys/key-crypto.ts'
 import { createSigningKey } from '../src/keys/key-ring.ts'
-import { authed, cleanup, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { authed, signIn, type TestApp, useTestApp } from './helpers/app.ts'
 import { decodeProtectedHeader } from './helpers/jwt.ts'
 
-const config = testConfig('keys', {
-  KEY_ENCRYPTION_SECRET: 'an encryption secret of at least 32 characters!',
-})
-let a: TestApp
-let b: TestApp
-
-beforeAll(async () => {
-  a = await startApp(config)
-  b = await startApp(config)
-})
-afterAll(async () => {
-  await a?.close()
-  await b?.close()
-  await cleanup(config)
+const {
+  apps: [a, b],
+  config,
+} = useTestApp('keys', {
+  env: {
+    KEY_ENCRYPTION_SECRET: 'an encryption secret of at least 32 characters!',
+  },
+  instances: 2,
 })
 
 const jwks = async (app: TestApp) =>

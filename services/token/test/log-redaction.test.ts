@@ -1,20 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { InjectOptions } from 'fastify'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  authed,
-  cleanup,
-  LOGIN_DEVICE,
-  login,
-  type Pair,
-  rawRedis,
-  refresh,
-  startApp,
-  type TestApp,
-  testConfig,
-  uniqueEmail,
-} from './helpers/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { authed, LOGIN_DEVICE, login, type Pair, refresh, uniqueEmail, useTestApp } from './helpers/app.ts'
 import { waitFor } from './helpers/wait.ts'
 
 // docs/security.md: "no token, hash or password ever appears in an event, a log line or an error message (grep
@@ -22,29 +9,20 @@ import { waitFor } from './helpers/wait.ts'
 // route that touches a secret, the error paths included; then grep the lines, the responses and the stream.
 
 const INTROSPECT_SECRET = 'log-redaction-introspection-secret'
-const config = testConfig('logs', {
-  LOG_LEVEL: 'trace',
-  INTROSPECTION_CLIENTS: `svc:${createHash('sha256').update(INTROSPECT_SECRET).digest('hex')}`,
+const lines: string[] = []
+const { app, config, redis } = useTestApp('logs', {
+  env: {
+    LOG_LEVEL: 'trace',
+    INTROSPECTION_CLIENTS: `svc:${createHash('sha256').update(INTROSPECT_SECRET).digest('hex')}`,
+  },
+  build: { logStream: { write: (line) => void lines.push(line) } },
 })
 const PASSWORD = 'Mb7#redaction-canary-pw'
 const WRONG_PASSWORD = 'Zq9#wrong-canary-pw'
-const lines: string[] = []
 const responses: string[] = []
-let app: TestApp
-let redis: Redis
 let userId: string
 const accessTokens: string[] = []
 const refreshTokens: string[] = []
-
-beforeAll(async () => {
-  app = await startApp(config, { logStream: { write: (line) => void lines.push(line) } })
-  redis = rawRedis(config)
-})
-afterAll(async () => {
-  redis?.disconnect()
-  await app?.close()
-  await cleanup(config)
-})
 
 async function call(opts: InjectOptions) {
   const res = await app.inject(opts)

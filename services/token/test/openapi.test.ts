@@ -1,27 +1,21 @@
 import { ERRORS } from '@africhain/http'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import {
   type OpenApiDocument,
   responsesOf,
   typecheckAgainst,
 } from '../../../packages/http/test/helpers/openapi-client.ts'
-import { cleanup, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { useTestApp } from './helpers/app.ts'
 
 // The OpenAPI document at /docs/json is what client teams generate code from: every route with the statuses
 // docs/api.md gives it, each described, each error status with the codes it can carry, shared shapes as components.
-const config = testConfig('openapi')
-let app: TestApp
+const { app } = useTestApp('openapi')
 let doc: OpenApiDocument
 
 beforeAll(async () => {
-  app = await startApp(config)
   const res = await app.inject({ method: 'GET', url: '/docs/json' })
   expect(res.statusCode).toBe(200)
   doc = res.json()
-})
-afterAll(async () => {
-  await app?.close()
-  await cleanup(config)
 })
 
 /** docs/api.md's routes and the statuses each must document (at least). */

@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { type TestApp, useTestApp } from './helpers/app.ts'
 
 // Two instances on one Redis: the per-IP budget is shared, as behind a load balancer.
-const config = testConfig('ratelimit', { RATE_LIMIT_LOGIN: '4/1m', RATE_LIMIT_REFRESH: '3/1m' })
-let a: TestApp
-let b: TestApp
-
-beforeAll(async () => {
-  a = await startApp(config)
-  b = await startApp(config)
-})
-afterAll(async () => {
-  await a?.close()
-  await b?.close()
-  await cleanup(config)
-})
+const {
+  apps: [a, b],
+} = useTestApp('ratelimit', { env: { RATE_LIMIT_LOGIN: '4/1m', RATE_LIMIT_REFRESH: '3/1m' }, instances: 2 })
 
 const attempt = (app: TestApp, ip: string, payload: unknown) =>
   app.inject({

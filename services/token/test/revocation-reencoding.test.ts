@@ -5,21 +5,8 @@ import {
   importJwks,
   readSessionState,
 } from '@africhain/verifier'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  authed,
-  cleanup,
-  login,
-  type Pair,
-  rawRedis,
-  refresh,
-  register,
-  signIn,
-  startApp,
-  type TestApp,
-  testConfig,
-} from './helpers/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { authed, login, type Pair, refresh, register, signIn, useTestApp } from './helpers/app.ts'
 
 // docs/security.md, "Revocation must hold": a revoked token stays revoked however it is re-spelled (padding,
 // `+`/`/` alphabet, unused trailing bits that decode to the same bytes, Ed25519 S+L malleability), because
@@ -27,17 +14,15 @@ import {
 // and on an analytics-style verifier. Also: refresh and access tokens never pass for one another.
 
 const INTROSPECT_SECRET = 'reencoding-introspection-secret'
-const config = testConfig('reencode', {
-  INTROSPECTION_CLIENTS: `svc:${createHash('sha256').update(INTROSPECT_SECRET).digest('hex')}`,
+const { app, config, redis } = useTestApp('reencode', {
+  env: {
+    INTROSPECTION_CLIENTS: `svc:${createHash('sha256').update(INTROSPECT_SECRET).digest('hex')}`,
+  },
 })
-let app: TestApp
-let redis: Redis
 let direct: (token: string) => Promise<AuthContext>
 const statesAsked: string[] = []
 
 beforeAll(async () => {
-  app = await startApp(config)
-  redis = rawRedis(config)
   const jwks = importJwks((await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json())
   direct = createAccessTokenVerifier({
     issuer: config.TOKEN_ISSUER,
@@ -48,11 +33,6 @@ beforeAll(async () => {
       return readSessionState(redis, sid, sub)
     },
   })
-})
-afterAll(async () => {
-  redis?.disconnect()
-  await app?.close()
-  await cleanup(config)
 })
 
 // ---- re-encodings --------------------------------------------------------------------------------------

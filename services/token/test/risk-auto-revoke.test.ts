@@ -1,6 +1,5 @@
 import { readGroupInfo } from '@africhain/bus'
 import { decodeAlert, type RiskAlert } from '@africhain/events'
-import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AnalyticsConfig, riskRulesOf } from '../../analytics/src/config.ts'
 import { assessUser } from '../../analytics/src/domain/analytics.ts'
@@ -9,18 +8,7 @@ import type { Worker } from '../../analytics/src/worker.ts'
 import { testConfig as analyticsTestConfig } from '../../analytics/test/helpers/config.ts'
 import { type TestDb, testDatabase } from '../../analytics/test/helpers/db.ts'
 import { testWorker } from '../../analytics/test/helpers/worker.ts'
-import {
-  authed,
-  cleanup,
-  login,
-  type Pair,
-  rawRedis,
-  refresh,
-  register,
-  startApp,
-  type TestApp,
-  testConfig,
-} from './helpers/app.ts'
+import { authed, login, type Pair, refresh, register, useTestApp } from './helpers/app.ts'
 import { waitFor } from './helpers/wait.ts'
 
 /**
@@ -30,15 +18,12 @@ import { waitFor } from './helpers/wait.ts'
  * tokens does still logs every session out.
  */
 const THRESHOLD = 60
-const config = testConfig('risk_e2e', { RISK_AUTO_REVOKE_SCORE: String(THRESHOLD) })
-let app: TestApp
+const { app, config, redis } = useTestApp('risk_e2e', { env: { RISK_AUTO_REVOKE_SCORE: String(THRESHOLD) } })
 let analytics: AnalyticsConfig
 let analyticsDb: TestDb
 let worker: Worker
-let redis: Redis
 
 beforeAll(async () => {
-  app = await startApp(config)
   analyticsDb = await testDatabase('risk_e2e_analytics')
   analytics = analyticsTestConfig({
     DATABASE_URL: analyticsDb.url,
@@ -46,7 +31,6 @@ beforeAll(async () => {
     EVENTS_STREAM: config.EVENTS_STREAM,
     ALERTS_STREAM: config.ALERTS_STREAM,
   })
-  redis = rawRedis(config)
   worker = testWorker(analytics, { redis, db: analyticsDb.db })
   await worker.start()
   // The token service creates its alert group in the background at start.
@@ -54,10 +38,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await worker?.stop()
-  await app?.close()
-  redis?.disconnect()
   await analyticsDb?.drop()
-  await cleanup(config)
 })
 
 const analyticsReads = () => ({

@@ -1,31 +1,12 @@
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  authed,
-  cleanup,
-  type Pair,
-  refresh,
-  signIn,
-  startApp,
-  type TestApp,
-  testConfig,
-} from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { authed, type Pair, refresh, signIn, useTestApp } from './helpers/app.ts'
 import { waitFor } from './helpers/wait.ts'
 
 // Two app instances on one database and one Redis prefix: two token-service replicas behind a balancer.
-const config = testConfig('rotation', { REFRESH_REUSE_GRACE: '2s' })
-let a: TestApp
-let b: TestApp
-
-beforeAll(async () => {
-  a = await startApp(config)
-  b = await startApp(config)
-})
-afterAll(async () => {
-  await a?.close()
-  await b?.close()
-  await cleanup(config)
-})
+const {
+  apps: [a, b],
+} = useTestApp('rotation', { env: { REFRESH_REUSE_GRACE: '2s' }, instances: 2 })
 
 const ok = async (res: Awaited<ReturnType<typeof refresh>>): Promise<Pair> => {
   expect(res.statusCode, res.body).toBe(200)

@@ -1,28 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  authed,
-  cleanup,
-  login,
-  register,
-  signIn,
-  startApp,
-  type TestApp,
-  testConfig,
-} from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { authed, login, register, signIn, useTestApp } from './helpers/app.ts'
 
 const secret = randomBytes(24).toString('base64url')
-const config = testConfig('sessions', {
-  INTROSPECTION_CLIENTS: `analytics:${createHash('sha256').update(secret).digest('hex')}`,
-})
-let app: TestApp
-
-beforeAll(async () => {
-  app = await startApp(config)
-})
-afterAll(async () => {
-  await app?.close()
-  await cleanup(config)
+const { app } = useTestApp('sessions', {
+  env: {
+    INTROSPECTION_CLIENTS: `analytics:${createHash('sha256').update(secret).digest('hex')}`,
+  },
 })
 
 describe('sessions across devices', () => {

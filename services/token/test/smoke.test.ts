@@ -1,16 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { authed, cleanup, refresh, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { authed, refresh, signIn, useTestApp } from './helpers/app.ts'
 
-const config = testConfig('smoke')
-let app: TestApp
-
-beforeAll(async () => {
-  app = await startApp(config)
-})
-afterAll(async () => {
-  await app?.close()
-  await cleanup(config)
-})
+const { app } = useTestApp('smoke')
 
 describe('token service happy path', () => {
   it('registers, logs in, calls me, refreshes, logs out', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { dropDatabase } from '@africhain/db'
 import { testDatabaseUrl } from '@africhain/db/testing'
 import { Cluster, Redis } from 'ioredis'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, inject } from 'vitest'
 import { type BuildOptions, buildApp } from '../../src/app.ts'
 import { loadTokenConfig, type TokenConfig } from '../../src/config.ts'
 
@@ -55,6 +55,57 @@ export async function startApp(config: TokenConfig, opts: BuildOptions = {}): Pr
   const app = await buildApp(config, opts)
   await app.ready()
   return app
+}
+
+/**
+ * The prologue of a test file: its own config (`testConfig(label, env)`), `instances` apps on it (one by
+ * default; several share the database and Redis like instances behind a balancer) started in a
+ * `beforeAll` and closed in an `afterAll` that then deletes everything the file left (`cleanup`), and a raw
+ * Redis client on the same prefix, opened when first read and disconnected with the rest.
+ * `app` (and each of `apps`) stands for the started app: use it in hooks and tests, not at module level.
+ * The file's own `beforeAll` hooks run after the apps start, its `afterAll` hooks before they close.
+ */
+export function useTestApp<N extends number = 1>(
+  label: string,
+  opts: { env?: Record<string, string>; build?: BuildOptions; instances?: N } = {},
+) {
+  const config = testConfig(label, opts.env)
+  const started: TestApp[] = []
+  let redis: Redis | undefined
+  beforeAll(async () => {
+    for (let i = 0; i < (opts.instances ?? 1); i++) started.push(await startApp(config, opts.build))
+  })
+  afterAll(async () => {
+    await Promise.all(started.map((app) => app.close()))
+    redis?.disconnect()
+    await cleanup(config)
+  })
+  const apps = Array.from({ length: opts.instances ?? 1 }, (_, i) => startedApp(() => started[i]))
+  return {
+    config,
+    app: apps[0] as TestApp,
+    apps: apps as Tuple<N>,
+    get redis(): Redis {
+      redis ??= rawRedis(config)
+      return redis
+    },
+  }
+}
+
+/** `N` apps, as a tuple: `const { apps: [a, b] } = useTestApp(label, { instances: 2 })`. */
+type Tuple<N extends number, R extends TestApp[] = []> = R['length'] extends N ? R : Tuple<N, [...R, TestApp]>
+
+/** Stands for the app `get` returns once `beforeAll` has started it; a use before that throws. */
+function startedApp(get: () => TestApp | undefined): TestApp {
+  return new Proxy({} as TestApp, {
+    get(_, prop) {
+      const app = get()
+      if (app === undefined)
+        throw new Error(`the test app is used before beforeAll started it (.${String(prop)})`)
+      const value = Reflect.get(app, prop, app)
+      return typeof value === 'function' ? value.bind(app) : value
+    },
+  })
 }
 
 /** A raw client on the same Redis and prefix as the app: for asserting effects (stream entries, keys). */
