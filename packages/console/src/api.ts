@@ -52,6 +52,8 @@ export function createApi(auth: AuthClient, tokenUrl: string) {
   const post = <T = void>(url: string) => call<T>(url, { method: 'POST' })
   const enc = encodeURIComponent
 
+  const user = (userId: string) => call<UserDetail>(token(`/auth/admin/users/${enc(userId)}`))
+
   return {
     me: () => call<Me>(token('/auth/me')),
     overview: () => call<SessionAnalytics>('/analytics'),
@@ -76,7 +78,12 @@ export function createApi(auth: AuthClient, tokenUrl: string) {
     },
     findUser: (identifier: string) =>
       call<{ users: UserProfile[] }>(token(`/auth/admin/users${query({ identifier })}`)),
-    user: (userId: string) => call<UserDetail>(token(`/auth/admin/users/${enc(userId)}`)),
+    user,
+    /** Who each id is (identifier, name), for lists that only carry ids; an id that fails is left out. */
+    async profiles(userIds: string[]): Promise<Map<string, UserProfile>> {
+      const found = await Promise.all([...new Set(userIds)].map((id) => user(id).catch(() => undefined)))
+      return new Map(found.filter((p) => p !== undefined).map((p) => [p.userId, p]))
+    },
     revokeSession: (sessionId: string) => post(token(`/auth/admin/sessions/${enc(sessionId)}/revoke`)),
     revokeAll: (userId: string) =>
       post<{ revoked: number }>(token(`/auth/admin/users/${enc(userId)}/revoke-sessions`)),

@@ -46,6 +46,8 @@ export function App(props: { auth: AuthClient; api: Api }) {
   const [state, setState] = useState<State>({ kind: 'starting' })
   const [status, setStatus] = useState<{ message: string; kind: 'ok' | 'error' } | null>(null)
   const route = useRoute()
+  // What an action said belongs to the page it was done on.
+  useEffect(() => setStatus(null), [route])
 
   /** Who the stored session belongs to, asked of the token service (roles are re-read at every start). */
   const check = useCallback(async () => {

@@ -23,8 +23,8 @@ export function duration(seconds: number): string {
   return `${(seconds / 86_400).toFixed(1)} d`
 }
 
-export function percent(change: number | null): string {
-  if (change === null) return 'new'
+export function percent(change: number | null, now = 1): string {
+  if (change === null) return now === 0 ? '—' : 'new'
   return `${change > 0 ? '+' : ''}${change.toFixed(0)} %`
 }
 

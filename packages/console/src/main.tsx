@@ -2,7 +2,10 @@ import { createAuthClient, localStorageAdapter } from '@africhain/client'
 import { render } from 'preact'
 import { createApi } from './api.ts'
 import { App } from './app.tsx'
-import './styles.css'
+import './styles/base.css'
+import './styles/layout.css'
+import './styles/data.css'
+import './styles/widgets.css'
 
 /** Where the token service is, as the analytics service was configured (CONSOLE_TOKEN_URL). */
 async function loadConfig(): Promise<{ tokenServiceUrl: string }> {

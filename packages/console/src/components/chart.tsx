@@ -65,14 +65,16 @@ export function Bars(props: { title: string; items: { label: string; value: numb
           <div key={i.label} class="bar-row">
             <dt>{i.label}</dt>
             <dd>
-              <span class="bar" style={{ width: `${(i.value / max) * 100}%` }} />
+              <span class="track">
+                <span class="bar" style={{ width: `${(i.value / max) * 100}%` }} />
+                {i.previous !== undefined && (
+                  <span class="bar previous" style={{ width: `${(i.previous / max) * 100}%` }} />
+                )}
+              </span>
               <span class="bar-value">
                 {i.value}
                 {i.previous !== undefined && <span class="muted"> (prev. {i.previous})</span>}
               </span>
-              {i.previous !== undefined && (
-                <span class="bar previous" style={{ width: `${(i.previous / max) * 100}%` }} />
-              )}
             </dd>
           </div>
         ))}

@@ -46,17 +46,19 @@ export function EventRow(props: { event: SessionEvent; showUser?: boolean }) {
   const e = props.event
   return (
     <tr class={ALARMING.has(e.type) ? 'alarm' : ''}>
-      <td>
-        <time dateTime={e.occurredAt}>{time(e.occurredAt)}</time>
+      <td class="when">
+        <time dateTime={e.occurredAt} title={time(e.occurredAt)}>
+          {time(e.occurredAt).slice(5)}
+        </time>
       </td>
       <td>
         <span class="type">{e.type}</span>
+        <div class="detail">{eventDetail(e)}</div>
       </td>
       {props.showUser && (
         <td>{e.userId ? <a href={href.user(e.userId)}>{e.userId.slice(0, 8)}…</a> : '—'}</td>
       )}
       <td>{e.ip ? <a href={href.ip(e.ip)}>{e.ip}</a> : '—'}</td>
-      <td class="detail">{eventDetail(e)}</td>
     </tr>
   )
 }
@@ -73,7 +75,6 @@ export function EventTable(props: { events: SessionEvent[]; showUser?: boolean; 
             <th scope="col">Event</th>
             {props.showUser && <th scope="col">User</th>}
             <th scope="col">IP</th>
-            <th scope="col">Detail</th>
           </tr>
         </thead>
         <tbody>

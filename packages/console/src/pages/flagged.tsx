@@ -14,15 +14,15 @@ export function FlaggedPage() {
   const load = useLoad(
     async (): Promise<Row[]> => {
       const { users } = await api.flagged()
-      return Promise.all(
-        users.map(async (risk) => {
-          const [profile, latest] = await Promise.all([
-            api.user(risk.userId).catch(() => undefined),
-            api.events({ userId: risk.userId }, 1).catch(() => undefined),
-          ])
-          return { ...risk, profile, lastActivity: latest?.events[0]?.occurredAt }
-        }),
-      )
+      const [profiles, latest] = await Promise.all([
+        api.profiles(users.map((u) => u.userId)),
+        Promise.all(users.map((u) => api.events({ userId: u.userId }, 1).catch(() => undefined))),
+      ])
+      return users.map((risk, i) => ({
+        ...risk,
+        profile: profiles.get(risk.userId),
+        lastActivity: latest[i]?.events[0]?.occurredAt,
+      }))
     },
     [api],
     15_000,

@@ -7,7 +7,14 @@ import { href } from '../router.ts'
 /** One client address: every account it touched, with failures and successes — a credential-stuffing run shows here. */
 export function IpPage(props: { ip: string }) {
   const { api } = useConsole()
-  const load = useLoad(() => api.ip(props.ip), [api, props.ip], 5_000)
+  const load = useLoad(
+    async () => {
+      const summary = await api.ip(props.ip)
+      return { ...summary, profiles: await api.profiles(summary.users.map((u) => u.userId)) }
+    },
+    [api, props.ip],
+    5_000,
+  )
   return (
     <Page title={`IP ${props.ip}`}>
       <Async value={load}>
@@ -17,8 +24,8 @@ export function IpPage(props: { ip: string }) {
               <Stat label="accounts touched" value={s.accounts} />
               <Stat label="logins" value={s.logins} />
               <Stat label="failed logins" value={s.failedLogins} />
-              <Stat label="first seen" value={time(s.firstSeen)} />
-              <Stat label="last seen" value={time(s.lastSeen)} />
+              <Stat label="first seen" value={<span class="stat-time">{time(s.firstSeen)}</span>} />
+              <Stat label="last seen" value={<span class="stat-time">{time(s.lastSeen)}</span>} />
             </div>
             {s.label && <p class="muted">Network: {s.label}</p>}
             <div class="table-wrap card">
@@ -35,7 +42,8 @@ export function IpPage(props: { ip: string }) {
                   {s.users.map((u) => (
                     <tr key={u.userId} class={u.failed > 0 && u.succeeded === 0 ? 'alarm' : ''}>
                       <td>
-                        <a href={href.user(u.userId)}>
+                        <a href={href.user(u.userId)} class="who-cell">
+                          <b>{s.profiles.get(u.userId)?.identifier ?? 'unknown user'}</b>
                           <code>{u.userId}</code>
                         </a>
                       </td>

@@ -106,7 +106,7 @@ function ReportBody({ report, previous }: { report: DailyReport; previous: Daily
                   <th scope="row">{label}</th>
                   <td>{c.previous + c.change}</td>
                   <td>{c.previous}</td>
-                  <td>{percent(c.changePercent)}</td>
+                  <td>{percent(c.changePercent, c.previous + c.change)}</td>
                 </tr>
               )
             })}
