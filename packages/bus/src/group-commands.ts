@@ -138,3 +138,4 @@ export function groupCommands(t: GroupTarget) {
     },
   }
 }
+export type GroupCommands = ReturnType<typeof groupCommands>

@@ -1,5 +1,14 @@
+export { type Backoff, backoff, backoffDelay, sleep } from './backoff.ts'
 export { type Consumer, createConsumer, type StreamEntry } from './consumer.ts'
 export type { BusLogger } from './logger.ts'
+export {
+  createOutboxRelay,
+  type OutboxEntry,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+  type OutboxStore,
+  type RelayLease,
+} from './outbox-relay.ts'
 export { publish } from './publish.ts'
 export { connectInBackground, createRedisClient, type RedisClient } from './redis-client.ts'
 export { compareStreamIds, maxStreamId, parseStreamId } from './stream-id.ts'

@@ -1,5 +1,5 @@
 import { encodeEvent, type RiskAlert, type SessionEvent } from '@africhain/events'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 
 /**
  * Appends events to a stream in one pipeline (fields `type` and `data`), optionally capped with
@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis'
  * case some entries may have been written: callers publish at least once and consumers dedupe on `id`.
  */
 export async function publish(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   events: readonly (SessionEvent | RiskAlert)[],
   maxLen?: number,

@@ -1,5 +1,5 @@
 export { assertBinarySchema, convertToBinary } from './collation.ts'
 export { createDb, dropDatabase, ensureDatabase } from './connect.ts'
-export { retryOnDeadlock } from './deadlock-retry.ts'
+export { isDeadlock, isDuplicateKey, retryOnDeadlock } from './deadlock-retry.ts'
 export { sqlLiteral } from './literal.ts'
 export { migrateDown, migrateToLatest, migratorFor } from './migrate.ts'

@@ -1,4 +1,4 @@
-import { createRedisClient } from '@africhain/bus'
+import { connectInBackground, createRedisClient } from '@africhain/bus'
 import { createDb, ensureDatabase, migrateToLatest } from '@africhain/db'
 import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
@@ -34,16 +34,8 @@ export async function openConnections(
     keyPrefix: config.REDIS_KEY_PREFIX,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
   }) as Redis
-  let lastLog = 0
-  redis.on('error', (err: Error) => {
-    // ioredis emits on every reconnect attempt; one line every 5 s is enough.
-    if (Date.now() - lastLog > 5000) {
-      lastLog = Date.now()
-      onRedisError(err)
-    }
-  })
   // Start even while Redis is down: readiness says 503 and the worker retries.
-  await redis.connect().catch(() => {})
+  await connectInBackground(redis, onRedisError)
   return {
     redis,
     db,

@@ -20,6 +20,7 @@ import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
+import { sleep } from '@africhain/bus'
 import { loadConfig, url } from '@africhain/config'
 
 const config = loadConfig(
@@ -45,8 +46,6 @@ const USER_AGENTS: Record<Platform, string> = {
   web: 'Mozilla/5.0 (Windows NT 10.0) Chrome/131.0',
   ussd: 'ussd-gateway/2.1 (Safaricom)',
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** One loopback source address per simulated client IP, while binding them works (see the header). */
 const sources = new Map<string, string>()

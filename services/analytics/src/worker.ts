@@ -1,5 +1,5 @@
 import { type BusLogger, type Consumer, createConsumer, maxStreamId, type StreamEntry } from '@africhain/bus'
-import { createDb } from '@africhain/db'
+import { createDb, isDeadlock } from '@africhain/db'
 import { decodeEvent, type SessionEvent } from '@africhain/events'
 import { dependencyOf } from '@africhain/http'
 import type { Redis } from 'ioredis'
@@ -11,7 +11,7 @@ import { type AlertRelay, createAlertRelay } from './events/alert-relay.ts'
 import { createGapDetector, type GapDetector } from './events/gap-detector.ts'
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts'
 import { type IngestResult, ingestBatch, recordPosition } from './storage/ingest.ts'
-import { isDeadlock } from './storage/sql-helpers.ts'
+
 import type { Database } from './storage/tables.ts'
 
 type Batch = StreamEntry<SessionEvent>[]
@@ -32,7 +32,7 @@ export type WorkerOptions = {
   now?: () => Date
   /** Test seams around the commit, for the crash tests: before COMMIT, and after it but before XACK. */
   hooks?: { beforeCommit?: (batch: Batch) => Promise<void>; afterCommit?: (batch: Batch) => Promise<void> }
-  /** How often the alert outbox is swept for alerts a crashed process left unpublished. */
+  /** How often the alert relay looks for alerts nobody nudged it about (another worker's, a crashed one's). */
   alertSweepMs?: number
   blockMs?: number
   retryDelayMs?: number
@@ -86,7 +86,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     redis,
     stream: config.ALERTS_STREAM,
     logger: opts.logger,
-    intervalMs: opts.alertSweepMs ?? 5000,
+    intervalMs: opts.alertSweepMs ?? 1000,
     onPublished: (n) => metrics.alertsPublished.inc(n),
   })
 
@@ -170,7 +170,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         metrics.events.inc({ result: 'stored' }, result.stored)
         if (result.duplicates > 0) metrics.events.inc({ result: 'duplicate' }, result.duplicates)
         await opts.hooks?.afterCommit?.(batch)
-        if (result.alerts.length > 0) void alerts.kick()
+        if (result.alerts.length > 0) alerts.nudge()
       },
     })
   }
@@ -212,8 +212,8 @@ export function createWorker(opts: WorkerOptions): Worker {
         clearInterval(gapTimer)
         await started?.catch(() => {})
         await Promise.all(consumers.map((c) => c.stop()))
+        await alerts.flush()
         await alerts.stop()
-        await alerts.kick()
         if (!opts.ingestDb) await ingestDb.destroy()
         log.info({}, 'analytics worker stopped')
       })()

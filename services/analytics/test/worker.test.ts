@@ -188,7 +188,7 @@ describe('worker', () => {
     // More suspicious activity while still above the threshold: no new alert.
     await publish(redis, config.EVENTS_STREAM, [refresh(who(4), T + 4000), reuse(who(2), T + 5000)])
     await eventually(async () => (await stored()) === 6)
-    await worker.alerts.kick()
+    await worker.alerts.flush()
     expect(await alertsIn(config.ALERTS_STREAM)).toHaveLength(1)
     const [first] = await alertsIn(config.ALERTS_STREAM)
     expect(first).toMatchObject({ type: 'risk.alert', userId: 'mallory', data: { score: 70 } })
@@ -206,7 +206,7 @@ describe('worker', () => {
       reuse(who(5), later + 4000),
     ])
     await eventually(async () => (await alertsIn(config.ALERTS_STREAM)).length === 2)
-    await worker.alerts.kick()
+    await worker.alerts.flush()
     expect(await alertsIn(config.ALERTS_STREAM)).toHaveLength(2)
   })
 
@@ -224,7 +224,7 @@ describe('worker', () => {
     const worker = start()
     await worker.start()
     await eventually(async () => (await alertsIn(config.ALERTS_STREAM)).length === 1)
-    await worker.alerts.kick()
+    await worker.alerts.flush()
     const published = await alertsIn(config.ALERTS_STREAM)
     expect(published.map((a) => a.id)).toEqual([alerts[0]!.id])
     const waiting = await sql<{

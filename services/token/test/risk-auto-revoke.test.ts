@@ -62,7 +62,7 @@ async function settled(): Promise<void> {
     'the token outbox relayed',
   )
   await waitFor(() => caughtUp(config.EVENTS_STREAM, 'analytics'), 'analytics caught up')
-  await worker.alerts.kick()
+  await worker.alerts.flush()
   await waitFor(() => caughtUp(config.ALERTS_STREAM, 'token-service'), 'every alert handled')
 }
 

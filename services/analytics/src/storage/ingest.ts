@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { isDuplicateKey, retryOnDeadlock } from '@africhain/db'
 import type { RiskAlert, SessionEvent } from '@africhain/events'
 import type { Kysely } from 'kysely'
 import { decodeDayBounds } from '../domain/day-bounds.ts'
@@ -20,7 +21,6 @@ import {
   storedEventsFrom,
   upsertSessions,
 } from './ingest-statements.ts'
-import { retryOnConflict } from './sql-helpers.ts'
 import type { Database } from './tables.ts'
 export type IngestOptions = {
   rules: RiskRules
@@ -67,16 +67,20 @@ export async function ingestBatch(
 ): Promise<IngestResult> {
   const unique = [...new Map(events.map((e) => [e.id, e])).values()].sort((a, b) => (a.id < b.id ? -1 : 1))
   const multi = opts.multipleStatements === true
-  return retryOnConflict(() =>
-    db.connection().execute(async (conn) => {
-      const c = conn as unknown as Kysely<unknown>
-      try {
-        return await transaction(c, unique, events.length, opts, multi)
-      } catch (err) {
-        await runScript(c, [{ sql: 'rollback' }], false).catch(() => {})
-        throw err
-      }
-    }),
+  // A deadlock victim runs again, and so does a transaction whose plain INSERT of a risk row lost the race
+  // to another that created it (the only duplicate key ingest can hit; every other write is an upsert).
+  return retryOnDeadlock(
+    () =>
+      db.connection().execute(async (conn) => {
+        const c = conn as unknown as Kysely<unknown>
+        try {
+          return await transaction(c, unique, events.length, opts, multi)
+        } catch (err) {
+          await runScript(c, [{ sql: 'rollback' }], false).catch(() => {})
+          throw err
+        }
+      }),
+    { attempts: 5, also: isDuplicateKey, jitterMs: 20 },
   )
 }
 

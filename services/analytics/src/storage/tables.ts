@@ -88,8 +88,13 @@ export interface AlertOutboxTable {
   payload: string
   created_at: Timestamp
   published_at: NullableTimestamp
-  claim_token: string | null
-  claimed_until: NullableTimestamp
+}
+
+/** Leases of the workers' singletons (the alert relay): one holder at a time, until `expires_at` (UTC). */
+export interface LeaseTable {
+  name: string
+  holder: string
+  expires_at: Timestamp
 }
 
 /** Per stream and consumer: the highest entry id committed, as a sortable key (see stream-position.ts). */
@@ -120,4 +125,5 @@ export interface Database {
   analytics_alert_outbox: AlertOutboxTable
   analytics_stream_positions: StreamPositionTable
   analytics_stream_gaps: StreamGapTable
+  analytics_leases: LeaseTable
 }

@@ -15,6 +15,7 @@ const TABLES = [
   'analytics_alert_outbox',
   'analytics_stream_positions',
   'analytics_stream_gaps',
+  'analytics_leases',
 ]
 
 /** A fresh, migrated database of its own for one test file (dropped by `drop()`). */

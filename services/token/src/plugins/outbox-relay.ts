@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
-import { OutboxRelay } from '../events/outbox-relay.ts'
+import { type OutboxRelay, tokenOutboxRelay } from '../events/outbox-relay.ts'
 import type { BackgroundOptions } from './keys.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Publishes committed outbox events to the stream; `nudge()` after a commit that wrote some. */
-    relay: { nudge(): void; runOnce(): Promise<number> }
+    relay: OutboxRelay
   }
 }
 
@@ -24,7 +24,7 @@ export const outboxRelayPlugin = fp(
       help: 'Events waiting in the outbox',
       registers: [app.metrics],
     })
-    const relay = new OutboxRelay({
+    const relay = tokenOutboxRelay({
       db: app.db,
       redis: app.redis,
       stream: config.EVENTS_STREAM,

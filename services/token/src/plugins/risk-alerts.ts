@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { backoff } from '@africhain/bus'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Cluster, type Redis } from 'ioredis'
@@ -37,12 +37,12 @@ export const riskAlertsPlugin = fp(
     const closing = new AbortController()
     // Redis may be down at start: keep trying to create the group until it answers (or we close).
     const start = async () => {
-      for (let delay = 250; !closing.signal.aborted; delay = Math.min(delay * 2, 5_000)) {
+      for (let attempt = 0; !closing.signal.aborted; attempt++) {
         try {
           return await alerts.start()
         } catch (err) {
           app.log.warn({ err: { message: (err as Error).message } }, 'risk alert consumer not started yet')
-          await sleep(delay, undefined, { signal: closing.signal }).catch(() => {})
+          await backoff(attempt, { baseMs: 250, maxMs: 5_000 }, closing.signal)
         }
       }
     }

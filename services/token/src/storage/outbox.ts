@@ -1,3 +1,4 @@
+import type { OutboxStore } from '@africhain/bus'
 import type { SessionEvent } from '@africhain/events'
 import type { Kysely, Transaction } from 'kysely'
 import type { TokenDatabase } from './tables.ts'
@@ -13,21 +14,33 @@ export async function insertOutbox(db: Db, events: SessionEvent[], now: Date): P
     .execute()
 }
 
-export async function readOutboxBatch(
+async function readOutboxBatch(
   db: Kysely<TokenDatabase>,
   limit: number,
 ): Promise<{ seq: number; id: string; payload: string }[]> {
   return db.selectFrom('outbox').select(['seq', 'id', 'payload']).orderBy('seq').limit(limit).execute()
 }
 
-export async function deleteOutbox(db: Kysely<TokenDatabase>, seqs: number[]): Promise<void> {
+async function deleteOutbox(db: Kysely<TokenDatabase>, seqs: number[]): Promise<void> {
   if (seqs.length > 0) await db.deleteFrom('outbox').where('seq', 'in', seqs).execute()
 }
 
-export async function outboxBacklog(db: Kysely<TokenDatabase>): Promise<number> {
+async function outboxBacklog(db: Kysely<TokenDatabase>): Promise<number> {
   const row = await db
     .selectFrom('outbox')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirst()
   return Number(row?.n ?? 0)
+}
+
+/** The outbox as the relay reads it (createOutboxRelay): oldest first by `seq`, deleted once published. */
+export function outboxStore(db: Kysely<TokenDatabase>): OutboxStore<SessionEvent> {
+  return {
+    async read(limit) {
+      const rows = await readOutboxBatch(db, limit)
+      return rows.map((r) => ({ key: r.seq, event: JSON.parse(r.payload) as SessionEvent }))
+    },
+    markPublished: (seqs) => deleteOutbox(db, seqs as number[]),
+    backlog: () => outboxBacklog(db),
+  }
 }

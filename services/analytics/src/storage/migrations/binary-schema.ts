@@ -12,6 +12,7 @@ const OWNED: Record<keyof Database, true> = {
   analytics_alert_outbox: true,
   analytics_stream_positions: true,
   analytics_stream_gaps: true,
+  analytics_leases: true,
 }
 const TABLES = [...Object.keys(OWNED), 'analytics_migrations', 'analytics_migrations_lock']
 

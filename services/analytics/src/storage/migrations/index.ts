@@ -7,6 +7,7 @@ import * as dayBounds from './005-day-bounds-in-risk-rows.ts'
 import * as binaryCollation from './006-binary-collation.ts'
 import * as holderScore from './007-holder-score-in-risk-rows.ts'
 import * as eventsByClient from './008-events-by-client.ts'
+import * as relayLease from './009-relay-lease.ts'
 
 /** Applied in key order under the `analytics_migrations` history table. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '006-binary-collation': binaryCollation,
   '007-holder-score-in-risk-rows': holderScore,
   '008-events-by-client': eventsByClient,
+  '009-relay-lease': relayLease,
 }

@@ -1,0 +1,161 @@
+import type { RiskAlert, SessionEvent } from '@africhain/events'
+import { type Backoff, backoffDelay, sleep } from './backoff.ts'
+import type { BusLogger } from './logger.ts'
+import { publish } from './publish.ts'
+import type { RedisClient } from './redis-client.ts'
+
+export type OutboxKey = string | number
+export type OutboxEntry<T> = { key: OutboxKey; event: T }
+
+/** Where committed events wait for the relay (a table written in the same transaction as the change). */
+export type OutboxStore<T> = {
+  /** Up to `limit` waiting events, oldest first. */
+  read(limit: number): Promise<OutboxEntry<T>[]>
+  /** Called only after their XADD succeeded: these are published and are not read again. */
+  markPublished(keys: OutboxKey[]): Promise<void>
+  /** How many wait; asked after a full batch, for a backlog gauge. */
+  backlog?(): Promise<number>
+}
+
+/** One relay per deployment at a time: where the lease lives (Redis, the database) is the caller's choice. */
+export type RelayLease = {
+  /** Takes the lease or extends it when this relay holds it; true while it does. Only the holder publishes. */
+  hold(): Promise<boolean>
+  /** Gives it up when the relay stops, so another instance takes over without waiting for it to expire. */
+  release?(): Promise<void>
+}
+
+export type OutboxRelayOptions<T> = {
+  redis: RedisClient
+  stream: string
+  /** `MAXLEN ~` on every XADD; none when absent. */
+  maxLen?: number
+  logger: BusLogger
+  batchSize?: number
+  /** How often to look for events nobody nudged about (another instance's, a crashed process's). */
+  pollMs?: number
+  /** After a nudge, wait this long for more commits before reading the outbox (one round for many). */
+  lingerMs?: number
+  /** Pauses after failed rounds. */
+  retry?: Backoff
+  /** After the batch is in the stream, before it is marked published: a crash in between republishes it. */
+  afterPublish?: (events: T[]) => Promise<void>
+  onPublished?: (events: T[]) => void
+  onBacklog?: (count: number) => void
+}
+
+export type OutboxRelay = {
+  /** Called after a commit that wrote events: publish now instead of at the next poll. */
+  nudge(): void
+  /** Publishes one batch if this relay holds the lease; resolves with how many. Rounds never overlap. */
+  runOnce(): Promise<number>
+  /** Publishes everything waiting now; a failure is logged (the next round retries it). */
+  flush(): Promise<void>
+  /** Publishes in the background until `stop()`. Calling it again is a no-op. */
+  start(): void
+  /** Stops after the round in flight and releases the lease; what is left waits for the next holder. */
+  stop(): Promise<void>
+}
+
+/**
+ * Moves committed events from an outbox to a Redis stream, at least once: XADD first, mark published after.
+ * A crash in between publishes the batch again with the same event ids, and consumers deduplicate on them.
+ * While Redis is down the events wait in the outbox.
+ */
+export function createOutboxRelay<T extends SessionEvent | RiskAlert>(
+  store: OutboxStore<T>,
+  lease: RelayLease,
+  opts: OutboxRelayOptions<T>,
+): OutboxRelay {
+  const batchSize = opts.batchSize ?? 500
+  const pollMs = opts.pollMs ?? 250
+  const lingerMs = opts.lingerMs ?? 20
+  const retry = opts.retry ?? { baseMs: 100, maxMs: 2_000 }
+  const log = opts.logger.child({ stream: opts.stream })
+  let round: Promise<unknown> = Promise.resolve()
+  let abort: AbortController | undefined
+  let wake: AbortController | undefined
+  let nudged = false
+  let loop: Promise<void> | undefined
+
+  async function publishBatch(): Promise<number> {
+    if (!(await lease.hold())) return 0
+    const entries = await store.read(batchSize)
+    if (entries.length === 0) return 0
+    const events = entries.map((e) => e.event)
+    await publish(opts.redis, opts.stream, events, opts.maxLen)
+    await opts.afterPublish?.(events)
+    await store.markPublished(entries.map((e) => e.key))
+    opts.onPublished?.(events)
+    if (opts.onBacklog)
+      opts.onBacklog(entries.length === batchSize && store.backlog ? await store.backlog() : 0)
+    return entries.length
+  }
+
+  function runOnce(): Promise<number> {
+    const next = round.then(publishBatch)
+    round = next.catch(() => {})
+    return next
+  }
+
+  async function flush(): Promise<void> {
+    try {
+      while ((await runOnce()) === batchSize);
+    } catch (err) {
+      log.warn({ err: { message: (err as Error).message } }, 'outbox relay: publish failed, will retry')
+    }
+  }
+
+  /** A pause that a nudge or `stop()` cuts short. */
+  function pause(ms: number, stopped: AbortSignal): Promise<void> {
+    const w = new AbortController()
+    wake = w
+    const onStop = () => w.abort()
+    stopped.addEventListener('abort', onStop, { once: true })
+    return sleep(ms, w.signal).finally(() => {
+      stopped.removeEventListener('abort', onStop)
+      if (wake === w) wake = undefined
+    })
+  }
+
+  async function run(signal: AbortSignal): Promise<void> {
+    let failures = 0
+    while (!signal.aborted) {
+      nudged = false
+      try {
+        const n = await runOnce()
+        failures = 0
+        if (n === batchSize) continue
+      } catch (err) {
+        failures++
+        log.warn({ err: { message: (err as Error).message } }, 'outbox relay: publish failed, will retry')
+      }
+      if (failures > 0) await pause(backoffDelay(failures - 1, retry), signal)
+      else if (!nudged) await pause(pollMs, signal)
+      // Woken by a commit: linger a moment so one round carries the events of many requests (under load,
+      // one read + XADD pipeline + mark per batch instead of per request).
+      if (nudged && !signal.aborted) await sleep(lingerMs, signal)
+    }
+  }
+
+  return {
+    nudge() {
+      nudged = true
+      wake?.abort()
+    },
+    runOnce,
+    flush,
+    start() {
+      if (loop) return
+      abort = new AbortController()
+      loop = run(abort.signal)
+    },
+    async stop() {
+      abort?.abort()
+      await loop
+      loop = undefined
+      await round
+      await lease.release?.().catch(() => {})
+    },
+  }
+}
