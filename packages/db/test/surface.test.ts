@@ -10,6 +10,8 @@ describe('@africhain/db entry points', () => {
       'createDb',
       'dropDatabase',
       'ensureDatabase',
+      'isDeadlock',
+      'isDuplicateKey',
       'migrateDown',
       'migrateToLatest',
       'migratorFor',
