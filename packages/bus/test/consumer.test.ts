@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { ConsumerOptions } from '../src/consumer.ts'
 import { type Consumer, createConsumer, publish, readGroupInfo } from '../src/index.ts'
-import { dropPrefix, eventually, failedLogin, latch, testRedis, uniqueName } from './helpers.ts'
+import { dropPrefix, eventually, failedLogin, latch, tally, testRedis, uniqueName } from './helpers.ts'
 
 const redis = testRedis()
 const consumers: Consumer[] = []
@@ -19,14 +19,31 @@ afterAll(async () => {
   redis.disconnect()
 })
 
-type Seen = { ids: string[]; batches: { source?: string; ids: string[]; deliveries: number[] }[] }
+/**
+ * What the consumers of a test saw: the entry ids the default handler got, its batches, and latches on
+ * both counts, `handled(n)` and `acked(n)` (entries acknowledged: batches after their ack, through
+ * `onBatch`, and dead letters, through `onDeadLetter`).
+ */
+function newSeen() {
+  const handled = tally<string>('entries handled')
+  const acked = tally<string>('entries acknowledged')
+  return {
+    ids: handled.items,
+    batches: [] as { ids: string[]; deliveries: number[] }[],
+    handled: handled.reached,
+    acked: acked.reached,
+    tallies: { handled, acked },
+  }
+}
+type Seen = ReturnType<typeof newSeen>
 
 function consumerFor(
   stream: string,
   overrides: Partial<ConsumerOptions<SessionEvent>> = {},
+  seen: Seen = newSeen(),
 ): { consumer: Consumer; seen: Seen; group: string } {
-  const seen: Seen = { ids: [], batches: [] }
   const group = overrides.group ?? 'analytics'
+  const hooks = overrides.hooks ?? {}
   const consumer = createConsumer<SessionEvent>({
     redis,
     stream,
@@ -36,10 +53,21 @@ function consumerFor(
     blockMs: 200,
     retryDelayMs: 10,
     handler: async (batch) => {
-      seen.ids.push(...batch.map((e) => e.event.id))
       seen.batches.push({ ids: batch.map((e) => e.event.id), deliveries: batch.map((e) => e.deliveries) })
+      seen.tallies.handled.add(...batch.map((e) => e.event.id))
     },
     ...overrides,
+    hooks: {
+      ...hooks,
+      onBatch: (b) => {
+        seen.tallies.acked.add(...Array.from({ length: b.size }, () => b.source))
+        hooks.onBatch?.(b)
+      },
+      onDeadLetter: (d) => {
+        seen.tallies.acked.add(d.id)
+        hooks.onDeadLetter?.(d)
+      },
+    },
   })
   consumers.push(consumer)
   return { consumer, seen, group }
@@ -59,15 +87,10 @@ describe('consumer group runner', () => {
     await consumer.start() // idempotent
     const later = failedLogin()
     await publish(redis, stream, [later])
-    await eventually(
-      () => seen.ids.length,
-      (n) => n === 3,
-    )
+    await seen.handled(3)
     expect(seen.ids).toEqual([...early, later].map((e) => e.id))
-    await eventually(
-      () => pendingCount(stream),
-      (n) => n === 0,
-    )
+    await seen.acked(3)
+    expect(await pendingCount(stream)).toBe(0)
     expect(await redis.exists(stream)).toBe(1) // the prefixed key, through the prefixed client
   })
 
@@ -75,7 +98,7 @@ describe('consumer group runner', () => {
     const stream = uniqueName('s')
     const gate = latch()
     const entered = latch()
-    const { consumer } = consumerFor(stream, {
+    const { consumer, seen } = consumerFor(stream, {
       handler: async () => {
         entered.resolve()
         await gate.promise
@@ -86,10 +109,8 @@ describe('consumer group runner', () => {
     await entered.promise
     expect(await pendingCount(stream)).toBe(1)
     gate.resolve()
-    await eventually(
-      () => pendingCount(stream),
-      (n) => n === 0,
-    )
+    await seen.acked(1)
+    expect(await pendingCount(stream)).toBe(0)
   })
 
   it('reads its own pending entries first after a restart', async () => {
@@ -104,16 +125,11 @@ describe('consumer group runner', () => {
 
     const { consumer, seen } = consumerFor(stream)
     await consumer.start()
-    await eventually(
-      () => seen.ids.length,
-      (n) => n === 3,
-    )
+    await seen.handled(3)
     expect(seen.batches[0]).toEqual({ ids: crashed.map((e) => e.id), deliveries: [2, 2] })
     expect(seen.batches[1]).toEqual({ ids: [fresh.id], deliveries: [1] })
-    await eventually(
-      () => pendingCount(stream),
-      (n) => n === 0,
-    )
+    await seen.acked(3)
+    expect(await pendingCount(stream)).toBe(0)
   })
 
   it("claims a dead consumer's idle entries (XAUTOCLAIM)", async () => {
@@ -131,23 +147,13 @@ describe('consumer group runner', () => {
       hooks: { onBatch: (b) => sources.push(b.source) },
     })
     await consumer.start()
-    await eventually(
-      () => seen.ids.length,
-      (n) => n === 2,
-      3000,
-    )
+    await seen.handled(2)
     expect(seen.ids).toEqual(orphaned.map((e) => e.id))
     // onBatch fires after the handler and the ack: wait for it rather than racing it.
-    await eventually(
-      () => sources.length,
-      (n) => n >= 1,
-    )
+    await seen.acked(2)
     expect(sources).toEqual(['claimed'])
     expect(seen.batches[0]!.deliveries).toEqual([2, 2])
-    await eventually(
-      () => pendingCount(stream),
-      (n) => n === 0,
-    )
+    expect(await pendingCount(stream)).toBe(0)
   })
 
   it('dead-letters an entry that failed maxDeliveries times, with the reason, and keeps the rest flowing', async () => {
@@ -157,7 +163,7 @@ describe('consumer group runner', () => {
     const attempts: number[] = []
     const handled: string[] = []
     const deadLetters: string[] = []
-    const { consumer } = consumerFor(stream, {
+    const { consumer, seen } = consumerFor(stream, {
       maxDeliveries: 3,
       deadLetterStream: `${stream}:dead`,
       hooks: { onDeadLetter: (d) => deadLetters.push(d.id) },
@@ -172,11 +178,8 @@ describe('consumer group runner', () => {
     })
     await consumer.start()
     await publish(redis, stream, [good[0]!, poison, good[1]!])
-    await eventually(
-      () => deadLetters.length,
-      (n) => n === 1,
-      5000,
-    )
+    await seen.acked(3) // the two good entries, and the poison one once dead-lettered
+    expect(deadLetters).toEqual([expect.any(String)])
     expect(attempts.at(-1)).toBe(3)
     expect(new Set(attempts)).toEqual(new Set([1, 2, 3]))
     expect(handled.sort()).toEqual(good.map((e) => e.id).sort())
@@ -188,10 +191,7 @@ describe('consumer group runner', () => {
     expect(get('deliveries')).toBe('3')
     const original = decodeEvent(fields)
     expect(original.ok && original.event.id).toBe(poison.id)
-    await eventually(
-      () => pendingCount(stream),
-      (n) => n === 0,
-    )
+    expect(await pendingCount(stream)).toBe(0)
   })
 
   it('dead-letters an entry whose consumer kept dying on it, before handing it out again', async () => {
@@ -208,10 +208,8 @@ describe('consumer group runner', () => {
       hooks: { onDeadLetter: (d) => deadLetters.push(d.id) },
     })
     await consumer.start()
-    await eventually(
-      () => deadLetters.length,
-      (n) => n === 1,
-    )
+    await seen.acked(1)
+    expect(deadLetters).toHaveLength(1)
     expect(seen.ids).toEqual([])
     const [entry] = await redis.xrange(`${stream}:dead`, '-', '+')
     const fields = entry![1]
@@ -229,10 +227,7 @@ describe('consumer group runner', () => {
     const invalidId = await redis.xadd(stream, '*', 'type', 'x', 'data', JSON.stringify({ id: 'nope' }))
     const good = failedLogin()
     await redis.xadd(stream, '*', ...encodeEvent(good))
-    await eventually(
-      () => seen.ids.length,
-      (n) => n === 1,
-    )
+    await seen.acked(3)
     expect(seen.ids).toEqual([good.id])
     expect(deadLetters).toEqual([garbageId, invalidId])
     const dead = await redis.xrange(`${stream}:dead`, '-', '+')
@@ -240,10 +235,7 @@ describe('consumer group runner', () => {
       'undecodable: data is not JSON',
       'undecodable: data does not match the event schema',
     ])
-    await eventually(
-      () => pendingCount(stream),
-      (n) => n === 0,
-    )
+    expect(await pendingCount(stream)).toBe(0)
   })
 
   it('retries a batch in place on a transient error without counting deliveries', async () => {
@@ -252,7 +244,7 @@ describe('consumer group runner', () => {
     const handled: number[] = []
     const deadLetters: string[] = []
     const transient = new Error('database unavailable')
-    const { consumer } = consumerFor(stream, {
+    const { consumer, seen } = consumerFor(stream, {
       maxDeliveries: 1,
       isTransient: (err) => err === transient,
       hooks: { onDeadLetter: (d) => deadLetters.push(d.id) },
@@ -263,10 +255,7 @@ describe('consumer group runner', () => {
     })
     await consumer.start()
     await publish(redis, stream, [failedLogin()])
-    await eventually(
-      () => handled.length,
-      (n) => n === 1,
-    )
+    await seen.acked(1)
     expect(handled).toEqual([1])
     expect(deadLetters).toEqual([])
   })
@@ -279,18 +268,11 @@ describe('consumer group runner', () => {
     })
     await consumer.start()
     await publish(redis, stream, [failedLogin()])
-    await eventually(
-      () => seen.ids.length,
-      (n) => n === 1,
-    )
+    await seen.acked(1)
     await redis.del(stream) // Redis lost its data
     const after = failedLogin()
     await publish(redis, stream, [after])
-    await eventually(
-      () => seen.ids.length,
-      (n) => n === 2,
-      5000,
-    )
+    await seen.handled(2)
     expect(seen.ids[1]).toBe(after.id)
     expect(created).toEqual(['start', 'missing'])
   })
@@ -340,17 +322,15 @@ describe('consumer group runner', () => {
 
   it('two consumers in one group share the work without handing an entry to both', async () => {
     const stream = uniqueName('s')
-    const a = consumerFor(stream, { consumer: 'a', batchSize: 5 })
-    const b = consumerFor(stream, { consumer: 'b', batchSize: 5 })
+    const seen = newSeen() // both consumers' entries, in one list
+    const a = consumerFor(stream, { consumer: 'a', batchSize: 5 }, seen)
+    const b = consumerFor(stream, { consumer: 'b', batchSize: 5 }, seen)
     await Promise.all([a.consumer.start(), b.consumer.start()])
     const events = Array.from({ length: 200 }, () => failedLogin())
     await publish(redis, stream, events)
-    await eventually(
-      () => a.seen.ids.length + b.seen.ids.length,
-      (n) => n === 200,
-    )
-    const all = [...a.seen.ids, ...b.seen.ids]
-    expect(new Set(all).size).toBe(200)
+    await seen.handled(200)
+    expect(seen.ids).toHaveLength(200)
+    expect(new Set(seen.ids).size).toBe(200)
   })
 
   it('starts while Redis is down and consumes once it is up (its own redis-server on a spare port)', async () => {
@@ -370,7 +350,8 @@ describe('consumer group runner', () => {
     const down = new Redis(options)
     down.on('error', () => {})
     await down.connect().catch(() => {})
-    const seen: string[] = []
+    const seen = tally<string>('entries handled')
+    const created = latch()
     const consumer = createConsumer<SessionEvent>({
       redis: down,
       stream: 's',
@@ -380,7 +361,8 @@ describe('consumer group runner', () => {
       blockMs: 200,
       retryDelayMs: 20,
       maxRetryDelayMs: 200,
-      handler: async (batch) => void seen.push(...batch.map((e) => e.event.id)),
+      handler: async (batch) => void seen.add(...batch.map((e) => e.event.id)),
+      hooks: { onGroupCreated: () => created.resolve() },
     })
     consumers.push(consumer)
     await consumer.start() // does not throw: the loop keeps trying
@@ -404,18 +386,10 @@ describe('consumer group runner', () => {
         Boolean,
         5000,
       )
-      await eventually(
-        () => up.exists('s'),
-        (n) => n === 1,
-        5000,
-      ) // the group was created (MKSTREAM)
+      await created.promise
+      expect(await up.exists('s')).toBe(1) // the group was created (MKSTREAM)
       await publish(up, 's', [event])
-      await eventually(
-        () => seen.length,
-        (n) => n === 1,
-        5000,
-      )
-      expect(seen).toEqual([event.id])
+      expect(await seen.reached(1)).toEqual([event.id])
       up.disconnect()
     } finally {
       await consumer.stop()
