@@ -25,6 +25,19 @@ COPY packages/ packages/
 RUN pnpm install --offline --frozen-lockfile --prod --store-dir /pnpm/store \
       --filter '@africhain/analytics...'
 
+# ---- console: the security console's static build, served by the API role at /console ----
+FROM ${NODE_IMAGE} AS console
+ENV CI=true
+RUN npm install -g pnpm@10.34.9 && npm cache clean --force
+WORKDIR /app
+COPY pnpm-lock.yaml pnpm-workspace.yaml ./
+RUN pnpm fetch --store-dir /pnpm/store
+COPY package.json ./
+COPY services/ services/
+COPY packages/ packages/
+RUN pnpm install --offline --frozen-lockfile --store-dir /pnpm/store --filter '@africhain/console' \
+ && node packages/console/scripts/build.ts
+
 # ---- runtime: only what runs, owned by root and read-only to the service's user ----
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
@@ -39,6 +52,7 @@ COPY --from=deps /app/packages/events packages/events
 COPY --from=deps /app/packages/http packages/http
 COPY --from=deps /app/packages/verifier packages/verifier
 COPY --from=deps /app/services/analytics services/analytics
+COPY --from=console /app/packages/console/dist packages/console/dist
 COPY infra/docker/healthcheck.ts infra/docker/healthcheck.ts
 # `node` (uid 1000) from the base image, given by number so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000

@@ -36,6 +36,7 @@ export function eventDetail(e: SessionEvent): string {
   const d = e.data ?? {}
   const parts = [
     typeof d.reason === 'string' ? `reason ${d.reason}` : '',
+    typeof d.score === 'number' ? `score ${d.score}` : '',
     typeof d.actorId === 'string' ? `by analyst ${d.actorId.slice(0, 8)}` : '',
     e.device?.platform ? `${e.device.platform}${e.device.name ? ` · ${e.device.name}` : ''}` : '',
   ]

@@ -18,7 +18,8 @@ type Status = 'connecting' | 'live' | 'closed'
 
 /**
  * Security events pushed by the analytics service as it ingests them (`/analytics/live`, server-sent events read
- * over fetch so the token stays in a header). Reconnects after a drop; a refused connection (401/403) stops it.
+ * over fetch so the token stays in a header). Reconnects after a drop or an `end` event (with a fresh token: the
+ * SDK refreshes it); a refused connection (401/403) stops it.
  */
 export function LivePage() {
   const { api } = useConsole()
@@ -26,6 +27,7 @@ export function LivePage() {
   const [status, setStatus] = useState<{ state: Status; detail?: string }>({ state: 'connecting' })
   const [type, setType] = useState('')
   const [text, setText] = useState('')
+  const [missed, setMissed] = useState(0)
 
   useEffect(() => {
     const abort = new AbortController()
@@ -44,18 +46,23 @@ export function LivePage() {
         } else {
           setStatus({ state: 'live' })
           retry = 500
+          let ended = 'the server closed the stream'
           await readSse(
             response,
             (m) => {
-              const event = JSON.parse(m.data) as SessionEvent
-              if (!event?.type) return
-              setEvents((list) =>
-                list.some((e) => e.id === event.id) ? list : [event, ...list].slice(0, KEEP),
-              )
+              const data = JSON.parse(m.data)
+              if (m.event === 'end') ended = `the server ended it (${data.reason})`
+              else if (m.event === 'dropped') setMissed((n) => n + Number(data.count))
+              else if (data?.type) {
+                const event = data as SessionEvent
+                setEvents((list) =>
+                  list.some((e) => e.id === event.id) ? list : [event, ...list].slice(0, KEEP),
+                )
+              }
             },
             abort.signal,
           )
-          setStatus({ state: 'closed', detail: 'the server closed the stream' })
+          setStatus({ state: 'closed', detail: ended })
         }
       } catch (error) {
         if (abort.signal.aborted) return
@@ -110,7 +117,8 @@ export function LivePage() {
         </button>
       </div>
       <p class="muted">
-        {shown.length} of {events.length} events since this page opened (the latest {KEEP} are kept).
+        {shown.length} of {events.length} events since this page opened (the latest {KEEP} are kept)
+        {missed > 0 && `; ${missed} missed while this browser was behind`}.
       </p>
       <div class="live-list">
         <EventTable events={shown} showUser label="Live security events, newest first" />
