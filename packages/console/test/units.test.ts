@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { csv } from '../src/format.ts'
+import { parseRoute } from '../src/router.ts'
+import { readSse, type SseMessage } from '../src/sse.ts'
+
+// The console's pure parts, outside the browser: the SSE reader, the CSV writer, the routes.
+
+/** A response whose body arrives in exactly these chunks. */
+function chunked(chunks: string[]): Response {
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const c of chunks) controller.enqueue(new TextEncoder().encode(c))
+      controller.close()
+    },
+  })
+  return new Response(body)
+}
+
+async function read(chunks: string[]): Promise<SseMessage[]> {
+  const messages: SseMessage[] = []
+  await readSse(chunked(chunks), (m) => messages.push(m), new AbortController().signal)
+  return messages
+}
+
+describe('readSse', () => {
+  const stream =
+    'retry: 3000\n: connected\n\nid: 1-0\nevent: user.locked\ndata: {"a":1}\n\n: heartbeat\n\nevent: end\ndata: {"reason":"TOKEN_REVOKED"}\n\n'
+  const expected = [
+    { event: 'user.locked', id: '1-0', data: '{"a":1}' },
+    { event: 'end', data: '{"reason":"TOKEN_REVOKED"}' },
+  ]
+
+  it.each([
+    ['one chunk', [stream]],
+    ['a chunk per character', [...stream]],
+    [
+      'chunks cut inside the blank line',
+      stream.split('\n\n').flatMap((part, i, all) => (i < all.length - 1 ? [`${part}\n`, '\n'] : [part])),
+    ],
+    ['CRLF line ends', [stream.replaceAll('\n', '\r\n')]],
+  ])('parses events, ids and comments from %s', async (_name, chunks) => {
+    expect(await read(chunks)).toEqual(expected)
+  })
+
+  it('joins multi-line data and defaults the event name to message', async () => {
+    expect(await read(['data: a\ndata: b\n\n'])).toEqual([{ event: 'message', data: 'a\nb' }])
+  })
+
+  it('drops a block without data and an unterminated last block', async () => {
+    expect(await read(['event: x\n\nevent: y\ndata: 1'])).toEqual([])
+  })
+})
+
+describe('csv', () => {
+  it.each([
+    ['plain cells', [['a', 1]], 'a,1\r\n'],
+    ['a comma and a quote', [['x,y', 'say "hi"']], '"x,y","say ""hi"""\r\n'],
+    ['a newline', [['two\nlines']], '"two\nlines"\r\n'],
+    ['a formula', [['=HYPERLINK("x")']], `"'=HYPERLINK(""x"")"\r\n`],
+    ['a leading @, + or -', [['@SUM(A1)', '+1', '-1']], "'@SUM(A1),'+1,'-1\r\n"],
+    ['negative numbers, which stay numbers', [[-3]], '-3\r\n'],
+  ])('writes %s', (_name, rows, text) => {
+    expect(csv(rows)).toBe(text)
+  })
+})
+
+describe('parseRoute', () => {
+  it.each([
+    ['', { page: 'overview' }],
+    ['#/flagged', { page: 'flagged' }],
+    ['#/users/abc%2Fdef', { page: 'user', userId: 'abc/def' }],
+    ['#/ips/2001%3Adb8%3A%3A1', { page: 'ip', ip: '2001:db8::1' }],
+    ['#/report/2026-12-01', { page: 'report', date: '2026-12-01' }],
+    ['#/users/', { page: 'find' }],
+    ['#/nowhere', { page: 'overview' }],
+  ])('%s', (hash, route) => {
+    expect(parseRoute(hash)).toEqual(route)
+  })
+})
