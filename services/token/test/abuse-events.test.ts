@@ -2,12 +2,12 @@ import { decodeEvent, type SessionEvent, type SessionEventOf } from '@africhain/
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { useTestApp } from './helpers/app.ts'
-import { waitFor } from './helpers/wait.ts'
+import { LogLines, waitFor } from './helpers/wait.ts'
 
 // docs/api.md: `abuse.rate_limited` — "one per limited client and route per window", so a credential-stuffing
 // burst leaves a trace for analysts however long it goes on; and recording it never changes the 429.
 
-const lines: string[] = []
+const log = new LogLines()
 const { app, config, redis } = useTestApp('abuse', {
   env: {
     RATE_LIMIT_LOGIN: '2/1m',
@@ -16,7 +16,7 @@ const { app, config, redis } = useTestApp('abuse', {
     RATE_LIMIT_REGISTER: '2/1m',
     LOG_LEVEL: 'warn',
   },
-  build: { logStream: { write: (line) => void lines.push(line) } },
+  build: { logStream: log },
 })
 
 type Limited = SessionEventOf<'abuse.rate_limited'>
@@ -95,7 +95,7 @@ describe('abuse.rate_limited', () => {
         codes.push((await hit('/auth/refresh-token', '198.51.100.99')).json().code)
       }
       expect(codes).toEqual(['TOKEN_INVALID', 'TOKEN_INVALID', 'RATE_LIMITED', 'RATE_LIMITED'])
-      await waitFor(() => lines.some((l) => l.includes('rate-limited event not recorded')), 'the warning')
+      await log.seen((l) => l.includes('rate-limited event not recorded'), 'the warning')
     } finally {
       await sql`rename table outbox_away to outbox`.execute(app.db)
     }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanup, startApp, type TestApp, testConfig, uniqueEmail } from './helpers/app.ts'
-import { waitFor } from './helpers/wait.ts'
+import { LogLines } from './helpers/wait.ts'
 
 // One access line per request at info (method, route, status, duration, request id), health probes and
 // metrics scrapes at debug, and no log line with a key twice (pino appends a child's bindings to its
@@ -9,9 +9,9 @@ import { waitFor } from './helpers/wait.ts'
 type Line = Record<string, unknown> & { msg?: string; level: number }
 
 function capture(level: string) {
-  const raw: string[] = []
+  const log = new LogLines()
   const config = testConfig(`access_${level}`, { LOG_LEVEL: level })
-  return { raw, config, parsed: () => raw.map((l) => JSON.parse(l) as Line) }
+  return { log, raw: log.all, config, parsed: () => log.all.map((l) => JSON.parse(l) as Line) }
 }
 
 /** Top-level keys of a JSON line, in order, duplicates kept (JSON.parse would drop them). */
@@ -42,7 +42,7 @@ describe('access log at info', () => {
   const info = capture('info')
   let app: TestApp
   beforeAll(async () => {
-    app = await startApp(info.config, { logStream: { write: (line) => void info.raw.push(line) } })
+    app = await startApp(info.config, { logStream: info.log })
   })
   afterAll(async () => {
     await app?.close()
@@ -80,8 +80,8 @@ describe('access log at info', () => {
   })
 
   it('no line repeats a key (the stream consumer under risk-alerts included)', async () => {
-    await waitFor(
-      () => info.parsed().some((l) => l.part === 'stream-consumer'),
+    await info.log.seen(
+      (l) => l.includes('"part":"stream-consumer"'),
       'the risk-alert consumer to log its start',
     )
     const consumer = info.raw.find((l) => l.includes('"part":"stream-consumer"'))!
@@ -98,7 +98,7 @@ describe('access log at debug', () => {
   const debug = capture('debug')
   let app: TestApp
   beforeAll(async () => {
-    app = await startApp(debug.config, { logStream: { write: (line) => void debug.raw.push(line) } })
+    app = await startApp(debug.config, { logStream: debug.log })
   })
   afterAll(async () => {
     await app?.close()

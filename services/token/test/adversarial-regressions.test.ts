@@ -15,13 +15,14 @@ import {
   useTestApp,
 } from './helpers/app.ts'
 import { eventsMatching } from './helpers/stream.ts'
-import { waitFor } from './helpers/wait.ts'
+import { LogLines, waitFor } from './helpers/wait.ts'
 
 // Each case here answered wrong before it was fixed; found by adversarial-inputs and -races.
-const lines: string[] = []
+const log = new LogLines()
+const lines = log.all
 const { app, config, redis } = useTestApp('adv_regressions', {
   env: { LOG_LEVEL: 'info' },
-  build: { logStream: { write: (l) => void lines.push(l) } },
+  build: { logStream: log },
 })
 
 const json = (payload: unknown, headers: Record<string, string> = {}) => ({
@@ -143,12 +144,10 @@ describe('a client that hangs up mid-body', () => {
     // (Not a health probe: those are logged at debug, below this app's level.)
     const marker = await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json?after-abort`)
     expect(marker.status).toBe(200)
-    await waitFor(
-      () =>
-        lines
-          .slice(before)
-          .some((l) => l.includes('"url":"/.well-known/jwks.json"') && l.includes('"status":200')),
+    await log.seen(
+      (l) => l.includes('"url":"/.well-known/jwks.json"') && l.includes('"status":200'),
       'the marker request to end',
+      { from: before },
     )
     const after = lines.slice(before)
     expect(after.filter((l) => l.includes('"dependency":"database"'))).toEqual([])

@@ -9,12 +9,24 @@ import { cleanup, startApp, type TestApp, testConfig, uniqueEmail } from './help
 import { waitFor } from './helpers/wait.ts'
 
 // The instrument: node's scrypt, wrapped to count the calls in flight and, while `gate.held`, to hold every
-// call until the test releases it. No timing: "refused fast" means refused while no hash has finished.
+// call until the test releases it (`parkedAt(n)` is the latch on n calls held). No timing: "refused fast"
+// means refused while no hash has finished.
 const gate = vi.hoisted(() => ({
   held: false,
   inFlight: 0,
   maxInFlight: 0,
   parked: [] as (() => void)[],
+  waiting: [] as (() => void)[],
+  park(run: () => void) {
+    this.parked.push(run)
+    for (const check of this.waiting.splice(0)) check()
+  },
+  parkedAt(n: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => (this.parked.length >= n ? resolve() : void this.waiting.push(check))
+      check()
+    })
+  },
   release() {
     this.held = false
     for (const go of this.parked.splice(0)) go()
@@ -32,7 +44,7 @@ vi.mock('node:crypto', async (importOriginal) => {
         gate.inFlight--
         done(err, key)
       })
-    if (gate.held) gate.parked.push(run)
+    if (gate.held) gate.park(run)
     else run()
   }
   return { ...real, default: { ...real, scrypt }, scrypt }
@@ -50,7 +62,7 @@ describe('password hashing concurrency (domain)', () => {
     gate.held = true
     gate.maxInFlight = 0
     const results = Array.from({ length: 10 }, (_, i) => settle(hashPassword(`password number ${i}`, 10)))
-    await waitFor(() => gate.parked.length === 2, 'two hashes running')
+    await gate.parkedAt(2) // two hashes running
     // Five beyond cap + queue are already answered, while no hash has finished.
     const refused = (await Promise.all(results.slice(5))).map((r) => (r.ok ? 'ok' : r.error.code))
     expect(refused).toEqual(Array(5).fill('DEPENDENCY_UNAVAILABLE'))
@@ -99,13 +111,18 @@ describe('password hashing concurrency (HTTP)', () => {
         payload: { identifier: uniqueEmail(), password: 'long enough password' },
       })
     const answered: Awaited<ReturnType<typeof register>>[] = []
+    let fourAnswered!: () => void
+    const allButTwo = new Promise<void>((resolve) => {
+      fourAnswered = resolve
+    })
     const responses = Array.from({ length: 6 }, async () => {
       const res = await register()
       answered.push(res)
+      if (answered.length === 4) fourAnswered()
       return res
     })
     // All but the running one and the queued one are answered while the gate is still closed.
-    await waitFor(() => answered.length === 4, 'four answers while one hash runs')
+    await allButTwo
     expect(gate.parked).toHaveLength(1)
     for (const res of answered) {
       expect(res.statusCode).toBe(503)

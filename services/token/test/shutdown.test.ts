@@ -3,7 +3,6 @@ import { decodeEvent } from '@africhain/events'
 import { afterAll, describe, expect, it } from 'vitest'
 import { cleanup, rawRedis, testConfig } from './helpers/app.ts'
 import { freePort, ServiceProcess } from './helpers/process.ts'
-import { waitFor } from './helpers/wait.ts'
 
 const config = testConfig('shutdown')
 afterAll(() => cleanup(config))
@@ -37,9 +36,12 @@ describe('graceful shutdown (SIGTERM)', () => {
       ),
     )
     // Latch: every request has reached the server before the signal is sent.
-    await waitFor(
-      () => service.count(/"url":"\/auth\/register".*"msg":"request received"/) >= n,
+    await service.log.seen(
+      (l) => /"url":"\/auth\/register".*"msg":"request received"/.test(l),
       'requests in flight',
+      {
+        n,
+      },
     )
     service.kill('SIGTERM')
     const statuses = await Promise.all(inFlight)

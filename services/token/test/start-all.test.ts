@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { cleanup, testConfig } from './helpers/app.ts'
 import { freePort, ServiceProcess } from './helpers/process.ts'
-import { waitFor } from './helpers/wait.ts'
 
 // `pnpm start` (infra/scripts/start-all.ts): ready means its own children said so. A second one, started
 // while the first runs, meets the first one's services on the ports and must fail with its child's own
@@ -27,9 +26,11 @@ describe('pnpm start', () => {
     }
     const first = new ServiceProcess('infra/scripts/start-all.ts', env)
     try {
-      await waitFor(() => first.lines.includes(BANNER), 'the banner', 60_000).catch((err) => {
-        throw new Error(`${err.message}\n${first.lines.join('\n')}`)
-      })
+      await first.log
+        .seen((l) => l === BANNER, 'the banner', { timeoutMs: 60_000 })
+        .catch((err) => {
+          throw new Error(`${err.message}\n${first.lines.join('\n')}`)
+        })
       const banner = first.lines.join('\n')
       for (const url of [
         `http://127.0.0.1:${tokenPort}/docs`,

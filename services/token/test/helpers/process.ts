@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { waitFor } from './wait.ts'
+import { LogLines, waitFor } from './wait.ts'
 
 export { freePort } from '../../../../infra/scripts/free-port.ts'
 
@@ -8,7 +8,9 @@ const root = fileURLToPath(new URL('../../../../', import.meta.url))
 
 /** A service as a real OS process (`node <entry> [args]`), its log lines collected for latches. */
 export class ServiceProcess {
-  readonly lines: string[] = []
+  /** Its stdout and stderr lines, with a latch: `log.seen(match, what)`. */
+  readonly log = new LogLines()
+  readonly lines = this.log.all
   readonly proc: ChildProcess
   readonly exited: Promise<number | null>
 
@@ -23,7 +25,7 @@ export class ServiceProcess {
       buffered += chunk.toString('utf8')
       const parts = buffered.split('\n')
       buffered = parts.pop() ?? ''
-      this.lines.push(...parts)
+      this.log.write(...parts)
     }
     this.proc.stdout!.on('data', collect)
     this.proc.stderr!.on('data', collect)
@@ -32,10 +34,6 @@ export class ServiceProcess {
 
   async waitForHttp(url: string): Promise<void> {
     await waitFor(async () => (await fetch(url)).ok, `${url} to answer`, 30_000)
-  }
-
-  count(pattern: RegExp): number {
-    return this.lines.filter((l) => pattern.test(l)).length
   }
 
   kill(signal: NodeJS.Signals): void {
