@@ -25,6 +25,7 @@ import { keysPlugin } from './plugins/keys.ts'
 import { outboxRelayPlugin } from './plugins/outbox-relay.ts'
 import { riskAlertsPlugin } from './plugins/risk-alerts.ts'
 import { useCasesPlugin } from './plugins/use-cases.ts'
+import { accountRoutes } from './routes/account.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { authRoutes } from './routes/auth.ts'
 import { requestContext } from './routes/context.ts'
@@ -114,6 +115,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
   })
 
   await app.register(authRoutes, { config })
+  await app.register(accountRoutes)
   await app.register(sessionRoutes)
   await app.register(adminRoutes)
   await app.register(introspectRoutes, { config })

@@ -4,12 +4,12 @@ import { Type } from 'typebox'
 import type { TokenConfig } from '../config.ts'
 import { TokenPairComponent } from './components.ts'
 import { requestContext } from './context.ts'
-import { bearer, LoginBody, PasswordChangeBody, RefreshBody, RegisterBody } from './schemas.ts'
+import { bearer, LoginBody, RefreshBody, RegisterBody } from './schemas.ts'
 
 const limit = (spec: TokenConfig['RATE_LIMIT_LOGIN']) =>
   spec === 'off' ? false : { max: spec.max, timeWindow: spec.windowSeconds * 1000 }
 
-/** Registration, login, refresh, logout and "who am I". Thin: validate, call the domain, shape the reply. */
+/** Registration, login, refresh and logout. Thin: validate, call the domain, shape the reply. */
 export const authRoutes: FastifyPluginAsyncTypebox<{ config: TokenConfig }> = async (app, { config }) => {
   app.addSchema(TokenPairComponent.schema)
   const TokenPair = TokenPairComponent.ref
@@ -160,78 +160,6 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ config: TokenConfig }> = as
     async (request, reply) => {
       await app.sessions.logout(request.auth!, requestContext(request))
       return reply.code(204).send(null)
-    },
-  )
-
-  app.post(
-    '/auth/password',
-    {
-      onRequest: app.authenticate,
-      schema: {
-        summary: 'Change the caller’s password',
-        description:
-          'The current password counts against the account’s login lock like a login (401 ' +
-          'INVALID_CREDENTIALS when wrong, 429 LOGIN_LOCKED once locked). The new password is stored, every ' +
-          'other session of the user is revoked (reason `password_changed`) and `user.password_changed` is ' +
-          'emitted; the calling session stays.',
-        operationId: 'changePassword',
-        tags: ['auth'],
-        security: bearer,
-        body: annotate(PasswordChangeBody, {
-          fields: {
-            currentPassword: 'the password the account has now',
-            newPassword: '8 to 128 characters; stored only as a slow salted hash',
-          },
-          examples: [{ currentPassword: 'correct horse battery', newPassword: 'staple battery horse' }],
-        }),
-        response: {
-          204: described(Type.Null(), 'Changed: every other session of the user is revoked'),
-          ...errorResponses({
-            400: ['VALIDATION_FAILED'],
-            401: ['INVALID_CREDENTIALS', ...BEARER_ERRORS],
-            413: ['PAYLOAD_TOO_LARGE'],
-            415: ['UNSUPPORTED_MEDIA_TYPE'],
-            429: ['LOGIN_LOCKED'],
-            503: ['DEPENDENCY_UNAVAILABLE'],
-          }),
-        },
-      },
-    },
-    async (request, reply) => {
-      await app.passwords.change(request.auth!, request.body, requestContext(request))
-      return reply.code(204).send(null)
-    },
-  )
-
-  app.get(
-    '/auth/me',
-    {
-      onRequest: app.authenticate,
-      schema: {
-        summary: 'The caller',
-        description: 'Who the bearer token speaks for: the user, the session and the roles in the token.',
-        operationId: 'me',
-        tags: ['auth'],
-        security: bearer,
-        response: {
-          200: described(
-            Type.Object({
-              userId: Type.String(),
-              sessionId: Type.String(),
-              roles: Type.Array(Type.String(), {
-                description: '`user`, `security`, `admin`',
-                examples: [['user']],
-              }),
-            }),
-            'The caller',
-          ),
-          ...errorResponses({ 401: BEARER_ERRORS, 503: ['DEPENDENCY_UNAVAILABLE'] }),
-        },
-      },
-    },
-    async (request) => {
-      const { userId, sessionId, roles } = request.auth!
-      return { userId, sessionId, roles }
     },
   )
 }

@@ -6,7 +6,7 @@ import { Type } from 'typebox'
 import type { TokenConfig } from '../config.ts'
 
 /** `INTROSPECTION_CLIENTS=id:sha256hex,...` → id → SHA-256 of the secret (secrets are never configured in clear). */
-export function parseIntrospectionClients(raw: string | undefined): Map<string, Buffer> {
+function parseIntrospectionClients(raw: string | undefined): Map<string, Buffer> {
   const clients = new Map<string, Buffer>()
   for (const entry of (raw ?? '').split(',')) {
     const m = /^\s*([\w.-]{1,64}):([0-9a-f]{64})\s*$/i.exec(entry)
@@ -33,9 +33,7 @@ function formDecode(s: string): string | undefined {
  * malformed: a missing colon, an empty part, broken base64, invalid UTF-8, broken percent-escapes. Attacker
  * input: it never throws.
  */
-export function parseBasicCredentials(
-  header: string | undefined,
-): { id: string; secret: string } | undefined {
+function parseBasicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
   const m = /^basic +([A-Za-z0-9+/]{1,1024}={0,2})$/i.exec(header ?? '')
   if (!m || m[1]!.length % 4 !== 0) return undefined
   let decoded: string

@@ -7,7 +7,7 @@ import { Type } from 'typebox'
  * The shapes the SDK reads too (`TokenPair`, `Session`) live in @africhain/contract.
  */
 
-export const DeviceBody = Type.Object(
+const DeviceBody = Type.Object(
   {
     id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     platform: Platform,
