@@ -6,6 +6,7 @@ import { createConnection } from 'mysql2/promise'
 import { killChildren, ROOT } from './lib/proc.ts'
 import { type BenchResult, printSummary, section } from './lib/report.ts'
 import { newBenchEnv, startTokenService, type TokenService } from './lib/token-service.ts'
+import { benchPeers } from './peers/index.ts'
 import { benchRedisMemory, cleanupPrefix } from './redis-memory.ts'
 import { benchSystem } from './system/index.ts'
 import { benchMe } from './token-me.ts'
@@ -191,6 +192,10 @@ try {
           parts: (process.env.BENCH_SYSTEM ?? 'me,refresh,aged,ingest').split(','),
         })),
       )
+    })
+  if (selected.includes('peers'))
+    await attempt('peers', async () => {
+      results.push(...(await benchPeers(env, { seconds: SECONDS, pairs: PAIRS })))
     })
   const analytics = 'bench/analytics-ingest.ts'
   if (selected.includes('analytics') && existsSync(new URL(`../${analytics}`, import.meta.url)))

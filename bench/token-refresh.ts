@@ -45,7 +45,7 @@ export async function benchRefresh(
       return [...states, ...fresh]
     }
 
-    const states: Record<Mode, unknown[]> = { token: [], cas: [] }
+    const states: Record<Mode, unknown[]> = { token: [], cas: [], oidc: [] }
     const { subject, reference, ratios, median } = await alternatePairs(opts.pairs, async (side) => {
       const mode: Mode = side === 'subject' ? 'token' : 'cas'
       states[mode] = await topUp(mode, states[mode])

@@ -9,12 +9,15 @@ import { CHAIN_DEVICE } from '../lib/token-service.ts'
  *
  *   mode "token": POST /auth/refresh-token {refreshToken, device}  → next state = response.refreshToken
  *   mode "cas":   POST /rotate {id, generation}            → next state = response.generation
+ *   mode "oidc":  POST /token grant_type=refresh_token (form, client_secret_post) → response.refresh_token
  */
 export type ChainJob = {
   baseUrl: string
-  mode: 'token' | 'cas'
-  /** One entry per chain: a refresh token (token) or `{ id, generation }` (cas). */
+  mode: 'token' | 'cas' | 'oidc'
+  /** One entry per chain: a refresh token (token, oidc) or `{ id, generation }` (cas). */
   states: unknown[]
+  /** oidc mode: the client's credentials, sent in the form. */
+  client?: { client_id: string; client_secret: string }
   warmupMs: number
   durationMs: number
 }
@@ -37,7 +40,8 @@ export type ChainResult = {
 const job = JSON.parse(await text(process.stdin)) as ChainJob
 const base = new URL(job.baseUrl)
 const agent = new Agent({ keepAlive: true, maxSockets: job.states.length })
-const path = job.mode === 'token' ? '/auth/refresh-token' : '/rotate'
+const path = { token: '/auth/refresh-token', cas: '/rotate', oidc: '/token' }[job.mode]
+const contentType = job.mode === 'oidc' ? 'application/x-www-form-urlencoded' : 'application/json'
 
 function post(body: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -49,7 +53,7 @@ function post(body: string): Promise<{ status: number; body: string }> {
         method: 'POST',
         path,
         headers: {
-          'content-type': 'application/json',
+          'content-type': contentType,
           'content-length': Buffer.byteLength(body),
           'user-agent': 'bench-chains/1',
         },
@@ -85,10 +89,16 @@ async function chain(initial: unknown): Promise<unknown> {
     const body =
       job.mode === 'token'
         ? JSON.stringify({ refreshToken: state, device: CHAIN_DEVICE })
-        : JSON.stringify({
-            id: (state as { id: string }).id,
-            generation: (state as { generation: number }).generation,
-          })
+        : job.mode === 'oidc'
+          ? new URLSearchParams({
+              grant_type: 'refresh_token',
+              refresh_token: state as string,
+              ...job.client,
+            }).toString()
+          : JSON.stringify({
+              id: (state as { id: string }).id,
+              generation: (state as { generation: number }).generation,
+            })
     let res: { status: number; body: string }
     try {
       res = await post(body)
@@ -105,8 +115,18 @@ async function chain(initial: unknown): Promise<unknown> {
       return undefined
     }
     sent++
-    const parsed = JSON.parse(res.body) as { refreshToken?: string; id?: string; generation?: number }
-    state = job.mode === 'token' ? parsed.refreshToken : { id: parsed.id, generation: parsed.generation }
+    const parsed = JSON.parse(res.body) as {
+      refreshToken?: string
+      refresh_token?: string
+      id?: string
+      generation?: number
+    }
+    state =
+      job.mode === 'token'
+        ? parsed.refreshToken
+        : job.mode === 'oidc'
+          ? parsed.refresh_token
+          : { id: parsed.id, generation: parsed.generation }
     if (t0 >= measureFrom && t1 <= stopAt) latencies.push(t1 - t0)
   }
 }

@@ -12,6 +12,8 @@ export type ChainSide = {
   /** Brings the list of live chain states back to `count` (a broken chain is replaced). */
   topUp: (states: unknown[]) => Promise<unknown[]>
   procs: Processes
+  /** oidc mode: the client's credentials. */
+  client?: ChainJob['client']
   /** Resolves when the work a run caused has finished everywhere (relay, worker); CPU is read after it. */
   settle?: () => Promise<boolean>
 }
@@ -42,6 +44,7 @@ export async function chainPairs(
     const r: ChainResult = await runChains({
       baseUrl: side.baseUrl,
       mode: side.mode,
+      ...(side.client ? { client: side.client } : {}),
       states: states.get(side)!,
       warmupMs: opts.warmupSeconds * 1000,
       durationMs: opts.seconds * 1000,
