@@ -1,21 +1,12 @@
 import { setTimeout as elapse } from 'node:timers/promises'
 import type { KyselyPlugin } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { HotStateKeeper } from '../src/storage/hot-state-keeper.ts'
-import { cleanup, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { type TestApp, useTestApp } from './helpers/app.ts'
 
-const config = testConfig('hot-state-keeper')
+// No background work: the keepers under test are the only ones running.
+const { app, config } = useTestApp('hot-state-keeper', { build: { background: false } })
 const INTERVAL_MS = 20
-let app: TestApp
-
-beforeAll(async () => {
-  // No background work: the keepers under test are the only ones running.
-  app = await startApp(config, { background: false })
-})
-afterAll(async () => {
-  await app?.close()
-  await cleanup(config)
-})
 
 /** A real database connection whose query results wait for `open()`: a round as slow as we like. */
 function gatedDb() {

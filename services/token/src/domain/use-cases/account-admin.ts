@@ -4,9 +4,9 @@ import { DomainError, invalidIdentifier } from '../errors.ts'
 import { accountEvent, revokedEvent } from '../events.ts'
 import { normaliseIdentifier } from '../identifier.ts'
 import { lockAccount, passwordCheckAccount } from '../lockout.ts'
-import type { Account, HotSessionState, LoginGuard, SessionStore, UserStore } from '../ports.ts'
+import type { Account } from '../ports.ts'
 import { type SessionView, toSessionView } from '../session-view.ts'
-import type { SessionObserver } from './deps.ts'
+import type { AccountDeps } from './deps.ts'
 import { revokeUserSessions, tombstone } from './revoke-sessions.ts'
 
 export type UserProfile = {
@@ -22,15 +22,7 @@ export type UserProfile = {
 /** Who acts: the administrator's user id and session (their own session shows as `current`), or `cli`. */
 export type Actor = { actorId: string; sessionId?: string }
 
-type Deps = {
-  users: UserStore
-  sessions: SessionStore
-  hot: HotSessionState
-  guard: LoginGuard
-  policy: { accessTtl: number }
-  observe?: Pick<SessionObserver, 'revoked'>
-  now?: () => Date
-}
+type Deps = AccountDeps<'users' | 'sessions' | 'hot' | 'guard', 'accessTtl'>
 
 /**
  * What an operator does to accounts (the admin routes and the CLI call these, nothing else): look up,

@@ -28,3 +28,10 @@ export type SessionDeps = {
   observe?: SessionObserver | undefined
   now: () => Date
 }
+
+/** What an account use case (administration, password change) takes: some ports, some policy, a clock. */
+export type AccountDeps<K extends keyof SessionDeps, P extends keyof SessionPolicy> = Pick<SessionDeps, K> & {
+  policy: Pick<SessionPolicy, P>
+  observe?: Pick<SessionObserver, 'revoked'>
+  now?: () => Date
+}

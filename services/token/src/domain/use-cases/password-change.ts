@@ -4,19 +4,12 @@ import { DomainError } from '../errors.ts'
 import { accountEvent, loginFailedEvent, revokedEvent } from '../events.ts'
 import { countedPasswordCheck, passwordCheckAccount } from '../lockout.ts'
 import { hashPassword, verifyPassword } from '../password.ts'
-import type { HotSessionState, LoginGuard, UserStore } from '../ports.ts'
-import type { SessionObserver } from './deps.ts'
+import type { AccountDeps } from './deps.ts'
 import { tombstone } from './revoke-sessions.ts'
 
-type Deps = {
-  users: UserStore
-  hot: HotSessionState
-  guard: LoginGuard
-  policy: { accessTtl: number; passwordCost: number }
+type Deps = AccountDeps<'users' | 'hot' | 'guard', 'accessTtl' | 'passwordCost'> & {
   /** Outbox-only events (a failed check, a lock): the session store's `appendEvents`. */
   appendEvents: (events: SessionEvent[]) => Promise<void>
-  observe?: Pick<SessionObserver, 'revoked'>
-  now?: () => Date
 }
 
 /**
