@@ -1,32 +1,13 @@
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../src/app.ts'
-import { testConfig } from './helpers/config.ts'
-import { type TestDb, testDatabase } from './helpers/db.ts'
-import { dropRedis, redisFor } from './helpers/redis.ts'
-import { startTokenIssuer, type TokenIssuer } from './helpers/tokens.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { useTestApp } from './helpers/app.ts'
 
 // docs/api.md: a 400 names each failing field and what it allows; a path that exists with other methods is
 // a 405 METHOD_NOT_ALLOWED with `Allow`, on the analytics API as on the token service.
-let t: TestDb
-let redis: Redis
-let issuer: TokenIssuer
-let app: Awaited<ReturnType<typeof buildApp>>
+const { app, issuer } = useTestApp('actionable')
 let token: string
 
 beforeAll(async () => {
-  t = await testDatabase('actionable')
-  const base = testConfig({ DATABASE_URL: t.url })
-  redis = redisFor(base)
-  issuer = await startTokenIssuer(redis)
-  app = await buildApp({ ...base, TOKEN_SERVICE_URL: issuer.url }, { redis, db: t.db })
   token = await issuer.mint('sec-1', ['user', 'security'])
-})
-afterAll(async () => {
-  await app?.close()
-  await issuer?.close()
-  await dropRedis(redis)
-  await t?.drop()
 })
 
 const get = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } })

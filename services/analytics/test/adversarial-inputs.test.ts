@@ -3,17 +3,12 @@ import { connect } from 'node:net'
 import { SESSION_EVENT_TYPES, type SessionEvent } from '@africhain/events'
 import { sessionKey } from '@africhain/verifier'
 import fc from 'fast-check'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../src/app.ts'
-import type { AnalyticsConfig } from '../src/config.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_RISK_RULES } from '../src/domain/risk-rules.ts'
 import { ingestBatch } from '../src/storage/ingest.ts'
-import { testConfig } from './helpers/config.ts'
-import { type TestDb, testDatabase } from './helpers/db.ts'
+import { useTestApp } from './helpers/app.ts'
 import { failedLogin, login, mismatch, refresh, reuse, revoke, type Who } from './helpers/events.ts'
-import { dropRedis, redisFor } from './helpers/redis.ts'
-import { startTokenIssuer, type TokenIssuer } from './helpers/tokens.ts'
+import type { TokenIssuer } from './helpers/tokens.ts'
 
 /**
  * Hostile input on every analytics route: odd query values, forged cursors, someone else's userId, broken
@@ -22,12 +17,10 @@ import { startTokenIssuer, type TokenIssuer } from './helpers/tokens.ts'
  * and no token reaches a response body or a log line.
  */
 
-let t: TestDb
-let config: AnalyticsConfig
-let redis: Redis
-let issuer: TokenIssuer
-let app: Awaited<ReturnType<typeof buildApp>>
 const logs: string[] = []
+const { app, db, issuer, redis } = useTestApp('adversarial', {
+  log: { level: 'info', stream: { write: (line) => void logs.push(line) } },
+})
 const minted: string[] = []
 
 const NOW = Date.now()
@@ -282,27 +275,11 @@ const nonFinite = (raw: string) => {
 // --- setup -----------------------------------------------------------------------------------------------
 
 beforeAll(async () => {
-  t = await testDatabase('adversarial')
-  config = testConfig({ DATABASE_URL: t.url })
-  redis = redisFor(config)
-  issuer = await startTokenIssuer(redis)
-  config = { ...config, TOKEN_SERVICE_URL: issuer.url }
-  app = await buildApp(
-    { ...config, LOG_LEVEL: 'info' },
-    { redis, db: t.db, logStream: { write: (line) => void logs.push(line) } },
-  )
-  await ingestBatch(t.db, [...aliceEvents, ...otherEvents], { rules: DEFAULT_RISK_RULES })
+  await ingestBatch(db, [...aliceEvents, ...otherEvents], { rules: DEFAULT_RISK_RULES })
   tokens.alice = await mint('alice')
   tokens.bob = await mint('bob')
   tokens.security = await mint('sec-1', ['user', 'security'])
   tokens.admin = await mint('adm-1', ['admin'])
-})
-
-afterAll(async () => {
-  await app?.close()
-  await issuer?.close()
-  await dropRedis(redis)
-  await t?.drop()
 })
 
 // --- odd query values ----------------------------------------------------------------------------------

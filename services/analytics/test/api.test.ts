@@ -1,23 +1,16 @@
 import type { SessionEvent } from '@africhain/events'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.ts'
-import type { AnalyticsConfig } from '../src/config.ts'
 import { DEFAULT_RISK_RULES } from '../src/domain/risk-rules.ts'
 import { utcDay } from '../src/domain/time.ts'
 import { ingestBatch } from '../src/storage/ingest.ts'
-import { testConfig } from './helpers/config.ts'
-import { type TestDb, testDatabase } from './helpers/db.ts'
+import { useTestApp } from './helpers/app.ts'
 import { failedLogin, login, refresh, reuse, revoke, type Who } from './helpers/events.ts'
-import { dropRedis, redisFor } from './helpers/redis.ts'
-import { startTokenIssuer, type TokenIssuer } from './helpers/tokens.ts'
 
-let t: TestDb
-let config: AnalyticsConfig
-let redis: Redis
-let issuer: TokenIssuer
-let app: Awaited<ReturnType<typeof buildApp>>
 const logs: string[] = []
+const file = useTestApp('api', { log: { level: 'info', stream: { write: (line) => void logs.push(line) } } })
+const { app, db, issuer, redis } = file
 
 const NOW = Date.now()
 const today = utcDay(NOW)
@@ -68,27 +61,11 @@ async function get(url: string, as: Caller = 'alice', token?: string) {
 }
 
 beforeAll(async () => {
-  t = await testDatabase('api')
-  config = testConfig({ DATABASE_URL: t.url })
-  redis = redisFor(config)
-  issuer = await startTokenIssuer(redis)
-  config = { ...config, TOKEN_SERVICE_URL: issuer.url }
-  app = await buildApp(
-    { ...config, LOG_LEVEL: 'info' },
-    { redis, db: t.db, logStream: { write: (line) => void logs.push(line) } },
-  )
-  await ingestBatch(t.db, [...aliceEvents, ...bobEvents], { rules: DEFAULT_RISK_RULES })
+  await ingestBatch(db, [...aliceEvents, ...bobEvents], { rules: DEFAULT_RISK_RULES })
   tokens.alice = await issuer.mint('alice')
   tokens.bob = await issuer.mint('bob')
   tokens.security = await issuer.mint('sec-1', ['user', 'security'])
   tokens.admin = await issuer.mint('adm-1', ['admin'])
-})
-
-afterAll(async () => {
-  await app?.close()
-  await issuer?.close()
-  await dropRedis(redis)
-  await t?.drop()
 })
 
 describe('authentication on every analytics route', () => {
@@ -342,10 +319,10 @@ describe('operations', () => {
     const { createDb } = await import('@africhain/db')
     const deadDb = createDb({ url: 'mysql://root@127.0.0.1:1/nothing', connectTimeoutMs: 300 })
     for (const deps of [
-      { redis: deadRedis, db: t.db },
-      { redis, db: deadDb as typeof t.db },
+      { redis: deadRedis, db: db },
+      { redis, db: deadDb as typeof db },
     ]) {
-      const broken = await buildApp(config, deps)
+      const broken = await buildApp(file.config, deps)
       expect((await broken.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200)
       const ready = await broken.inject({ method: 'GET', url: '/health/ready' })
       expect(ready.statusCode).toBe(503)
@@ -358,7 +335,7 @@ describe('operations', () => {
   it('a database outage answers 503 DEPENDENCY_UNAVAILABLE, not 500', async () => {
     const { createDb } = await import('@africhain/db')
     const deadDb = createDb({ url: 'mysql://root@127.0.0.1:1/nothing', connectTimeoutMs: 300 })
-    const broken = await buildApp(config, { redis, db: deadDb as typeof t.db })
+    const broken = await buildApp(file.config, { redis, db: deadDb as typeof db })
     const res = await broken.inject({
       method: 'GET',
       url: '/analytics/user',

@@ -1,22 +1,14 @@
 import type { SessionEvent } from '@africhain/events'
-import type { Redis } from 'ioredis'
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../src/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_RISK_RULES } from '../src/domain/risk-rules.ts'
 import { eventsQuery } from '../src/storage/event.repository.ts'
 import { ingestBatch } from '../src/storage/ingest.ts'
-import { testConfig } from './helpers/config.ts'
-import { type TestDb, testDatabase } from './helpers/db.ts'
+import { useTestApp } from './helpers/app.ts'
 import { failedLogin, login, refresh, registered, type Who } from './helpers/events.ts'
-import { dropRedis, redisFor } from './helpers/redis.ts'
-import { startTokenIssuer, type TokenIssuer } from './helpers/tokens.ts'
 
 // Events by client (`?ip=`), the per-client summary, and USER_NOT_FOUND for a security caller.
-let t: TestDb
-let redis: Redis
-let issuer: TokenIssuer
-let app: Awaited<ReturnType<typeof buildApp>>
+const { app, db, issuer } = useTestApp('clients')
 const NOW = Date.now()
 const STUFFER = '203.0.113.9'
 
@@ -47,23 +39,11 @@ async function get(url: string, as: Caller) {
 }
 
 beforeAll(async () => {
-  t = await testDatabase('clients')
-  const base = testConfig({ DATABASE_URL: t.url })
-  redis = redisFor(base)
-  issuer = await startTokenIssuer(redis)
-  app = await buildApp({ ...base, TOKEN_SERVICE_URL: issuer.url }, { redis, db: t.db })
-  await ingestBatch(t.db, [...stuffing, ...amina], { rules: DEFAULT_RISK_RULES })
+  await ingestBatch(db, [...stuffing, ...amina], { rules: DEFAULT_RISK_RULES })
   tokens.user = await issuer.mint('amina')
   tokens.security = await issuer.mint('sec-1', ['user', 'security'])
   tokens.admin = await issuer.mint('adm-1', ['admin'])
   tokens.revoked = await issuer.mint('sec-2', ['security'], { sessionState: 'r' })
-})
-
-afterAll(async () => {
-  await app?.close()
-  await issuer?.close()
-  await dropRedis(redis)
-  await t?.drop()
 })
 
 describe('who may ask by client', () => {
@@ -156,7 +136,7 @@ describe('GET /analytics/events?ip=', () => {
     ['client', { ip: '2001:db8:1:2::5' }, 'analytics_events_client_time'],
     ['user', { userId: 'amina' }, 'analytics_events_user_time'],
   ])('reads by %s from its index, not a scan', async (_, filter, index) => {
-    const plan = await eventsQuery(t.db, { ...filter, limit: 50 }).explain()
+    const plan = await eventsQuery(db, { ...filter, limit: 50 }).explain()
     expect(plan[0]).toMatchObject({ key: index })
     expect(plan[0]?.type).not.toBe('ALL')
   })
@@ -206,7 +186,7 @@ describe('GET /analytics/ips/:ip', () => {
 
   it('its summary reads the client index alone', async () => {
     const plan = await sql<{ key: string; Extra: string }>`explain select count(*) from analytics_events
-      where client_net = unhex('cb007109')`.execute(t.db)
+      where client_net = unhex('cb007109')`.execute(db)
     expect(plan.rows[0]).toMatchObject({ key: 'analytics_events_client_time' })
   })
 })

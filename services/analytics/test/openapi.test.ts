@@ -1,36 +1,21 @@
 import { ERRORS } from '@africhain/http'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import {
   type OpenApiDocument,
   responsesOf,
   typecheckAgainst,
 } from '../../../packages/http/test/helpers/openapi-client.ts'
-import { buildApp } from '../src/app.ts'
-import { testConfig } from './helpers/config.ts'
-import { type TestDb, testDatabase } from './helpers/db.ts'
-import { dropRedis, redisFor } from './helpers/redis.ts'
+import { useTestApp } from './helpers/app.ts'
 
 // The analytics API's OpenAPI document, as a client team would use it: statuses, descriptions, error codes
 // per status, components, and a client generated with openapi-typescript that type-checks.
-let t: TestDb
-let redis: Redis
-let app: Awaited<ReturnType<typeof buildApp>>
+const { app } = useTestApp('openapi')
 let doc: OpenApiDocument
 
 beforeAll(async () => {
-  t = await testDatabase('openapi')
-  const config = testConfig({ DATABASE_URL: t.url })
-  redis = redisFor(config)
-  app = await buildApp(config, { redis, db: t.db })
   const res = await app.inject({ method: 'GET', url: '/docs/json' })
   expect(res.statusCode).toBe(200)
   doc = res.json()
-})
-afterAll(async () => {
-  await app?.close()
-  await dropRedis(redis)
-  await t?.drop()
 })
 
 const SECURED = [200, 400, 401, 403, 503]

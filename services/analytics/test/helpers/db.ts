@@ -20,13 +20,22 @@ const TABLES = [
 
 /** A fresh, migrated database of its own for one test file (dropped by `drop()`). */
 export async function testDatabase(label: string): Promise<TestDb> {
+  const t = openTestDatabase(label)
+  await t.migrate()
+  return t
+}
+
+/** The same, its pool opened now (for a file's module scope) and the database made by `migrate()`. */
+export function openTestDatabase(label: string): TestDb & { migrate(): Promise<void> } {
   const url = testDatabaseUrl(label)
-  await ensureDatabase(url)
   const db = createDb<Database>({ url, connectionLimit: 8 })
-  await migrateToLatest(db as Kysely<unknown>, migrations, 'analytics')
   return {
     url,
     db,
+    async migrate() {
+      await ensureDatabase(url)
+      await migrateToLatest(db as Kysely<unknown>, migrations, 'analytics')
+    },
     async truncate() {
       for (const t of TABLES) await sql`truncate table ${sql.table(t)}`.execute(db)
     },
