@@ -30,8 +30,11 @@ export type WorkerOptions = {
   /** Where the worker's counters go (the API's registry when both roles share a process). */
   registry?: Registry
   now?: () => Date
-  /** Test seams around the commit, for the crash tests: before COMMIT, and after it but before XACK. */
-  hooks?: { beforeCommit?: (batch: Batch) => Promise<void>; afterCommit?: (batch: Batch) => Promise<void> }
+  /**
+   * Test seams at the consumer boundary, for the crash and poison tests: a batch delivered but not yet
+   * stored, and one stored (every part committed) but not yet acknowledged. They change nothing else.
+   */
+  hooks?: { beforeStore?: (batch: Batch) => Promise<void>; afterStore?: (batch: Batch) => Promise<void> }
   /** How often the alert relay looks for alerts nobody nudged it about (another worker's, a crashed one's). */
   alertSweepMs?: number
   blockMs?: number
@@ -91,9 +94,8 @@ export function createWorker(opts: WorkerOptions): Worker {
   })
 
   // One lane per partition: a part waits only for the previous part of its own partition, never for
-  // another partition's row locks. With the crash-test hook a batch is stored whole, so the hook sits
-  // exactly before its one commit.
-  const partitions = opts.hooks?.beforeCommit ? 1 : config.INGEST_PARTITIONS
+  // another partition's row locks.
+  const partitions = config.INGEST_PARTITIONS
   const lanes: Promise<unknown>[] = Array.from({ length: partitions }, () => Promise.resolve())
   function inLane<T>(k: number, run: () => Promise<T>): Promise<T> {
     const next = lanes[k]!.then(run, run)
@@ -125,7 +127,6 @@ export function createWorker(opts: WorkerOptions): Worker {
                 now,
                 multipleStatements: true,
                 ...(nonEmpty === 1 ? { position } : {}),
-                ...(opts.hooks?.beforeCommit ? { beforeCommit: () => opts.hooks!.beforeCommit!(batch) } : {}),
               }),
             ),
       ),
@@ -166,10 +167,11 @@ export function createWorker(opts: WorkerOptions): Worker {
         onGroupCreated: () => gaps.onGroupCreated(),
       },
       handler: async (batch) => {
+        await opts.hooks?.beforeStore?.(batch)
         const result = await store(batch, name)
         metrics.events.inc({ result: 'stored' }, result.stored)
         if (result.duplicates > 0) metrics.events.inc({ result: 'duplicate' }, result.duplicates)
-        await opts.hooks?.afterCommit?.(batch)
+        await opts.hooks?.afterStore?.(batch)
         if (result.alerts.length > 0) alerts.nudge()
       },
     })

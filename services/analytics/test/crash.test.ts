@@ -63,7 +63,7 @@ describe('crash safety', () => {
   it('killed before its commit: nothing stored, and another worker claims the entries; each counted once', async () => {
     await publish(redis, config.EVENTS_STREAM, first)
     expect(await runCrashingWorker({ ...env, CONSUMER_NAME: 'doomed-1' }, 'before-commit')).toBe('SIGKILL')
-    expect((await totals()).stored).toBe(0) // the transaction died with its connection
+    expect((await totals()).stored).toBe(0) // it died holding the delivered batch
     const group = await readGroupInfo(redis, config.EVENTS_STREAM, config.CONSUMER_GROUP)
     expect(group?.pending).toBe(10) // its first batch, delivered and never acknowledged
 

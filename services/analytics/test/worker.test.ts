@@ -144,7 +144,7 @@ describe('worker', () => {
       {},
       {
         hooks: {
-          beforeCommit: async (batch: { event: SessionEvent }[]) => {
+          beforeStore: async (batch: { event: SessionEvent }[]) => {
             if (batch.some((e) => e.event.id === poison.id)) throw new Error('simulated bug on this event')
           },
         },

@@ -2,7 +2,6 @@ import { type Kysely, sql, type Transaction } from 'kysely'
 import type { EventCursor } from '../domain/cursor.ts'
 import type { RiskEvent } from '../domain/risk-score.ts'
 import { fullEnvelope } from '../domain/stored-envelope.ts'
-import { riskEventOf } from './ingest-statements.ts'
 import { clientNetOf } from './migrations/008-events-by-client.ts'
 import { chunks } from './sql-helpers.ts'
 import type { Database } from './tables.ts'
@@ -10,10 +9,45 @@ import type { Database } from './tables.ts'
 type Db = Kysely<Database> | Transaction<Database>
 
 /**
- * The scoring facts of the users' events in `[from, to]`, per user in time order. One range for all users:
- * an `IN` list with one time range is a plain range scan per user on (user_id, occurred_at); a batch's
- * events are close in time, so the common range is barely wider than each user's own.
+ * The scoring facts of the users' stored events from `from` on (to `to` inclusive, when given), in
+ * (user, time, id) order: the one query for "stored events since", used by the API's assessments and by
+ * ingest for a history its risk rows do not hold. One range for all users: an `IN` list with one time range
+ * is a plain range scan per user on (user_id, occurred_at); a batch's events are close in time, so the
+ * common range is barely wider than each user's own. Id columns compare with PAD SPACE, so one user's rows
+ * can carry ids that differ in trailing spaces (the caller groups them as it needs).
  */
+export async function riskEventRows(
+  db: Db,
+  userIds: readonly string[],
+  from: Date,
+  to?: Date,
+): Promise<{ userId: string; event: RiskEvent }[]> {
+  const out: { userId: string; event: RiskEvent }[] = []
+  for (const part of chunks(userIds, 500)) {
+    let query = db
+      .selectFrom('analytics_events')
+      .select(['id', 'type', 'occurred_at', 'user_id', 'ip', 'device_key', 'reason'])
+      .where('user_id', 'in', part)
+      .where('occurred_at', '>=', from)
+    if (to) query = query.where('occurred_at', '<=', to)
+    const rows = await query.orderBy('user_id').orderBy('occurred_at').orderBy('id').execute()
+    for (const r of rows)
+      out.push({
+        userId: r.user_id!,
+        event: {
+          id: r.id,
+          type: r.type,
+          at: r.occurred_at.getTime(),
+          ip: r.ip,
+          deviceKey: r.device_key,
+          reason: r.reason,
+        },
+      })
+  }
+  return out
+}
+
+/** The users' events in `[from, to]` by user id as stored, each list in time order. */
 export async function riskEventsIn(
   db: Db,
   userIds: readonly string[],
@@ -21,22 +55,10 @@ export async function riskEventsIn(
   to: Date,
 ): Promise<Map<string, RiskEvent[]>> {
   const byUser = new Map<string, RiskEvent[]>()
-  for (const part of chunks(userIds, 500)) {
-    const rows = await db
-      .selectFrom('analytics_events')
-      .select(['id', 'type', 'occurred_at', 'user_id', 'ip', 'device_key', 'reason'])
-      .where('user_id', 'in', part)
-      .where('occurred_at', '>=', from)
-      .where('occurred_at', '<=', to)
-      .orderBy('user_id')
-      .orderBy('occurred_at')
-      .orderBy('id')
-      .execute()
-    for (const row of rows) {
-      const list = byUser.get(row.user_id!) ?? []
-      if (list.length === 0) byUser.set(row.user_id!, list)
-      list.push(riskEventOf(row))
-    }
+  for (const { userId, event } of await riskEventRows(db, userIds, from, to)) {
+    const list = byUser.get(userId) ?? []
+    if (list.length === 0) byUser.set(userId, list)
+    list.push(event)
   }
   return byUser
 }

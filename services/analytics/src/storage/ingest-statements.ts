@@ -1,8 +1,10 @@
 import { sqlLiteral } from '@africhain/db'
 import type { SessionEvent } from '@africhain/events'
-import { counterDeltas, factsOf } from '../domain/event-facts.ts'
+import { decodeDayBounds } from '../domain/day-bounds.ts'
+import { type CounterDelta, factsOf, userKey } from '../domain/event-facts.ts'
+import type { LockedUser } from '../domain/ingest-plan.ts'
 import { eventBucket } from '../domain/partition.ts'
-import type { RiskEvent } from '../domain/risk-score.ts'
+import { decodeRecent } from '../domain/recent-events.ts'
 import type { SessionDelta } from '../domain/session-delta.ts'
 import { slimEnvelope } from '../domain/stored-envelope.ts'
 import { inList, type Row, type Stmt, valuesList } from './ingest-script.ts'
@@ -10,14 +12,19 @@ import { chunks } from './sql-helpers.ts'
 import { positionKey } from './stream-position.repository.ts'
 
 /**
- * The statements of an ingest transaction (storage/ingest.ts), one multi-row statement per table and chunk,
- * every value a literal escaped by the driver's rules.
+ * The statements of an ingest transaction (storage/ingest.ts) that store the events and lock the users, and
+ * the ones that write sessions, counters and the stream position; the risk writes are in risk-statements.ts.
+ * One multi-row statement per table and chunk, every value a literal escaped by the driver's rules.
  */
 
 /** Rows per multi-row statement: keeps every packet well under the default `max_allowed_packet`. */
 export const ROWS_PER_STATEMENT = 1000
 
 export type StreamPosition = { stream: string; consumer: string; lastId: string }
+
+export const BEGIN: Stmt[] = [{ sql: 'set transaction isolation level read committed' }, { sql: 'begin' }]
+export const COMMIT: Stmt[] = [{ sql: 'commit' }]
+export const ROLLBACK: Stmt[] = [{ sql: 'rollback' }]
 
 /** The events in key order, (bucket, id): inserts append along each bucket and take their locks in one order. */
 export function insertEvents(events: readonly SessionEvent[], token: string): Stmt[] {
@@ -80,14 +87,26 @@ export function lockUsers(sorted: readonly string[]): Stmt[] {
   })
 }
 
-/** The scoring facts of the users' stored events from `from` on, per user in time order. */
-export function storedEventsFrom(users: readonly string[], from: Date): Stmt[] {
-  return chunks(users, ROWS_PER_STATEMENT).map((part) => {
-    const ids = inList(part)
-    return {
-      sql: `select id, type, occurred_at, user_id, ip, device_key, reason from analytics_events where user_id in ${ids} and occurred_at >= ${sqlLiteral(from)} order by user_id, occurred_at, id`,
+/** The locked risk rows, by user key. */
+export function lockedUsersOf(rows: readonly Row[][]): Map<string, LockedUser> {
+  const out = new Map<string, LockedUser>()
+  for (const part of rows)
+    for (const r of part) {
+      const events = r.recent === null ? null : decodeRecent(r.recent as string)
+      out.set(userKey(r.user_id as string), {
+        alerted: Boolean(r.alerted),
+        holderScore: Number(r.holder_score),
+        lastEventAt: (r.last_event_at as Date | null)?.getTime() ?? null,
+        recent: events && { from: (r.recent_from as Date | null)?.getTime() ?? null, events },
+        dayBounds: decodeDayBounds(r.day_bounds as string | null),
+      })
     }
-  })
+  return out
+}
+
+/** Ids among `rows` (the `selectInserted` results). */
+export function idsOf(rows: readonly Row[][]): Set<string> {
+  return new Set(rows.flatMap((part) => part.map((r) => r.id as string)))
 }
 
 const d = (ms: number | null) => (ms === null ? null : new Date(ms))
@@ -132,24 +151,13 @@ export function upsertSessions(deltas: readonly SessionDelta[]): Stmt[] {
 }
 
 /** Day/hour counter sums of the batch, one upsert row per key, sorted (a fixed lock order between workers). */
-export function addCounters(fresh: readonly SessionEvent[]): Stmt[] {
-  return chunks(counterDeltas(fresh), ROWS_PER_STATEMENT).map((part) => {
+export function addCounters(counters: readonly CounterDelta[]): Stmt[] {
+  return chunks(counters, ROWS_PER_STATEMENT).map((part) => {
     const v = valuesList(part.map((c) => [c.day, c.hour, c.metric, c.count]))
     return {
       sql: `insert into analytics_counters (\`day\`, \`hour\`, metric, \`count\`) values ${v} on duplicate key update \`count\` = \`count\` + values(\`count\`)`,
     }
   })
-}
-
-export function riskEventOf(r: Row): RiskEvent {
-  return {
-    id: r.id as string,
-    type: r.type as string,
-    at: (r.occurred_at as Date).getTime(),
-    ip: r.ip as string | null,
-    deviceKey: r.device_key as string | null,
-    reason: r.reason as string | null,
-  }
 }
 
 /** Raises this consumer's committed position (one row per consumer: workers never contend on it). */

@@ -1,0 +1,177 @@
+import { newRiskAlert, type RiskAlert, type RiskFactor, type SessionEvent } from '@africhain/events'
+import { boundedWrites, type DayBounds } from './day-bounds.ts'
+import { type CounterDelta, counterDeltas, factsOf, userKey } from './event-facts.ts'
+import { covers, type RecentEvents, type RecentLimits, trimRecent } from './recent-events.ts'
+import type { RiskRules } from './risk-rules.ts'
+import { byTime, type RiskEvent } from './risk-score.ts'
+import { type SessionDelta, sessionDeltas } from './session-delta.ts'
+import { alertTransition, rescoreUser } from './user-rescore.ts'
+
+/**
+ * What one ingest transaction writes, decided without the database: `events + locked state → rows + alerts`.
+ * storage/ingest.ts stores the events, locks the users' risk rows, hands both here, and renders the plan.
+ */
+
+/** What a user's locked risk row says before this batch (no entry: a new user). */
+export type LockedUser = {
+  alerted: boolean
+  /** The holder score at the previous re-score (0 unless suspicious): a rise while suspicious is news. */
+  holderScore: number
+  lastEventAt: number | null
+  recent: RecentEvents | null
+  dayBounds: DayBounds
+}
+
+/** Every stored event of `users` from `from` on: what re-scoring needs that their risk rows do not hold. */
+export type HistoryRead = { users: string[]; from: number }
+
+/** The new events' scoring facts by user, and the stored history the plan needs beyond the locked rows. */
+export type HistoryNeeds = { added: Map<string, RiskEvent[]>; read: HistoryRead | null }
+
+export type RiskRow = {
+  userId: string
+  score: number
+  holderScore: number
+  factors: RiskFactor[]
+  evaluatedAt: number
+  lastEventAt: number
+  alerted: boolean
+  /** Set when this batch alerted; otherwise the stored time stays. */
+  alertedAt: number | null
+  recent: RecentEvents
+  dayBounds: DayBounds
+}
+
+/** A user whose new events are too old to reach their latest window: the score stands, the history grows. */
+export type HistoryRow = Pick<RiskRow, 'userId' | 'lastEventAt' | 'recent' | 'dayBounds'>
+
+export type IngestPlan = {
+  sessions: SessionDelta[]
+  counters: CounterDelta[]
+  /** Day maxima above the rows' known bounds, sorted by (day, user): one lock order for every worker. */
+  dayMaxima: { day: string; userId: string; maxScore: number }[]
+  /** Users without a risk row: a plain INSERT, so two transactions that both found it missing cannot both write. */
+  newRisk: RiskRow[]
+  changedRisk: RiskRow[]
+  historyOnly: HistoryRow[]
+  /** Upward crossings (domain/user-rescore.ts `alertTransition`), written to the outbox with the rows. */
+  alerts: RiskAlert[]
+}
+
+export type PlanContext = { rules: RiskRules; recent?: RecentLimits | undefined; now: Date }
+
+/**
+ * History coverage: a user's recent history in the risk row serves when it reaches back a window before
+ * their earliest new event (or the user is new: no row, no stored events); the others are read from the
+ * event store, all from the earliest point any of them needs.
+ */
+export function historyNeeds(
+  fresh: readonly SessionEvent[],
+  locked: ReadonlyMap<string, LockedUser>,
+  rules: RiskRules,
+): HistoryNeeds {
+  const added = new Map<string, RiskEvent[]>()
+  for (const e of fresh) {
+    if (!e.userId) continue
+    const user = userKey(e.userId)
+    const list = added.get(user) ?? []
+    if (list.length === 0) added.set(user, list)
+    const facts = factsOf(e)
+    const at = Date.parse(e.occurredAt)
+    list.push({
+      id: e.id,
+      type: e.type,
+      at,
+      ip: e.ip ?? null,
+      deviceKey: facts.deviceKey,
+      reason: facts.reason,
+    })
+  }
+  const users: string[] = []
+  let from = Number.POSITIVE_INFINITY
+  for (const [userId, list] of added) {
+    const state = locked.get(userId)
+    const newMin = Math.min(...list.map((e) => e.at))
+    if (!state || (state.recent && covers(state.recent, newMin, rules))) continue
+    users.push(userId)
+    from = Math.min(from, newMin - rules.windowMs)
+  }
+  return { added, read: users.length > 0 ? { users, from } : null }
+}
+
+/** Each user's history with the new events in it (`stored`: what `needs.read` asked for; it holds this batch). */
+function histories(
+  needs: HistoryNeeds,
+  locked: ReadonlyMap<string, LockedUser>,
+  stored: ReadonlyMap<string, RiskEvent[]>,
+): Map<string, RecentEvents> {
+  const out = new Map<string, RecentEvents>()
+  const read = new Set(needs.read?.users)
+  for (const [userId, list] of needs.added) {
+    const recent = locked.get(userId)?.recent
+    if (read.has(userId)) out.set(userId, { from: needs.read!.from, events: stored.get(userId) ?? [] })
+    else if (recent) out.set(userId, { from: recent.from, events: [...recent.events, ...list].sort(byTime) })
+    else out.set(userId, { from: null, events: [...list].sort(byTime) })
+  }
+  return out
+}
+
+/**
+ * One re-score per user with new events (every evaluation point they can change, domain/user-rescore.ts),
+ * then what to write: day maxima above the known bounds (domain/day-bounds.ts), the risk rows with their
+ * trimmed history (domain/recent-events.ts), an alert for each fresh upward crossing. A crossing found in
+ * replayed history older than one window updates the state without alerting.
+ */
+export function planIngest(
+  fresh: readonly SessionEvent[],
+  needs: HistoryNeeds,
+  locked: ReadonlyMap<string, LockedUser>,
+  stored: ReadonlyMap<string, RiskEvent[]>,
+  ctx: PlanContext,
+): IngestPlan {
+  const { rules, now } = ctx
+  const plan: IngestPlan = {
+    sessions: sessionDeltas(fresh),
+    counters: counterDeltas(fresh),
+    dayMaxima: [],
+    newRisk: [],
+    changedRisk: [],
+    historyOnly: [],
+    alerts: [],
+  }
+  const all = histories(needs, locked, stored)
+  for (const userId of [...all.keys()].sort()) {
+    const history = all.get(userId)!
+    const state = locked.get(userId)
+    const newTimes = needs.added.get(userId)!.map((e) => e.at)
+    const latestAt = newTimes.reduce(
+      (max, t) => Math.max(max, t),
+      state?.lastEventAt ?? Number.NEGATIVE_INFINITY,
+    )
+    const { dayMax, current } = rescoreUser(history.events, newTimes, latestAt, rules)
+    const bounded = boundedWrites(dayMax, state?.dayBounds ?? new Map())
+    for (const [day, maxScore] of bounded.writes) plan.dayMaxima.push({ day, userId, maxScore })
+    const kept = { userId, lastEventAt: latestAt, recent: trimRecent(history, latestAt, rules, ctx.recent) }
+    if (!current) {
+      plan.historyOnly.push({ ...kept, dayBounds: bounded.bounds })
+      continue
+    }
+    const isFresh = current.at > now.getTime() - rules.windowMs
+    const was = { alerted: state?.alerted ?? false, holderScore: state?.holderScore ?? 0 }
+    const decision = alertTransition(was, current, rules, isFresh)
+    const { score, holderScore, factors } = current
+    ;(state ? plan.changedRisk : plan.newRisk).push({
+      ...kept,
+      score,
+      holderScore,
+      factors,
+      evaluatedAt: current.at,
+      alerted: decision.alerted,
+      alertedAt: decision.alert ? now.getTime() : null,
+      dayBounds: bounded.bounds,
+    })
+    if (decision.alert) plan.alerts.push(newRiskAlert(userId, { score, holderScore, factors }, now))
+  }
+  plan.dayMaxima.sort((a, b) => (a.day !== b.day ? (a.day < b.day ? -1 : 1) : a.userId < b.userId ? -1 : 1))
+  return plan
+}
