@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { publish } from '../../packages/bus/src/index.ts'
-import { newEvent, type SessionEvent } from '../../packages/events/src/index.ts'
+import { publish } from '@africhain/bus'
+import { newEvent, type SessionEvent } from '@africhain/events'
 import { cpuMeter, type Processes, perUnit } from '../lib/cpu.ts'
 import { alternatePairs, median } from '../lib/paired.ts'
 import { type BenchResult, fmt, section } from '../lib/report.ts'

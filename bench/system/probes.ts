@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { readGroupInfo } from '@africhain/bus'
 import { Redis } from 'ioredis'
 import { createConnection } from 'mysql2/promise'
-import { readGroupInfo } from '../../packages/bus/src/index.ts'
 import { runNode } from '../lib/proc.ts'
 import type { System } from '../lib/system.ts'
 import type { BenchEnv } from '../lib/token-service.ts'
