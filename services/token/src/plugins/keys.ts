@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { TokenConfig } from '../config.ts'
 import { keyEncryption } from '../keys/key-crypto.ts'
 import { KeyRing } from '../keys/key-ring.ts'
+import type { BackgroundOptions } from './options.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,8 +10,6 @@ declare module 'fastify' {
     keyRing: KeyRing
   }
 }
-
-export type BackgroundOptions = { config: TokenConfig; background: boolean }
 
 /** The signing keys: one exists before the first request; reloaded every 30 s while `background`. */
 export const keysPlugin = fp(

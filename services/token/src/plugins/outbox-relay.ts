@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import { type OutboxRelay, tokenOutboxRelay } from '../events/outbox-relay.ts'
-import type { BackgroundOptions } from './keys.ts'
+import type { BackgroundOptions } from './options.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import { Cluster, type Redis } from 'ioredis'
 import { Counter } from 'prom-client'
 import { riskAlertConsumer } from '../events/risk-alerts.ts'
-import type { BackgroundOptions } from './keys.ts'
+import type { BackgroundOptions } from './options.ts'
 
 /**
  * The risk loop's token side: `risk.alert` events from analytics, consumed off the request path on a
