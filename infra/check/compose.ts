@@ -5,8 +5,7 @@ import { arr, type Obj, obj, type Report, str } from './report.ts'
 import {
   type Container,
   checkAgreement,
-  checkCommand,
-  checkEnv,
+  checkContainer,
   checkGrace,
   checkPort,
   type Env,
@@ -47,8 +46,7 @@ function container(report: Report, name: string, def: Obj, s: Service, image: Im
   const c: Container = { where: `compose service ${name}`, service: s, env, setNames: set.map(([k]) => k) }
   // The node image's entrypoint execs the command, so a command alone is the whole argv.
   if (entrypoint.length + command.length > 0) c.command = [...entrypoint, ...command]
-  checkEnv(report, c)
-  checkCommand(report, c)
+  checkContainer(report, c)
   for (const p of arr(def.ports)) {
     const target =
       obj(p)?.target ??

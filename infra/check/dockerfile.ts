@@ -3,8 +3,7 @@ import { join } from 'node:path'
 import type { Report } from './report.ts'
 import {
   type Container,
-  checkCommand,
-  checkEnv,
+  checkContainer,
   checkPort,
   type Env,
   HEALTH_PATHS,
@@ -57,8 +56,7 @@ export function checkImage(report: Report, s: Service, base: string): Image {
     setNames: [...image.env.keys()],
     command: execForm(args('CMD').at(-1)) ?? [],
   }
-  checkEnv(report, c)
-  checkCommand(report, c)
+  checkContainer(report, c)
   const exposed = args('EXPOSE').flatMap((a) => a.split(/\s+/).map((p) => Number.parseInt(p, 10)))
   if (exposed.length === 0) report.problem(s.dockerfile, 'EXPOSEs no port')
   for (const port of exposed) checkPort(report, c, port, 'EXPOSE')

@@ -3,8 +3,7 @@ import { arr, type Obj, obj, type Report, str } from './report.ts'
 import {
   type Container,
   checkAgreement,
-  checkCommand,
-  checkEnv,
+  checkContainer,
   checkGrace,
   checkPort,
   type Env,
@@ -78,8 +77,7 @@ function checkDeployment(
     const argv = [...arr(spec.command), ...arr(spec.args)].map(String)
     const c: Container = { where: `k8s ${r.kind}/${r.name} (${r.file})`, service: s, env, setNames: names }
     if (argv.length > 0) c.command = argv
-    checkEnv(report, c)
-    checkCommand(report, c)
+    checkContainer(report, c)
     const ports = new Map<string, number>()
     for (const p of arr(spec.ports).map((x) => obj(x) ?? {})) {
       ports.set(str(p.name) ?? String(p.containerPort), Number(p.containerPort))

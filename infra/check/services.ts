@@ -88,7 +88,7 @@ export type Container = { where: string; service: Service; env: Env; setNames: s
  * A variable the service does not read is ignored without a word and its default wins, so every name a
  * manifest sets must be in the service's spec, and every value known here must pass its parser.
  */
-export function checkEnv(report: Report, c: Container): void {
+function checkEnv(report: Report, c: Container): void {
   for (const name of c.setNames) {
     report.count('env names set')
     const parse = c.service.spec[name]
@@ -104,12 +104,18 @@ export function checkEnv(report: Report, c: Container): void {
 }
 
 /** A renamed entry file (main.ts → server.ts) leaves an image or an override that cannot start. */
-export function checkCommand(report: Report, c: Container): void {
+function checkCommand(report: Report, c: Container): void {
   if (c.command === undefined) return
   report.count('start commands')
   const [bin, entry, ...rest] = c.command
   if (bin !== 'node' || entry !== c.service.entry || rest.length > 0)
     report.problem(c.where, `runs ${JSON.stringify(c.command)}, not ["node", "${c.service.entry}"]`)
+}
+
+/** What every container is checked for, wherever it is declared: its variables and its start command. */
+export function checkContainer(report: Report, c: Container): void {
+  checkEnv(report, c)
+  checkCommand(report, c)
 }
 
 /** A default port that moves leaves manifests sending traffic and probes where nothing listens. */
