@@ -19,6 +19,7 @@ import { consolePlugin } from './plugins/console.ts'
 import { readStorePlugin } from './plugins/read-store.ts'
 import { clientRoutes } from './routes/clients.ts'
 import { eventRoutes } from './routes/events.ts'
+import { liveRoutes } from './routes/live.ts'
 import { overviewRoutes } from './routes/overview.ts'
 import { reportRoutes } from './routes/report.ts'
 import { securityRoutes } from './routes/security.ts'
@@ -77,6 +78,7 @@ export async function buildApp(config: AnalyticsConfig, deps: AppDeps) {
   await app.register(securityRoutes)
   await app.register(reportRoutes)
   await app.register(clientRoutes)
+  await app.register(liveRoutes, { config, redis: deps.redis })
   await app.register(consolePlugin, {
     dir: config.CONSOLE_DIR,
     tokenUrl: config.CONSOLE_TOKEN_URL ?? config.TOKEN_SERVICE_URL,

@@ -72,6 +72,13 @@ export const AnalyticsConfigSpec = {
   RISK_TOKEN_REUSE: integer(1, 1, 1000),
   RISK_FAILED_LOGINS: integer(5, 1, 100_000),
 
+  /** Open `GET /analytics/live` streams per API process at most; one more answers 429 RATE_LIMITED. */
+  LIVE_MAX_STREAMS: integer(100, 1, 10_000),
+  /** A comment line this often keeps idle live streams (and the proxies on their way) open. */
+  LIVE_HEARTBEAT: duration('15s'),
+  /** Every open live stream's token is verified again this often (revocation, expiry); it ends when it fails. */
+  LIVE_RECHECK: duration('5s'),
+
   REDIS_COMMAND_TIMEOUT_MS: integer(2000, 50, 60_000),
   DB_POOL_SIZE: integer(16, 1, 256),
   MIGRATE_ON_START: boolean(true),

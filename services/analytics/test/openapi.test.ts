@@ -19,13 +19,16 @@ beforeAll(async () => {
 })
 
 const SECURED = [200, 400, 401, 403, 503]
+const ABOUT_A_USER = [...SECURED, 404]
 const CONTRACT: Record<string, number[]> = {
   'get /analytics': SECURED,
-  'get /analytics/user': SECURED,
-  'get /analytics/events': SECURED,
-  'get /analytics/security': SECURED,
+  'get /analytics/user': ABOUT_A_USER,
+  'get /analytics/events': ABOUT_A_USER,
+  'get /analytics/security': ABOUT_A_USER,
   'get /analytics/security/flagged': SECURED,
   'get /analytics/report': SECURED,
+  'get /analytics/ips/{ip}': SECURED,
+  'get /analytics/live': [...SECURED, 429],
 }
 
 type ErrorContent = { allOf?: [{ $ref?: string }, { properties?: { code?: { enum?: string[] } } }] }

@@ -12,6 +12,13 @@ import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
 import type { AnalyticsConfig } from '../config.ts'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The same check `authenticate` runs, for a token kept past its request (the live stream re-checks). */
+    verifyAccessToken: (token: string) => Promise<AuthContext>
+  }
+}
+
 export type AuthOptions = {
   config: AnalyticsConfig
   /** Holds the token service's session state (`s:{sid}`). */
@@ -47,6 +54,7 @@ export const authPlugin = fp(
       // While Redis refuses writes (read-only replica, OOM) an "active" there may miss a revocation: 503.
       hotStateTrusted: () => writeProbe.writable,
     })
+    app.decorate('verifyAccessToken', verify)
     await app.register(verifierPlugin, { verify })
   },
   { name: 'analytics-auth', fastify: '5.x', dependencies: ['analytics-read-store'] },
