@@ -4,13 +4,13 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util'
 import { ConfigError, startupFailure } from '@africhain/config'
 import { createDb, ensureDatabase, migrateDown, migrateToLatest } from '@africhain/db'
 import { ACCOUNT_USAGE, CliFailure, runAccountCommand } from './cli-accounts.ts'
+import { withDb } from './cli-db.ts'
+import { KEY_USAGE, runKeyCommand } from './cli-keys.ts'
 import { passesPasswordOnArgv, readPassword } from './cli-prompt.ts'
 import { loadTokenConfig, type TokenConfig } from './config.ts'
 import { DomainError } from './domain/errors.ts'
 import { normaliseIdentifier } from './domain/identifier.ts'
 import { register } from './domain/use-cases/register.ts'
-import { isClearKey, keyEncryption } from './keys/key-crypto.ts'
-import { KeyStorageRefused, rotateSigningKey } from './keys/key-rotation.ts'
 import { hashClientSecret } from './routes/introspect.ts'
 import { MIGRATION_TABLE, tokenMigrations } from './storage/migrations/index.ts'
 import type { TokenDatabase } from './storage/tables.ts'
@@ -24,8 +24,7 @@ const USAGE = `usage: pnpm cli <command>
                                                      from the first line of standard input when piped
   user:grant-role <identifier> <role>                roles: ${ROLES.join(', ')}
 ${ACCOUNT_USAGE}
-  keys:rotate                                        new signing key, published now, signing after KEY_ACTIVATION_DELAY
-  keys:list                                          the stored signing keys: kid, times, encrypted or in clear
+${KEY_USAGE}
   client:create <client-id>                          a new introspection client secret and its INTROSPECTION_CLIENTS entry
 
 Passwords are never taken on the command line (shell history, process lists): --password is refused.`
@@ -37,20 +36,6 @@ const PASSWORD_ON_ARGV =
 function fail(message: string): never {
   console.error(message)
   process.exit(1)
-}
-
-async function withDb<T>(
-  config: TokenConfig,
-  fn: (db: ReturnType<typeof createDb<TokenDatabase>>) => Promise<T>,
-) {
-  await ensureDatabase(config.DATABASE_URL)
-  const db = createDb<TokenDatabase>({ url: config.DATABASE_URL, connectionLimit: 2 })
-  try {
-    await migrateToLatest(db, tokenMigrations, MIGRATION_TABLE)
-    return await fn(db)
-  } finally {
-    await db.destroy()
-  }
 }
 
 /** parseArgs, with a usage message instead of a stack trace (and never an argument's value echoed back). */
@@ -136,59 +121,15 @@ async function main(argv: string[]) {
       })
       return
     }
-    case 'keys:rotate': {
-      await withDb(config, async (db) => {
-        const activatesAt = new Date(Date.now() + config.KEY_ACTIVATION_DELAY * 1000)
-        let rotated: Awaited<ReturnType<typeof rotateSigningKey>>
-        try {
-          rotated = await rotateSigningKey(db, keyEncryption(config.KEY_ENCRYPTION_SECRET), activatesAt)
-        } catch (err) {
-          if (err instanceof KeyStorageRefused) fail(`keys:rotate: ${err.message}`)
-          throw err
-        }
-        for (const kid of rotated.sealed)
-          console.error(`re-encrypted signing key ${kid} (it was stored in clear)`)
-        if (rotated.clear) {
-          console.error(
-            `WARNING: KEY_ENCRYPTION_SECRET is not set: the private key of ${rotated.kid} is stored UNENCRYPTED ` +
-              'in the database. Set KEY_ENCRYPTION_SECRET (≥ 32 characters) on the servers and here; servers ' +
-              'that hold it re-encrypt clear keys at start.',
-          )
-        }
-        const { kid, clear } = rotated
-        // Instances reload keys every 30 s: the key is in every JWKS by then, and signs from activatesAt.
-        const publishedBy = new Date(Date.now() + 30_000)
-        console.error(
-          `signing key ${kid}: in every instance's JWKS by ${publishedBy.toISOString()} (keys reload every 30 s); ` +
-            `signs from ${activatesAt.toISOString()} (KEY_ACTIVATION_DELAY ${config.KEY_ACTIVATION_DELAY} s)`,
-        )
-        console.log(
-          JSON.stringify({
-            kid,
-            publishedBy: publishedBy.toISOString(),
-            signsFrom: activatesAt.toISOString(),
-            clear,
-          }),
-        )
-      })
+    case 'keys:rotate':
+    case 'keys:list':
+      try {
+        await runKeyCommand(command, config)
+      } catch (err) {
+        if (err instanceof CliFailure) fail(err.message)
+        throw err
+      }
       return
-    }
-    case 'keys:list': {
-      await withDb(config, async (db) => {
-        const rows = await db.selectFrom('signing_keys').selectAll().orderBy('activates_at').execute()
-        for (const row of rows) {
-          console.log(
-            JSON.stringify({
-              kid: row.kid,
-              createdAt: row.created_at.toISOString(),
-              activatesAt: row.activates_at.toISOString(),
-              storedEncrypted: !isClearKey(row.private_key),
-            }),
-          )
-        }
-      })
-      return
-    }
     case 'client:create': {
       const [clientId] = rest
       if (!clientId || !/^[\w.-]{1,64}$/.test(clientId)) fail('usage: pnpm cli client:create <client-id>')
