@@ -18,10 +18,11 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { sleep } from '@africhain/bus'
 import { loadConfig, url } from '@africhain/config'
+import { call, checkUp, type Device, type Pair, type Platform, type Reply } from './demo/http.ts'
+import { step, table } from './demo/print.ts'
 
 const config = loadConfig(
   {
@@ -35,106 +36,6 @@ const ANALYTICS = config.DEMO_ANALYTICS_URL.replace(/\/$/, '')
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const run = randomBytes(3).toString('hex')
 const PASSWORD = `Kente-${run}-loom!`
-
-type Platform = 'android' | 'web' | 'ussd'
-type Device = { id: string; platform: Platform; name: string }
-type Pair = { accessToken: string; refreshToken: string; sessionId: string }
-type Reply = { status: number; body: Record<string, unknown> }
-
-const USER_AGENTS: Record<Platform, string> = {
-  android: 'AfriChain/1.4 (Android 14; Tecno Spark 20)',
-  web: 'Mozilla/5.0 (Windows NT 10.0) Chrome/131.0',
-  ussd: 'ussd-gateway/2.1 (Safaricom)',
-}
-
-/** One loopback source address per simulated client IP, while binding them works (see the header). */
-const sources = new Map<string, string>()
-let spreadClients = true
-function sourceFor(base: string, ip: string | undefined): string | undefined {
-  const { protocol, hostname } = new URL(base)
-  if (!spreadClients || !ip || protocol !== 'http:' || !/^(127\.0\.0\.1|localhost)$/.test(hostname)) return
-  if (!sources.has(ip)) sources.set(ip, `127.0.0.${2 + (sources.size % 250)}`)
-  return sources.get(ip)
-}
-
-type Raw = { status: number; retryAfter: string | undefined; text: string }
-
-/** An HTTP request from `localAddress`; undefined when that address cannot be bound here. */
-function send(
-  url: string,
-  init: { method: string; headers: Record<string, string>; body?: string },
-  localAddress: string,
-): Promise<Raw | undefined> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: init.method, headers: init.headers, localAddress }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => {
-        text += chunk
-      })
-      res.on('end', () => {
-        const retryAfter = res.headers['retry-after']
-        resolve({ status: res.statusCode ?? 0, retryAfter, text })
-      })
-      res.on('error', reject)
-    })
-    req.on('error', (err: NodeJS.ErrnoException) =>
-      err.code === 'EADDRNOTAVAIL' || err.code === 'EINVAL' ? resolve(undefined) : reject(err),
-    )
-    req.end(init.body)
-  })
-}
-
-async function fetchRaw(
-  url: string,
-  init: { method: string; headers: Record<string, string>; body?: string },
-  localAddress: string | undefined,
-): Promise<Raw> {
-  if (localAddress) {
-    const raw = await send(url, init, localAddress)
-    if (raw) return raw
-    spreadClients = false
-  }
-  const res = await fetch(url, init)
-  return {
-    status: res.status,
-    retryAfter: res.headers.get('retry-after') ?? undefined,
-    text: await res.text(),
-  }
-}
-
-async function call(
-  base: string,
-  method: string,
-  path: string,
-  opts: { body?: unknown; token?: string; ip?: string; platform?: Platform; waitOnLimit?: boolean } = {},
-): Promise<Reply> {
-  for (;;) {
-    const res = await fetchRaw(
-      `${base}${path}`,
-      {
-        method,
-        headers: {
-          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-          ...(opts.ip ? { 'x-forwarded-for': opts.ip } : {}),
-          'user-agent': USER_AGENTS[opts.platform ?? 'web'],
-        },
-        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-      },
-      sourceFor(base, opts.ip),
-    )
-    const body = res.text ? (JSON.parse(res.text) as Record<string, unknown>) : {}
-    // Limits are per client address: wait out a 429 for as long as the server says, instead of failing.
-    if (res.status === 429 && body.code === 'RATE_LIMITED' && opts.waitOnLimit !== false) {
-      const wait = Number(res.retryAfter ?? '5')
-      console.log(`   … rate limited on ${path}, waiting ${wait}s (Retry-After)`)
-      await sleep(wait * 1000 + 200)
-      continue
-    }
-    return { status: res.status, body }
-  }
-}
 
 const phone = () => `+2547${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`
 
@@ -165,26 +66,6 @@ async function refresh(pair: Pair, device: Device, ip: string): Promise<Reply> {
     ip,
     platform: device.platform,
   })
-}
-
-function step(text: string) {
-  console.log(`\n▸ ${text}`)
-}
-
-async function checkUp(): Promise<void> {
-  for (const [name, base] of [
-    ['token service', TOKEN],
-    ['analytics', ANALYTICS],
-  ] as const) {
-    const ok = await fetch(`${base}/health/ready`).then(
-      (r) => r.ok,
-      () => false,
-    )
-    if (!ok) {
-      console.error(`${name} is not ready at ${base}. Start the system first: pnpm start`)
-      process.exit(1)
-    }
-  }
 }
 
 async function simulateDay(): Promise<{ artisans: Artisan[]; victim: Artisan; targets: Artisan[] }> {
@@ -287,13 +168,11 @@ function createSecurityUser(): { identifier: string } {
   return { identifier }
 }
 
-function table(rows: Record<string, unknown>) {
-  for (const [k, v] of Object.entries(rows))
-    console.log(`   ${k.padEnd(24)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-}
-
 async function main() {
-  await checkUp()
+  await checkUp([
+    ['token service', TOKEN],
+    ['analytics', ANALYTICS],
+  ])
   console.log(`AfriChain sessions demo (run ${run}): token service ${TOKEN}, analytics ${ANALYTICS}`)
   // Signed in first: the access token outlives the demo, and the evening's burst cannot delay it.
   const analyst = createSecurityUser()

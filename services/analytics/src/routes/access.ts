@@ -1,7 +1,24 @@
 import { isIP } from 'node:net'
-import { ApiError } from '@africhain/http'
+import { ApiError, BEARER_ERRORS, errorResponses } from '@africhain/http'
 import type { FastifyRequest } from 'fastify'
 import type { AnalyticsStore } from '../domain/ports.ts'
+
+/** The error replies of every authenticated analytics route. */
+export const READ_ERRORS = errorResponses({
+  400: ['VALIDATION_FAILED'],
+  401: BEARER_ERRORS,
+  403: ['FORBIDDEN'],
+  503: ['DEPENDENCY_UNAVAILABLE'],
+})
+
+/** The same for a route about one user (`subjectOf`): a privileged caller's unknown user is 404. */
+export const SUBJECT_ERRORS = errorResponses({
+  400: ['VALIDATION_FAILED'],
+  401: BEARER_ERRORS,
+  403: ['FORBIDDEN'],
+  404: ['USER_NOT_FOUND'],
+  503: ['DEPENDENCY_UNAVAILABLE'],
+})
 
 /** Roles that may read system-wide analytics and any user's data. */
 export const PRIVILEGED_ROLES = ['security', 'admin'] as const

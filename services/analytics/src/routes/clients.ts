@@ -1,8 +1,8 @@
-import { BEARER_ERRORS, described, errorResponses } from '@africhain/http'
+import { described } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { clientSummary } from '../domain/client-activity.ts'
-import { addressParam, PRIVILEGED_ROLES } from './access.ts'
+import { addressParam, PRIVILEGED_ROLES, READ_ERRORS } from './access.ts'
 import { bearer } from './schemas.ts'
 
 const IpParams = Type.Object(
@@ -54,12 +54,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: IpQuery,
         response: {
           200: described(IpSummary, 'The client’s activity'),
-          ...errorResponses({
-            400: ['VALIDATION_FAILED'],
-            401: BEARER_ERRORS,
-            403: ['FORBIDDEN'],
-            503: ['DEPENDENCY_UNAVAILABLE'],
-          }),
+          ...READ_ERRORS,
         },
       },
     },

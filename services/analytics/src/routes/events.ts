@@ -1,9 +1,9 @@
-import { ApiError, BEARER_ERRORS, described, errorResponses } from '@africhain/http'
+import { ApiError, described } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { listEvents } from '../domain/analytics.ts'
 import { decodeCursor } from '../domain/cursor.ts'
 import { parseInstant } from '../domain/time.ts'
-import { addressParam, isPrivileged, subjectOf } from './access.ts'
+import { addressParam, isPrivileged, SUBJECT_ERRORS, subjectOf } from './access.ts'
 import { bearer, EventPage, EventsQuery, SessionEventComponent } from './schemas.ts'
 
 function instant(field: string, text: string): Date {
@@ -36,13 +36,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: EventsQuery,
         response: {
           200: described(EventPage, 'One page of events'),
-          ...errorResponses({
-            400: ['VALIDATION_FAILED'],
-            401: BEARER_ERRORS,
-            403: ['FORBIDDEN'],
-            404: ['USER_NOT_FOUND'],
-            503: ['DEPENDENCY_UNAVAILABLE'],
-          }),
+          ...SUBJECT_ERRORS,
         },
       },
     },

@@ -1,7 +1,7 @@
-import { BEARER_ERRORS, described, errorResponses } from '@africhain/http'
+import { described } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type SessionAnalytics as Overview, systemAnalytics, userAnalytics } from '../domain/analytics.ts'
-import { PRIVILEGED_ROLES, subjectOf } from './access.ts'
+import { PRIVILEGED_ROLES, READ_ERRORS, SUBJECT_ERRORS, subjectOf } from './access.ts'
 import { bearer, NoQuery, SessionAnalytics, UserAnalytics, UserQuery } from './schemas.ts'
 
 /** The system-wide figures scan every recent session: computed at most once a second, shared by all callers. */
@@ -36,12 +36,7 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: NoQuery,
         response: {
           200: described(SessionAnalytics, 'System-wide analytics'),
-          ...errorResponses({
-            400: ['VALIDATION_FAILED'],
-            401: BEARER_ERRORS,
-            403: ['FORBIDDEN'],
-            503: ['DEPENDENCY_UNAVAILABLE'],
-          }),
+          ...READ_ERRORS,
         },
       },
     },
@@ -62,13 +57,7 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: UserQuery,
         response: {
           200: described(UserAnalytics, 'The user’s analytics'),
-          ...errorResponses({
-            400: ['VALIDATION_FAILED'],
-            401: BEARER_ERRORS,
-            403: ['FORBIDDEN'],
-            404: ['USER_NOT_FOUND'],
-            503: ['DEPENDENCY_UNAVAILABLE'],
-          }),
+          ...SUBJECT_ERRORS,
         },
       },
     },

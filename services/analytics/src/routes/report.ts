@@ -1,8 +1,8 @@
-import { ApiError, BEARER_ERRORS, described, errorResponses } from '@africhain/http'
+import { ApiError, described } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { dailyReport } from '../domain/analytics.ts'
 import { isCalendarDay } from '../domain/time.ts'
-import { PRIVILEGED_ROLES } from './access.ts'
+import { PRIVILEGED_ROLES, READ_ERRORS } from './access.ts'
 import { bearer, DailyReport, ReportQuery } from './schemas.ts'
 
 /** The daily report, built from the worker's per-day counters. */
@@ -21,12 +21,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: ReportQuery,
         response: {
           200: described(DailyReport, 'The day’s report'),
-          ...errorResponses({
-            400: ['VALIDATION_FAILED'],
-            401: BEARER_ERRORS,
-            403: ['FORBIDDEN'],
-            503: ['DEPENDENCY_UNAVAILABLE'],
-          }),
+          ...READ_ERRORS,
         },
       },
     },

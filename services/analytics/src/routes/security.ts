@@ -1,7 +1,7 @@
-import { BEARER_ERRORS, described, errorResponses } from '@africhain/http'
+import { described } from '@africhain/http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { assessUser, flaggedUsers } from '../domain/analytics.ts'
-import { PRIVILEGED_ROLES, subjectOf } from './access.ts'
+import { PRIVILEGED_ROLES, READ_ERRORS, SUBJECT_ERRORS, subjectOf } from './access.ts'
 import { bearer, FlaggedQuery, FlaggedUsers, RiskAssessmentComponent, UserQuery } from './schemas.ts'
 
 /** Risk assessments: one user's now, and every user whose score is suspicious now. */
@@ -22,13 +22,7 @@ export const securityRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: UserQuery,
         response: {
           200: described(RiskAssessmentComponent.ref, 'The user’s risk assessment'),
-          ...errorResponses({
-            400: ['VALIDATION_FAILED'],
-            401: BEARER_ERRORS,
-            403: ['FORBIDDEN'],
-            404: ['USER_NOT_FOUND'],
-            503: ['DEPENDENCY_UNAVAILABLE'],
-          }),
+          ...SUBJECT_ERRORS,
         },
       },
     },
@@ -49,12 +43,7 @@ export const securityRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: FlaggedQuery,
         response: {
           200: described(FlaggedUsers, 'The flagged users'),
-          ...errorResponses({
-            400: ['VALIDATION_FAILED'],
-            401: BEARER_ERRORS,
-            403: ['FORBIDDEN'],
-            503: ['DEPENDENCY_UNAVAILABLE'],
-          }),
+          ...READ_ERRORS,
         },
       },
     },
