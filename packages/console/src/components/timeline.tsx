@@ -26,6 +26,7 @@ const ALARMING = new Set([
   'session.device_mismatch',
   'user.locked',
   'abuse.rate_limited',
+  'risk.alert',
 ])
 
 /** `datetime-local` (taken as UTC) → ISO-8601, or undefined when empty. */
@@ -43,7 +44,10 @@ export function eventDetail(e: SessionEvent): string {
   return parts.filter(Boolean).join(' · ')
 }
 
-export function EventRow(props: { event: SessionEvent; showUser?: boolean }) {
+/** Identifiers by user id, where the page knows them (shown instead of the bare id). */
+export type Names = ReadonlyMap<string, string>
+
+export function EventRow(props: { event: SessionEvent; showUser?: boolean; names?: Names }) {
   const e = props.event
   return (
     <tr class={ALARMING.has(e.type) ? 'alarm' : ''}>
@@ -57,14 +61,25 @@ export function EventRow(props: { event: SessionEvent; showUser?: boolean }) {
         <div class="detail">{eventDetail(e)}</div>
       </td>
       {props.showUser && (
-        <td>{e.userId ? <a href={href.user(e.userId)}>{e.userId.slice(0, 8)}…</a> : '—'}</td>
+        <td>
+          {e.userId ? (
+            <a href={href.user(e.userId)}>{props.names?.get(e.userId) ?? `${e.userId.slice(0, 8)}…`}</a>
+          ) : (
+            '—'
+          )}
+        </td>
       )}
       <td>{e.ip ? <a href={href.ip(e.ip)}>{e.ip}</a> : '—'}</td>
     </tr>
   )
 }
 
-export function EventTable(props: { events: SessionEvent[]; showUser?: boolean; label: string }) {
+export function EventTable(props: {
+  events: SessionEvent[]
+  showUser?: boolean
+  names?: Names
+  label: string
+}) {
   if (props.events.length === 0) return <p class="muted">No events.</p>
   return (
     <div class="table-wrap">
@@ -80,7 +95,7 @@ export function EventTable(props: { events: SessionEvent[]; showUser?: boolean; 
         </thead>
         <tbody>
           {props.events.map((e) => (
-            <EventRow key={e.id} event={e} showUser={props.showUser} />
+            <EventRow key={e.id} event={e} showUser={props.showUser} names={props.names} />
           ))}
         </tbody>
       </table>
@@ -89,7 +104,12 @@ export function EventTable(props: { events: SessionEvent[]; showUser?: boolean; 
 }
 
 /** Events of a user or an IP, newest first, with type and time filters; refreshes every few seconds. */
-export function Timeline(props: { filter: EventFilter; showUser?: boolean; refreshKey?: number }) {
+export function Timeline(props: {
+  filter: EventFilter
+  showUser?: boolean
+  names?: Names
+  refreshKey?: number
+}) {
   const { api } = useConsole()
   const [type, setType] = useState('')
   const [from, setFrom] = useState('')
@@ -122,7 +142,14 @@ export function Timeline(props: { filter: EventFilter; showUser?: boolean; refre
         </label>
       </div>
       <Async value={load}>
-        {(page) => <EventTable events={page.events} showUser={props.showUser} label="Events, newest first" />}
+        {(page) => (
+          <EventTable
+            events={page.events}
+            showUser={props.showUser}
+            names={props.names}
+            label="Events, newest first"
+          />
+        )}
       </Async>
     </section>
   )

@@ -57,7 +57,11 @@ export function IpPage(props: { ip: string }) {
           </>
         )}
       </Async>
-      <Timeline filter={{ ip: props.ip }} showUser />
+      <Timeline
+        filter={{ ip: props.ip }}
+        showUser
+        names={new Map([...(load.data?.profiles ?? [])].map(([id, p]) => [id, p.identifier]))}
+      />
     </Page>
   )
 }

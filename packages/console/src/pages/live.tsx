@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { EventTable } from '../components/timeline.tsx'
 import { Page } from '../components/ui.tsx'
 import { useConsole } from '../hooks.ts'
@@ -28,6 +28,20 @@ export function LivePage() {
   const [type, setType] = useState('')
   const [text, setText] = useState('')
   const [missed, setMissed] = useState(0)
+  const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map())
+  const asked = useRef(new Set<string>())
+  // Who each new user id is, asked once per id.
+  useEffect(() => {
+    const ids = [...new Set(events.map((e) => e.userId).filter((id): id is string => !!id))]
+    const fresh = ids.filter((id) => !asked.current.has(id))
+    if (fresh.length === 0) return
+    for (const id of fresh) asked.current.add(id)
+    api
+      .profiles(fresh)
+      .then((found) =>
+        setNames((known) => new Map([...known, ...[...found].map(([id, p]) => [id, p.identifier] as const)])),
+      )
+  }, [api, events])
 
   useEffect(() => {
     const abort = new AbortController()
@@ -80,8 +94,12 @@ export function LivePage() {
   const shown = useMemo(() => {
     const needle = text.trim().toLowerCase()
     if (!needle) return events
-    return events.filter((e) => [e.userId, e.ip, e.type].some((v) => v?.toLowerCase().includes(needle)))
-  }, [events, text])
+    return events.filter((e) =>
+      [e.userId, e.ip, e.type, e.userId ? names.get(e.userId) : undefined].some((v) =>
+        v?.toLowerCase().includes(needle),
+      ),
+    )
+  }, [events, text, names])
 
   return (
     <Page
@@ -108,7 +126,7 @@ export function LivePage() {
           <input
             type="search"
             value={text}
-            placeholder="user id, IP or type"
+            placeholder="identifier, id, IP, type"
             onInput={(e) => setText(e.currentTarget.value)}
           />
         </label>
@@ -120,9 +138,7 @@ export function LivePage() {
         {shown.length} of {events.length} events since this page opened (the latest {KEEP} are kept)
         {missed > 0 && `; ${missed} missed while this browser was behind`}.
       </p>
-      <div class="live-list">
-        <EventTable events={shown} showUser label="Live security events, newest first" />
-      </div>
+      <EventTable events={shown} showUser names={names} label="Live security events, newest first" />
     </Page>
   )
 }
