@@ -8,6 +8,7 @@ export {
   optionalInteger,
   optionalSecret,
   optionalString,
+  originList,
   port,
   rateLimit,
   string,

@@ -140,3 +140,26 @@ export const hostList: Parser<{ host: string; port: number }[] | undefined> = (r
     return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }
   })
 }
+
+/**
+ * `scheme://host[:port],…` → exact browser origins (no path, no `*`: an allowlist, never a wildcard);
+ * `none` → the empty list. Each is kept as the browser sends it in `Origin` (lower case, no default port).
+ */
+export const originList =
+  (fallback: string): Parser<string[]> =>
+  (raw) => {
+    const v = (raw ?? fallback).trim()
+    if (v === 'none') return []
+    return v.split(',').map((entry) => {
+      const text = entry.trim()
+      let parsed: URL | undefined
+      try {
+        parsed = new URL(text)
+      } catch {}
+      if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || text.includes('*'))
+        throw new Error(`"${text}" is not an origin (http[s]://host[:port], comma-separated, or none)`)
+      if (parsed.origin !== text.replace(/\/$/, '').toLowerCase())
+        throw new Error(`"${text}" is not an origin: no path, query or user (write ${parsed.origin})`)
+      return parsed.origin
+    })
+  }

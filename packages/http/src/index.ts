@@ -1,5 +1,6 @@
 export { accessLogPlugin } from './access-log.ts'
 export { clientAddress, clientKey } from './client-key.ts'
+export { type CorsOptions, corsPlugin } from './cors.ts'
 export { annotate, BEARER_ERRORS, component, described, docsPlugin, errorResponses } from './docs.ts'
 export { drainPlugin } from './drain.ts'
 export { errorHandlerPlugin } from './error-handler.ts'

@@ -3,6 +3,7 @@ import {
   accessLogPlugin,
   clientAddress,
   clientKey,
+  corsPlugin,
   docsPlugin,
   drainPlugin,
   errorHandlerPlugin,
@@ -53,6 +54,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
   ).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin, { translate: domainToApiError })
+  await app.register(corsPlugin, { origins: config.CORS_ORIGINS, setting: 'CORS_ORIGINS' })
   await app.register(accessLogPlugin)
   await app.register(jsonBodyPlugin)
   await app.register(drainPlugin)

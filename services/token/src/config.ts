@@ -9,6 +9,7 @@ import {
   optionalInteger,
   optionalSecret,
   optionalString,
+  originList,
   port,
   rateLimit,
   string,
@@ -39,6 +40,8 @@ export const TokenConfigSpec = {
   /** IPv6 clients are limited per network of this prefix length (an IPv6 subscriber owns a whole /64). */
   RATE_LIMIT_IPV6_PREFIX: integer(64, 0, 128),
   RISK_AUTO_REVOKE_SCORE: optionalInteger(1, 100),
+  /** Browser origins whose pages may call this service (the security console); exact, never `*`. */
+  CORS_ORIGINS: originList('http://127.0.0.1:3002,http://localhost:3002'),
   /** Issuer and audience of access tokens; resource servers pin both. */
   TOKEN_ISSUER: string('africhain-token-service'),
   TOKEN_AUDIENCE: string('africhain'),

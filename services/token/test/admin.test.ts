@@ -2,6 +2,7 @@ import type { SessionEvent } from '@africhain/events'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { authed, login, PASSWORD, refresh, register, signIn, useTestApp } from './helpers/app.ts'
 import { eventsMatching } from './helpers/stream.ts'
+import { waitFor } from './helpers/wait.ts'
 
 // docs/api.md v2, the admin routes: lookup, profile, unlock, disable/enable (admin only), single-session revoke,
 // revoke-sessions' 404; every admin action an event carrying `data.actorId`.
@@ -255,7 +256,10 @@ describe('session revocation by the security team', () => {
     expect((await authed(app, 'GET', '/auth/me', other.accessToken)).json().code).toBe('TOKEN_REVOKED')
     expect((await authed(app, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
     const revoked = await eventOf(user.userId, 'session.revoked')
-    expect(revoked).toMatchObject({ sessionId: other.sessionId, data: { reason: 'admin' } })
+    expect(revoked).toMatchObject({
+      sessionId: other.sessionId,
+      data: { reason: 'admin', actorId: officer.userId },
+    })
     // Again: it stays revoked, and nothing else is.
     expect((await authed(app, 'POST', url, officer.token)).statusCode).toBe(204)
     expect((await authed(app, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
@@ -266,5 +270,19 @@ describe('session revocation by the security team', () => {
     await login(app, user.identifier)
     const res = await authed(app, 'POST', `/auth/admin/users/${user.userId}/revoke-sessions`, officer.token)
     expect(res.json()).toEqual({ revoked: 2 })
+    // Each revocation is an event naming the analyst who did it (the console's timeline shows it).
+    const revokedOf = async () =>
+      await eventsMatching(
+        redis,
+        config.EVENTS_STREAM,
+        (e) => e.userId === user.userId && e.type === 'session.revoked',
+        'session.revoked',
+      )
+    await waitFor(async () => (await revokedOf()).length === 2, 'both session.revoked events')
+    const revoked = await revokedOf()
+    expect(revoked.map((e) => e.data)).toEqual([
+      expect.objectContaining({ reason: 'admin', actorId: officer.userId }),
+      expect.objectContaining({ reason: 'admin', actorId: officer.userId }),
+    ])
   })
 })
