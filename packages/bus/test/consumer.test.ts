@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { decodeEvent, encodeEvent, type SessionEvent } from '@africhain/events'
+import { latch, tally, waitFor } from '@africhain/testing'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { ConsumerOptions } from '../src/consumer.ts'
 import { type Consumer, createConsumer, publish, readGroupInfo } from '../src/index.ts'
-import { dropPrefix, eventually, failedLogin, latch, tally, testRedis, uniqueName } from './helpers.ts'
+import { dropPrefix, failedLogin, testRedis, uniqueName } from './helpers.ts'
 
 const redis = testRedis()
 const consumers: Consumer[] = []
@@ -377,15 +378,7 @@ describe('consumer group runner', () => {
       const up = new Redis({ port, retryStrategy: () => 50 })
       up.on('error', () => {})
       const event = failedLogin()
-      await eventually(
-        () =>
-          up.ping().then(
-            () => true,
-            () => false,
-          ),
-        Boolean,
-        5000,
-      )
+      await waitFor(() => up.ping(), 'the redis-server to answer', 5000)
       await created.promise
       expect(await up.exists('s')).toBe(1) // the group was created (MKSTREAM)
       await publish(up, 's', [event])

@@ -1,8 +1,8 @@
 import { decodeEvent, type SessionEvent, type SessionEventOf } from '@africhain/events'
+import { LogLines, waitFor } from '@africhain/testing'
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { useTestApp } from './helpers/app.ts'
-import { LogLines, waitFor } from './helpers/wait.ts'
 
 // docs/api.md: `abuse.rate_limited` — "one per limited client and route per window", so a credential-stuffing
 // burst leaves a trace for analysts however long it goes on; and recording it never changes the 429.

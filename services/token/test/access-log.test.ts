@@ -1,6 +1,6 @@
+import { LogLines } from '@africhain/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanup, startApp, type TestApp, testConfig, uniqueEmail } from './helpers/app.ts'
-import { LogLines } from './helpers/wait.ts'
 
 // One access line per request at info (method, route, status, duration, request id), health probes and
 // metrics scrapes at debug, and no log line with a key twice (pino appends a child's bindings to its

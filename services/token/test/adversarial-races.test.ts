@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { waitFor } from '@africhain/testing'
 import { createAccessTokenVerifier, importJwks, readSessionState } from '@africhain/verifier'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,7 +21,6 @@ import {
 } from './helpers/app.ts'
 import { decodeProtectedHeader } from './helpers/jwt.ts'
 import { freePort } from './helpers/process.ts'
-import { waitFor } from './helpers/wait.ts'
 
 // Races between two token-service instances on one database and one Redis (two replicas behind a balancer):
 // refresh against logout-all against an admin revoke of the same session; a burst of correct logins for one

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
+import { LogLines, waitFor } from '@africhain/testing'
 import { describe, expect, it } from 'vitest'
 import { loadTokenConfig } from '../src/config.ts'
 import {
@@ -15,7 +16,6 @@ import {
   useTestApp,
 } from './helpers/app.ts'
 import { eventsMatching } from './helpers/stream.ts'
-import { LogLines, waitFor } from './helpers/wait.ts'
 
 // Each case here answered wrong before it was fixed; found by adversarial-inputs and -races.
 const log = new LogLines()

@@ -1,6 +1,6 @@
+import { waitFor } from '@africhain/testing'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Pair, refresh, signIn, useTestApp } from './helpers/app.ts'
-import { waitFor } from './helpers/wait.ts'
 
 // One instance's clock is off from the others (no NTP, a paused VM). The grace window for re-presenting the
 // previous refresh token is judged on the database's clock, so the skew moves it neither way.

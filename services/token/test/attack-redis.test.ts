@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { waitFor } from '@africhain/testing'
 import {
   type AuthContext,
   createAccessTokenVerifier,
@@ -22,7 +23,6 @@ import {
 } from './helpers/app.ts'
 import { OwnRedis } from './helpers/faults.ts'
 import { freePort } from './helpers/process.ts'
-import { waitFor } from './helpers/wait.ts'
 
 // Storage attacks on the hot state: a redis-server of our own that we roll back, make read-only or full.
 const dir = mkdtempSync(join(tmpdir(), 'africhain-redis-'))

@@ -1,7 +1,7 @@
 import { decodeEvent, type SessionEvent } from '@africhain/events'
+import { waitFor } from '@africhain/testing'
 import { describe, expect, it } from 'vitest'
 import { authed, login, refresh, register, signIn, useTestApp } from './helpers/app.ts'
-import { waitFor } from './helpers/wait.ts'
 
 const { app, config, redis } = useTestApp('events')
 

@@ -1,4 +1,5 @@
 import { decodeEvent } from '@africhain/events'
+import { waitFor } from '@africhain/testing'
 import { readSessionState } from '@africhain/verifier'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,7 +16,6 @@ import {
   testConfig,
 } from './helpers/app.ts'
 import { CuttableProxy, OwnRedis } from './helpers/faults.ts'
-import { waitFor } from './helpers/wait.ts'
 
 // Destructive tests: a redis-server of our own (FLUSHALL, kill, restart) and MariaDB behind a proxy we can cut.
 const ownRedis = new OwnRedis()

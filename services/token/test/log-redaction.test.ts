@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
+import { waitFor } from '@africhain/testing'
 import type { InjectOptions } from 'fastify'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { authed, LOGIN_DEVICE, login, type Pair, refresh, uniqueEmail, useTestApp } from './helpers/app.ts'
-import { waitFor } from './helpers/wait.ts'
 
 // docs/security.md: "no token, hash or password ever appears in an event, a log line or an error message (grep
 // the logs for `eyJ`)". One app at LOG_LEVEL trace with every log line captured; a scripted tour of every

@@ -1,3 +1,4 @@
+import { waitFor } from '@africhain/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   configurePasswordHashing,
@@ -6,7 +7,6 @@ import {
   verifyPassword,
 } from '../src/domain/password.ts'
 import { cleanup, startApp, type TestApp, testConfig, uniqueEmail } from './helpers/app.ts'
-import { waitFor } from './helpers/wait.ts'
 
 // The instrument: node's scrypt, wrapped to count the calls in flight and, while `gate.held`, to hold every
 // call until the test releases it (`parkedAt(n)` is the latch on n calls held). No timing: "refused fast"

@@ -1,5 +1,6 @@
 import { readGroupInfo } from '@africhain/bus'
 import { decodeAlert, type RiskAlert } from '@africhain/events'
+import { waitFor } from '@africhain/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AnalyticsConfig, riskRulesOf } from '../../analytics/src/config.ts'
 import { assessUser } from '../../analytics/src/domain/analytics.ts'
@@ -9,7 +10,6 @@ import { testConfig as analyticsTestConfig } from '../../analytics/test/helpers/
 import { type TestDb, testDatabase } from '../../analytics/test/helpers/db.ts'
 import { testWorker } from '../../analytics/test/helpers/worker.ts'
 import { authed, login, type Pair, refresh, register, useTestApp } from './helpers/app.ts'
-import { waitFor } from './helpers/wait.ts'
 
 /**
  * The whole risk loop with both services' real code: the token service (RISK_AUTO_REVOKE_SCORE = 60)

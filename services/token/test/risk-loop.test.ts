@@ -1,7 +1,7 @@
 import { encodeEvent, newRiskAlert } from '@africhain/events'
+import { waitFor } from '@africhain/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authed, cleanup, rawRedis, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
-import { waitFor } from './helpers/wait.ts'
 
 // The token service consumes analytics' risk alerts in its own group; auto-revocation is opt-in.
 const on = testConfig('risk_on', { RISK_AUTO_REVOKE_SCORE: '60' })

@@ -1,7 +1,7 @@
+import { waitFor } from '@africhain/testing'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { authed, type Pair, refresh, signIn, useTestApp } from './helpers/app.ts'
-import { waitFor } from './helpers/wait.ts'
 
 // Two app instances on one database and one Redis prefix: two token-service replicas behind a balancer.
 const {

@@ -1,3 +1,4 @@
+import { late } from '@africhain/testing'
 import { afterAll, beforeAll } from 'vitest'
 import { buildApp } from '../../src/app.ts'
 import type { AnalyticsConfig } from '../../src/config.ts'
@@ -48,21 +49,10 @@ export function useTestApp(
   return {
     db: t.db,
     redis,
-    app: late(() => get().app),
-    issuer: late(() => get().issuer),
+    app: late('the analytics test app', () => started?.app),
+    issuer: late('the token issuer', () => started?.issuer),
     get config(): AnalyticsConfig {
       return get().config
     },
   }
-}
-
-/** Stands for the object `get` returns once `beforeAll` made it (its methods bound to it). */
-function late<T extends object>(get: () => T): T {
-  return new Proxy({} as T, {
-    get(_, prop) {
-      const target = get()
-      const value = Reflect.get(target, prop, target)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
 }

@@ -1,3 +1,4 @@
+import { waitFor } from '@africhain/testing'
 import { Redis } from 'ioredis'
 import type { AnalyticsConfig } from '../../src/config.ts'
 
@@ -23,13 +24,7 @@ export async function dropRedis(redis: Redis): Promise<void> {
   }
 }
 
-/** Polls until `check` returns a truthy value (a latch on eventually-consistent state). */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value) return value as NonNullable<T>
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
+/** waitFor for the worker tests' waits on stored state, where no callback reports it. */
+export function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  return waitFor(check, 'stored state', timeoutMs)
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { dropDatabase } from '@africhain/db'
 import { testDatabaseUrl } from '@africhain/db/testing'
+import { late } from '@africhain/testing'
 import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, inject } from 'vitest'
 import { type BuildOptions, buildApp } from '../../src/app.ts'
@@ -80,7 +81,7 @@ export function useTestApp<N extends number = 1>(
     redis?.disconnect()
     await cleanup(config)
   })
-  const apps = Array.from({ length: opts.instances ?? 1 }, (_, i) => startedApp(() => started[i]))
+  const apps = Array.from({ length: opts.instances ?? 1 }, (_, i) => late('the test app', () => started[i]))
   return {
     config,
     app: apps[0] as TestApp,
@@ -94,19 +95,6 @@ export function useTestApp<N extends number = 1>(
 
 /** `N` apps, as a tuple: `const { apps: [a, b] } = useTestApp(label, { instances: 2 })`. */
 type Tuple<N extends number, R extends TestApp[] = []> = R['length'] extends N ? R : Tuple<N, [...R, TestApp]>
-
-/** Stands for the app `get` returns once `beforeAll` has started it; a use before that throws. */
-function startedApp(get: () => TestApp | undefined): TestApp {
-  return new Proxy({} as TestApp, {
-    get(_, prop) {
-      const app = get()
-      if (app === undefined)
-        throw new Error(`the test app is used before beforeAll started it (.${String(prop)})`)
-      const value = Reflect.get(app, prop, app)
-      return typeof value === 'function' ? value.bind(app) : value
-    },
-  })
-}
 
 /** A raw client on the same Redis and prefix as the app: for asserting effects (stream entries, keys). */
 export function rawRedis(config: TokenConfig): Redis {

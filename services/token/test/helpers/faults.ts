@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { waitFor } from '@africhain/testing'
 import { Redis } from 'ioredis'
 import { freePort } from './process.ts'
-import { waitFor } from './wait.ts'
 
 /**
  * A redis-server of the test's own on a spare loopback port, so destructive tests (FLUSHALL, kill, restart)

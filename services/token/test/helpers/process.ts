@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { LogLines, waitFor } from './wait.ts'
+import { LogLines, waitFor } from '@africhain/testing'
 
 export { freePort } from '../../../../infra/scripts/free-port.ts'
 

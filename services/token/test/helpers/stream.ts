@@ -1,6 +1,6 @@
 import { decodeEvent, type SessionEvent } from '@africhain/events'
+import { waitFor } from '@africhain/testing'
 import type { Redis } from 'ioredis'
-import { waitFor } from './wait.ts'
 
 /** Every event the relay has published to the config's stream so far, decoded (schema-checked). */
 export async function streamEvents(redis: Redis, stream: string): Promise<SessionEvent[]> {

@@ -1,24 +1,3 @@
-/** Polls `probe` until it returns a truthy value or the deadline passes (then throws with `what`). */
-export async function waitFor<T>(
-  probe: () => Promise<T> | T,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await probe()
-      if (value) return value as NonNullable<T>
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
 /**
  * Log lines as they are written (an app's `logStream`, a child process's output), with a latch on them:
  * `seen(match, what)` resolves with the matching lines once `n` of them (from index `from` on) were

@@ -1,0 +1,6 @@
+// `@africhain/testing`: for test files only (`pnpm lint` refuses it in src/, bench/ and infra/).
+
+export { latch, tally } from './latch.ts'
+export { late } from './late.ts'
+export { LogLines } from './log-lines.ts'
+export { waitFor } from './wait-for.ts'
