@@ -1,8 +1,8 @@
 import type { SessionEvent } from '@africhain/events'
+import { waitFor } from '@africhain/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { authed, login, PASSWORD, refresh, register, signIn, useTestApp } from './helpers/app.ts'
 import { eventsMatching } from './helpers/stream.ts'
-import { waitFor } from './helpers/wait.ts'
 
 // docs/api.md v2, the admin routes: lookup, profile, unlock, disable/enable (admin only), single-session revoke,
 // revoke-sessions' 404; every admin action an event carrying `data.actorId`.
