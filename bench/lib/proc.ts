@@ -42,7 +42,7 @@ export function startProcess(
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  track(proc)
+  children.add(proc)
   let log = ''
   const keep = (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-20_000)
@@ -70,9 +70,13 @@ export function startProcess(
   }
 }
 
-/** Adds a child started elsewhere to the ones `killChildren` stops. */
+/** Children that stop their own children on SIGTERM (start-all.ts): `killChildren` sends them that instead. */
+const gentle = new WeakSet<ChildProcess>()
+
+/** Adds a child started elsewhere to the ones `killChildren` stops (with SIGTERM: it stops its own children). */
 export function track(proc: ChildProcess): void {
   children.add(proc)
+  gentle.add(proc)
   proc.once('exit', () => children.delete(proc))
 }
 
@@ -107,7 +111,7 @@ export async function runNode(
 
 /** Kills whatever children are still running (called on exit paths). */
 export function killChildren(): void {
-  for (const c of children) c.kill('SIGKILL')
+  for (const c of children) c.kill(gentle.has(c) ? 'SIGTERM' : 'SIGKILL')
   children.clear()
 }
 

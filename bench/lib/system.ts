@@ -52,40 +52,52 @@ export async function startSystem(env: BenchEnv, extra: Record<string, string> =
   })
   closeSync(fd)
   track(proc)
+  /** SIGTERM (start-all.ts stops its children and waits for them), SIGKILL after 25 s. */
+  const stopAll = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return
+    const exited = new Promise((r) => proc.once('exit', r))
+    proc.kill('SIGTERM')
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 25_000)
+    await exited
+    clearTimeout(timer)
+  }
   const tokenUrl = `http://127.0.0.1:${tokenPort}`
   const analyticsUrl = `http://127.0.0.1:${analyticsPort}`
   const output = () => readFileSync(logPath, 'utf8').slice(-4000)
   const deadline = Date.now() + 90_000
-  // start-all.ts prints its banner once both children said they are ready.
-  while (!output().includes('AfriChain Sessions is running')) {
-    if (proc.exitCode !== null) throw new Error(`pnpm start exited with ${proc.exitCode}:\n${output()}`)
-    if (Date.now() > deadline) throw new Error(`pnpm start not ready after 90 s:\n${output()}`)
-    await sleep(200)
-  }
-  const kids = childPids(proc.pid!)
-  const byEntry = (entry: string) => {
-    const pid = kids.find((p) => cmdline(p).includes(entry))
-    if (pid === undefined) throw new Error(`no child of start-all runs ${entry}`)
-    return pid
+  let pids: System['pids']
+  try {
+    // start-all.ts prints its banner once both children said they are ready.
+    while (!output().includes('AfriChain Sessions is running')) {
+      if (proc.exitCode !== null) throw new Error(`pnpm start exited with ${proc.exitCode}:\n${output()}`)
+      if (Date.now() > deadline) throw new Error(`pnpm start not ready after 90 s:\n${output()}`)
+      await sleep(200)
+    }
+    const kids = childPids(proc.pid!)
+    const byEntry = (entry: string) => {
+      const pid = kids.find((p) => cmdline(p).includes(entry))
+      if (pid === undefined) throw new Error(`no child of start-all runs ${entry}`)
+      return pid
+    }
+    pids = {
+      startAll: proc.pid!,
+      token: byEntry('services/token/'),
+      analytics: byEntry('services/analytics/'),
+    }
+  } catch (err) {
+    // Stopped the way a user stops it, so its children do not outlive a failed start.
+    await stopAll()
+    rmSync(logPath, { force: true })
+    throw err
   }
   return {
     tokenUrl,
     analyticsUrl,
     eventsStream,
-    pids: {
-      startAll: proc.pid!,
-      token: byEntry('services/token/'),
-      analytics: byEntry('services/analytics/'),
-    },
+    pids,
     logBytes: () => statSync(logPath).size,
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r))
-        proc.kill('SIGTERM')
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 25_000)
-        await exited
-        clearTimeout(timer)
-      }
+      await stopAll()
       rmSync(logPath, { force: true })
     },
   }
