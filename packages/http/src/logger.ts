@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import type { FastifyServerOptions } from 'fastify'
+import pino from 'pino'
 
 /** Paths pino must never print: credentials and tokens wherever they appear in a logged object. */
 export const REDACT_PATHS = [
@@ -43,8 +44,26 @@ function prettyTransport() {
 }
 
 /**
+ * JSON lines to stdout through a buffer: one write per ~4 KiB instead of one `write(2)` per line. With an
+ * access line per request, the synchronous write per line was most of what logging cost a cheap request
+ * (`GET /auth/me`: 54 µs of CPU at info against 37 at warn, same run). The buffer is flushed every 100 ms
+ * and when the process exits (pino flushes its own destinations on exit, also after an uncaught error), so
+ * a line shows at most 100 ms late; only a SIGKILL can lose the last ones.
+ */
+let stdoutDestination: ReturnType<typeof pino.destination> | undefined
+function bufferedStdout() {
+  // One per process: every app a process builds (tests build many) shares stdout.
+  if (!stdoutDestination) {
+    const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 })
+    setInterval(() => destination.flush(), 100).unref()
+    stdoutDestination = destination
+  }
+  return stdoutDestination
+}
+
+/**
  * pino options shared by every process; `stream` lets tests capture the output to grep it for tokens.
- * Without one: pretty on a TTY, JSON lines otherwise. Redaction and serializers apply in both.
+ * Without one: pretty on a TTY, buffered JSON lines otherwise. Redaction and serializers apply in both.
  */
 export function loggerOptions(
   level: LogLevel,
@@ -61,7 +80,6 @@ export function loggerOptions(
         ip: req.ip,
       }),
     },
-    ...(stream ? { stream } : {}),
-    ...(pretty ? { transport: prettyTransport() } : {}),
+    ...(pretty ? { transport: prettyTransport() } : { stream: stream ?? bufferedStdout() }),
   } as NonNullable<FastifyServerOptions['logger']>
 }
