@@ -1,0 +1,247 @@
+import { existsSync } from 'node:fs'
+import { waitFor } from '@africhain/testing'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHROMIUM, launch, openPage, screenshots, seriousViolations } from './helpers/browser.ts'
+import { PASSWORD, type System, startSystem } from './helpers/system.ts'
+
+// The console in Chromium against the real token service and analytics (API + worker) processes: who gets in,
+// an attack seen live and in the flagged list, revoke-all and unlock from the UI, the IP view, the daily report.
+// Every page is screenshotted at 1280 and 360 px (test-results/screenshots) and checked with axe-core.
+const hasChromium = existsSync(CHROMIUM)
+if (!hasChromium)
+  console.warn(`console browser tests skipped: ${CHROMIUM} not found (apt-get install -y chromium)`)
+
+const suffix = String(Date.now() % 1e6).padStart(6, '0')
+const ANALYST = `analyst.${suffix}@example.com`
+const PLAIN = `plain.${suffix}@example.com`
+const VICTIM = `+254711${suffix}`
+const STUFFER_IP = '203.0.113.7'
+const DEVICE = { id: 'victim-phone-1', platform: 'android', name: 'Amina phone' }
+/** Other accounts on the attacker's list (real ones: the IP view shows every account touched). */
+const OTHERS = [0, 1, 2, 3].map((i) => `+254722${i}${suffix.slice(1)}`)
+
+let system: System
+let browser: Browser
+let page: Page
+let problems: string[]
+let victimId: string
+/** An access token of the victim's session that stays live until the analyst revokes everything. */
+let victimAccess: string
+
+async function signIn(identifier: string): Promise<void> {
+  await page.goto(system.consoleUrl)
+  await page.getByLabel('Identifier (phone or email)').fill(identifier)
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+}
+
+async function open(hash: string, heading: string | RegExp): Promise<void> {
+  await page.evaluate((h) => {
+    location.hash = h
+  }, hash)
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor()
+}
+
+async function check(name: string): Promise<void> {
+  await screenshots(page, name)
+  expect(await seriousViolations(page), `axe on ${name}`).toEqual([])
+}
+
+const victimLogin = (headers: Record<string, string> = {}) =>
+  system.token('/auth/login', { identifier: VICTIM, password: PASSWORD, device: DEVICE }, headers)
+
+describe.skipIf(!hasChromium)('the security console in a browser', () => {
+  beforeAll(async () => {
+    system = await startSystem('console')
+    await system.register(ANALYST, 'user security')
+    await system.register(PLAIN)
+    victimId = await system.register(VICTIM)
+    for (const other of OTHERS) await system.register(other)
+    browser = await launch()
+    ;({ page, problems } = await openPage(browser))
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await system?.close()
+  })
+
+  it('refuses a user without the security role, with a clear page', async () => {
+    await page.goto(system.consoleUrl)
+    await page.getByRole('button', { name: 'Sign in' }).waitFor()
+    await check('sign-in')
+    await signIn(PLAIN)
+    await page.getByRole('heading', { name: 'Not allowed' }).waitFor()
+    expect(await page.textContent('main')).toContain('needs security or admin')
+    await check('not-allowed')
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByRole('button', { name: 'Sign in' }).waitFor()
+  })
+
+  it('lets an analyst in, on the overview with its charts', async () => {
+    await signIn(ANALYST)
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+    // The first Tab reaches the skip link, the next ones the navigation.
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content')
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+    await page.locator('.chart-box canvas').first().waitFor()
+    expect(await page.textContent('main')).toContain('active sessions')
+    expect(await page.textContent('main')).toContain('consumer lag')
+    await check('overview')
+  })
+
+  it('shows a replayed refresh token and a credential-stuffing burst in the live feed within 2 s', async () => {
+    await open('#/live', 'Live feed')
+    await page.locator('.live-state.live').waitFor()
+    // The victim's own phone: one session that stays live (for revoke-all below), one whose token is replayed.
+    victimAccess = (await victimLogin()).body.accessToken!
+    const stolen = (await victimLogin()).body.refreshToken
+    const next = (await system.token('/auth/refresh-token', { refreshToken: stolen, device: DEVICE })).body
+    await system.token('/auth/refresh-token', { refreshToken: next.refreshToken, device: DEVICE })
+
+    const replayAt = Date.now()
+    const replay = await system.token('/auth/refresh-token', { refreshToken: stolen, device: DEVICE })
+    expect(replay.body.code).toBe('TOKEN_REUSED')
+    await page.locator('tr', { hasText: 'token.reuse_detected' }).first().waitFor({ timeout: 2_000 })
+    const reuseSeenMs = Date.now() - replayAt
+
+    // One client address tries a leaked password list: the victim's account six times, then strangers.
+    const stuffAt = Date.now()
+    const from = { 'x-forwarded-for': STUFFER_IP }
+    for (let i = 0; i < 6; i++)
+      await system.token(
+        '/auth/login',
+        { identifier: VICTIM, password: `wrong-${i}`, device: { platform: 'web' } },
+        from,
+      )
+    for (const identifier of OTHERS)
+      await system.token(
+        '/auth/login',
+        { identifier, password: 'password1', device: { platform: 'web' } },
+        from,
+      )
+    await page.locator('tr', { hasText: 'user.locked' }).first().waitFor({ timeout: 2_000 })
+    const lockSeenMs = Date.now() - stuffAt
+    console.info(`live feed: reuse detection shown after ${reuseSeenMs} ms, lockout after ${lockSeenMs} ms`)
+    expect(await page.locator('tr', { hasText: STUFFER_IP }).count()).toBeGreaterThan(0)
+    // Each row names the account, not only its id (resolved through the admin API).
+    await page
+      .locator('tr', { hasText: 'token.reuse_detected' })
+      .filter({ hasText: VICTIM })
+      .first()
+      .waitFor()
+    await check('live')
+  })
+
+  it('lists the victim among the flagged users with their identifier and factors', async () => {
+    await open('#/flagged', 'Flagged users')
+    const row = page.locator('tr', { hasText: VICTIM })
+    await waitFor(
+      async () => {
+        if ((await row.count()) > 0) return true
+        await page.evaluate(() => location.reload())
+        await page.getByRole('heading', { level: 1, name: 'Flagged users' }).waitFor()
+        return false
+      },
+      'the victim in the flagged list',
+      15_000,
+    )
+    expect(await row.textContent()).toContain('token reuse')
+    expect(await row.textContent()).toContain(`Test ${VICTIM}`)
+    await check('flagged')
+    await row.getByRole('link').click()
+    await page.getByRole('heading', { level: 1, name: VICTIM }).waitFor()
+  })
+
+  it('revokes all the victim’s sessions from the user page: their access token answers 401 next', async () => {
+    expect(
+      (await system.token('/auth/me', undefined, { authorization: `Bearer ${victimAccess}` })).status,
+    ).toBe(200)
+    await page.getByText('Amina phone').first().waitFor()
+    await check('user')
+    await page.getByRole('button', { name: 'Revoke all sessions' }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke all' }).click()
+    await page
+      .getByRole('status')
+      .getByText(/Revoked 1 session of/)
+      .waitFor()
+    const me = await system.token('/auth/me', undefined, { authorization: `Bearer ${victimAccess}` })
+    expect(me.status).toBe(401)
+    expect(me.body.code).toBe('TOKEN_REVOKED')
+    // The action is an event: it shows in the timeline (refreshed every few seconds), with the analyst as actor.
+    await page
+      .locator('#timeline-title ~ * tr', { hasText: 'reason admin' })
+      .first()
+      .waitFor({ timeout: 10_000 })
+  })
+
+  it('unlocks the victim’s login after confirmation', async () => {
+    await page.getByText('locked', { exact: true }).first().waitFor()
+    // From the keyboard: Enter opens the confirmation, Escape backs out and nothing happens.
+    await page.getByRole('button', { name: 'Unlock login' }).focus()
+    await page.keyboard.press('Enter')
+    await page.getByRole('dialog').waitFor()
+    await page.keyboard.press('Escape')
+    await page.getByRole('dialog').waitFor({ state: 'hidden' })
+    expect((await victimLogin()).body.code).toBe('LOGIN_LOCKED')
+    await page.keyboard.press('Enter')
+    await page.getByRole('dialog').getByRole('button', { name: 'Unlock' }).click()
+    await page.getByRole('status').getByText(`Unlocked login for ${VICTIM}.`).waitFor()
+    expect((await victimLogin()).status).toBe(200)
+    await page.locator('tr', { hasText: 'user.unlocked' }).first().waitFor({ timeout: 10_000 })
+  })
+
+  it('shows every account the stuffing IP touched', async () => {
+    await open(`#/ips/${STUFFER_IP}`, `IP ${STUFFER_IP}`)
+    await page.getByText('accounts touched').waitFor()
+    const failed = Number(
+      await page.locator('.stat', { hasText: 'failed logins' }).locator('.stat-value').textContent(),
+    )
+    expect(failed).toBeGreaterThanOrEqual(5)
+    expect(
+      Number(
+        await page.locator('.stat', { hasText: 'accounts touched' }).locator('.stat-value').textContent(),
+      ),
+    ).toBe(5)
+    await page.locator('a', { hasText: victimId }).first().waitFor()
+    await page.locator('a', { hasText: OTHERS[0]! }).first().waitFor()
+    await check('ip')
+  })
+
+  it('renders today’s daily report with its hourly chart and a CSV download', async () => {
+    await open('#/report', /^Daily report \d{4}-\d{2}-\d{2}$/)
+    await page.locator('.chart-box canvas').waitFor()
+    const logins = Number(
+      await page.locator('.stat', { hasText: 'logins' }).first().locator('.stat-value').textContent(),
+    )
+    expect(logins).toBeGreaterThan(0)
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download CSV' }).click(),
+    ])
+    const csv = await download.createReadStream().then(async (s) => (await s.toArray()).join(''))
+    expect(csv).toMatch(/^metric,\d{4}-\d{2}-\d{2},\d{4}-\d{2}-\d{2},change\r\n/)
+    expect(csv).toContain('hour (UTC)')
+    await check('report')
+  })
+
+  it('finds a user by another spelling of their identifier', async () => {
+    await open('#/find', 'Find a user or an IP')
+    await check('find')
+    await page.getByLabel('Phone number, email address or IP').fill(VICTIM.replace('+254711', '+254 711 '))
+    await page.getByRole('button', { name: 'Find' }).click()
+    await page.getByRole('heading', { level: 1, name: VICTIM }).waitFor()
+  })
+
+  it('ends the analyst’s session on sign-out, and saw no CSP violation or script error', async () => {
+    const stored = await page.evaluate(() => sessionStorage.getItem('africhain.console'))
+    const analystAccess = JSON.parse(stored ?? '{}').accessToken as string
+    expect(analystAccess).toBeTruthy()
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByRole('button', { name: 'Sign in' }).waitFor()
+    const me = await system.token('/auth/me', undefined, { authorization: `Bearer ${analystAccess}` })
+    expect(me.status).toBe(401)
+    expect(problems).toEqual([])
+  })
+})
