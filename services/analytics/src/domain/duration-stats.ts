@@ -10,8 +10,6 @@ export const BUCKETS_PER_DOUBLING = 32
 
 export type DurationStats = { average: number; median: number; max: number }
 
-export const NO_DURATIONS: DurationStats = { average: 0, median: 0, max: 0 }
-
 /** Median of values sorted ascending (mean of the two middle ones for an even count). */
 export function exactMedian(sorted: readonly number[]): number {
   if (sorted.length === 0) return 0

@@ -55,7 +55,3 @@ export function isCalendarDay(day: string): boolean {
 export function addDays(day: string, n: number): string {
   return utcDay(dayStart(day) + n * DAY_MS)
 }
-
-export function floorHour(ms: number): number {
-  return ms - (ms % HOUR_MS)
-}
