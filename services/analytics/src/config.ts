@@ -8,6 +8,7 @@ import {
   integer,
   loadConfig,
   oneOf,
+  optionalSecret,
   optionalString,
   port,
   string,
@@ -15,8 +16,9 @@ import {
   url,
 } from '@africhain/config'
 import type { RiskRules } from './domain/risk-rules.ts'
+import { parseWebhooks } from './notifier/webhooks.ts'
 
-export const ROLES = ['worker', 'api', 'all'] as const
+export const ROLES = ['worker', 'api', 'notifier', 'all'] as const
 export type Role = (typeof ROLES)[number]
 
 /** Every variable the analytics service reads (docs/configuration.md); the first group's names and defaults are the external contract's. */
@@ -35,7 +37,7 @@ export const AnalyticsConfigSpec = {
   TOKEN_AUDIENCE: string('africhain'),
   EVENTS_STREAM: string('session-events'),
   ALERTS_STREAM: string('security-alerts'),
-  /** `worker` consumes the stream, `api` serves HTTP, `all` (the default) does both in one process. */
+  /** `worker` consumes the stream, `api` serves HTTP, `notifier` delivers alerts to webhooks, `all` (the default) all three. */
   ANALYTICS_ROLE: oneOf<Role>('all', ROLES),
   LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
 
@@ -71,6 +73,19 @@ export const AnalyticsConfigSpec = {
   RISK_MULTIPLE_DEVICES: integer(3, 1, 1000),
   RISK_TOKEN_REUSE: integer(1, 1, 1000),
   RISK_FAILED_LOGINS: integer(5, 1, 100_000),
+
+  /** Where risk alerts are delivered (notifier/webhooks.ts): `name=json:url` or `name=slack:url`, comma-separated. */
+  ALERT_WEBHOOKS: parseWebhooks,
+  /** Signs every json webhook delivery (HMAC-SHA256 over timestamp and body); never logged. */
+  ALERT_WEBHOOK_SECRET: optionalSecret(32),
+  NOTIFIER_GROUP: string('notifier'),
+  /** Attempts per alert and hook before it goes to the dead-letter stream. */
+  NOTIFIER_MAX_ATTEMPTS: integer(5, 1, 20),
+  /** The first retry waits about this long, each next one twice as long (with jitter), at most NOTIFIER_RETRY_MAX_MS. */
+  NOTIFIER_RETRY_BASE_MS: integer(1000, 1, 600_000),
+  NOTIFIER_RETRY_MAX_MS: integer(60_000, 1, 3_600_000),
+  NOTIFIER_TIMEOUT_MS: integer(5000, 100, 60_000),
+  NOTIFIER_DEAD_LETTER_STREAM: optionalString,
 
   /** Open `GET /analytics/live` streams per API process at most; one more answers 429 RATE_LIMITED. */
   LIVE_MAX_STREAMS: integer(100, 1, 10_000),
@@ -130,6 +145,7 @@ export const SHUTDOWN_DEADLINE_MS = 20_000
 export function probePortOf(
   config: Pick<AnalyticsConfig, 'ANALYTICS_ROLE' | 'ANALYTICS_PORT' | 'WORKER_METRICS_PORT'>,
 ): number | undefined {
-  if (config.ANALYTICS_ROLE !== 'worker') return config.ANALYTICS_PORT
+  // The HTTP API (role api or all) answers its probes; a worker or notifier alone, its metrics port.
+  if (config.ANALYTICS_ROLE === 'api' || config.ANALYTICS_ROLE === 'all') return config.ANALYTICS_PORT
   return config.WORKER_METRICS_PORT > 0 ? config.WORKER_METRICS_PORT : undefined
 }

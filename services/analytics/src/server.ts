@@ -3,6 +3,7 @@ import { healthPlugin, type LogLevel, listenProblem, loggerOptions, metricsPlugi
 import Fastify from 'fastify'
 import { sql } from 'kysely'
 import { pino } from 'pino'
+import { Registry } from 'prom-client'
 import { buildApp } from './app.ts'
 import {
   type AnalyticsConfig,
@@ -12,6 +13,7 @@ import {
 } from './config.ts'
 import { openConnections } from './connections.ts'
 import { registerStreamGauges } from './metrics.ts'
+import { createNotifier, notifierProblem } from './notifier/notifier.ts'
 import { createWorker } from './worker.ts'
 
 // Loads config, starts the roles ANALYTICS_ROLE asks for, and shuts down with grace on SIGTERM/SIGINT:
@@ -31,15 +33,18 @@ function fail(err: unknown): never {
 }
 try {
   config = loadAnalyticsConfig()
+  const problem = notifierProblem(config)
+  if (problem) throw new Error(problem)
 } catch (err) {
   fail(err)
 }
+const role = config.ANALYTICS_ROLE
+/** Whether this process runs a part: its own role, or `all` (the notifier only with webhooks to call). */
+const runs = (part: 'api' | 'worker' | 'notifier') =>
+  role === part || (role === 'all' && (part !== 'notifier' || config!.ALERT_WEBHOOKS.length > 0))
 
 // Before connecting anything: a port taken stops the start here, with one line.
-for (const port of [
-  config.ANALYTICS_ROLE === 'worker' ? 0 : config.ANALYTICS_PORT,
-  config.ANALYTICS_ROLE === 'worker' ? config.WORKER_METRICS_PORT : 0,
-]) {
+for (const port of [runs('api') ? config.ANALYTICS_PORT : 0, runs('api') ? 0 : config.WORKER_METRICS_PORT]) {
   const taken = await listenProblem(config.HOST, port)
   if (taken) {
     listening = { host: config.HOST, port }
@@ -52,11 +57,10 @@ const logger = pino(loggerOptions(config.LOG_LEVEL as LogLevel) as pino.LoggerOp
 const connections = await openConnections(config, (err) =>
   logger.warn({ err: { message: err.message } }, 'redis unavailable'),
 ).catch(fail)
-const role = config.ANALYTICS_ROLE
-const api = role === 'worker' ? undefined : await buildApp(config, connections)
+const api = runs('api') ? await buildApp(config, connections) : undefined
 
-// A worker-only process can still be probed and scraped on WORKER_METRICS_PORT.
-const probe = role === 'worker' && config.WORKER_METRICS_PORT > 0 ? Fastify({ logger: false }) : undefined
+// A worker-only or notifier-only process can still be probed and scraped on WORKER_METRICS_PORT.
+const probe = !api && config.WORKER_METRICS_PORT > 0 ? Fastify({ logger: false }) : undefined
 if (probe) {
   await probe.register(metricsPlugin, { prefix: 'analytics_worker_process' })
   await probe.register(healthPlugin, {
@@ -71,16 +75,24 @@ if (probe) {
   })
 }
 
-const worker =
-  role === 'api'
-    ? undefined
-    : createWorker({
-        config,
-        redis: connections.redis,
-        db: connections.db,
-        logger: api?.log ?? logger,
-        ...(api ? { registry: api.metrics } : probe ? { registry: probe.metrics } : {}),
-      })
+const registry = api ? { registry: api.metrics } : probe ? { registry: probe.metrics } : {}
+const worker = !runs('worker')
+  ? undefined
+  : createWorker({
+      config,
+      redis: connections.redis,
+      db: connections.db,
+      logger: api?.log ?? logger,
+      ...registry,
+    })
+const notifier = runs('notifier')
+  ? createNotifier({
+      config,
+      redis: connections.redis,
+      logger: api?.log ?? logger,
+      registry: (api ?? probe)?.metrics ?? new Registry(),
+    })
+  : undefined
 
 let closing = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -89,7 +101,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     closing = true
     logger.info({ signal, role }, 'shutting down')
     const force = setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS)
-    await Promise.all([api?.close(), probe?.close(), worker?.stop()])
+    await Promise.all([api?.close(), probe?.close(), worker?.stop(), notifier?.stop()])
     await connections.close()
     clearTimeout(force)
     process.exit(0)
@@ -104,7 +116,7 @@ async function listen(server: { listen(o: { host: string; port: number }): Promi
     // Nothing is served: stop what did start (the worker, the connections) before leaving.
     closing = true
     const force = setTimeout(() => fail(err), 5_000)
-    await Promise.all([api?.close(), probe?.close(), worker?.stop()]).catch(() => {})
+    await Promise.all([api?.close(), probe?.close(), worker?.stop(), notifier?.stop()]).catch(() => {})
     await connections.close().catch(() => {})
     clearTimeout(force)
     fail(err)
@@ -115,6 +127,7 @@ async function listen(server: { listen(o: { host: string; port: number }): Promi
 if (api) await listen(api, config.ANALYTICS_PORT)
 if (probe) await listen(probe, config.WORKER_METRICS_PORT)
 await worker?.start()
+await notifier?.start()
 logger.info({ role }, 'analytics started')
 // `pnpm start` waits for this, not for whatever answers on the port (it may be another instance).
 process.send?.({ ready: 'analytics', port: config.ANALYTICS_PORT }, () => process.disconnect?.())

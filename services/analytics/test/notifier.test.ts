@@ -1,0 +1,181 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { encodeEvent, newRiskAlert, type RiskAlert } from '@africhain/events'
+import type { Redis } from 'ioredis'
+import { pino } from 'pino'
+import { Registry } from 'prom-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadAnalyticsConfig } from '../src/config.ts'
+import { backoff } from '../src/notifier/deliver.ts'
+import { createNotifier, type Notifier, notifierProblem } from '../src/notifier/notifier.ts'
+import { parseWebhooks } from '../src/notifier/webhooks.ts'
+import { testEnv } from './helpers/config.ts'
+import { dropRedis, eventually, redisFor } from './helpers/redis.ts'
+
+// The notifier against real HTTP receivers on loopback: one that fails its first deliveries, a Slack-style
+// one, one that always fails and one that refuses for good. Every alert reaches each live hook exactly once,
+// signed; the others end in the dead-letter stream.
+const SECRET = 'whsec-test-0123456789abcdef0123456789'
+let receiver: Server
+let redis: Redis
+let notifier: Notifier
+const registry = new Registry()
+const logs: string[] = []
+const accepted: Record<string, string[]> = { json: [], slack: [] }
+const received: Record<string, number> = { json: 0, slack: 0, dead: 0, gone: 0 }
+let badSignatures = 0
+let config: ReturnType<typeof loadAnalyticsConfig>
+
+function verified(req: IncomingMessage, body: string): boolean {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(req.headers['x-africhain-signature']))
+  if (!m) return false
+  if (Math.abs(Date.now() / 1000 - Number(m[1])) > 300) return false
+  const expected = createHmac('sha256', SECRET).update(`${m[1]}.${body}`).digest()
+  return timingSafeEqual(expected, Buffer.from(m[2]!, 'hex'))
+}
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = ''
+    req.on('data', (d) => {
+      body += d
+    })
+    req.on('end', () => {
+      const hook = req.url!.slice(1)
+      const n = ++received[hook]!
+      if (hook === 'dead') return void res.writeHead(500).end()
+      if (hook === 'gone') return void res.writeHead(410).end()
+      // The first three json deliveries and the first slack one fail, as a receiver being deployed would.
+      if ((hook === 'json' && n <= 3) || (hook === 'slack' && n === 1)) return void res.writeHead(503).end()
+      if (hook === 'json') {
+        if (!verified(req, body)) {
+          badSignatures++
+          return void res.writeHead(401).end()
+        }
+        accepted.json!.push((JSON.parse(body) as RiskAlert).id)
+      } else {
+        const text = (JSON.parse(body) as { text: string }).text
+        accepted.slack!.push(/Alert (\S+) at/.exec(text)![1]!)
+      }
+      res.writeHead(204).end()
+    })
+  })
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
+  const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
+  config = loadAnalyticsConfig(
+    testEnv({
+      ANALYTICS_ROLE: 'notifier',
+      ALERT_WEBHOOKS: `ops=json:${base}/json,chat=slack:${base}/slack,broken=json:${base}/dead,gone=json:${base}/gone`,
+      ALERT_WEBHOOK_SECRET: SECRET,
+      NOTIFIER_MAX_ATTEMPTS: '4',
+      NOTIFIER_RETRY_BASE_MS: '20',
+      NOTIFIER_RETRY_MAX_MS: '200',
+      NOTIFIER_TIMEOUT_MS: '2000',
+    }),
+  )
+  redis = redisFor(config)
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) })
+  notifier = createNotifier({ config, redis, logger, registry, blockMs: 200 })
+  await notifier.start()
+})
+
+afterAll(async () => {
+  await notifier?.stop()
+  await new Promise((r) => receiver?.close(r))
+  await dropRedis(redis)
+})
+
+const count = async (hook: string, outcome: string) =>
+  (await registry.getSingleMetric('analytics_notifier_deliveries_total')!.get()).values.find(
+    (v) => v.labels.hook === hook && v.labels.outcome === outcome,
+  )?.value ?? 0
+
+describe('the notifier', () => {
+  const alerts = Array.from({ length: 6 }, (_, i) =>
+    newRiskAlert(`user-${i}`, {
+      score: 60 + i,
+      holderScore: 40,
+      factors: [{ code: 'TOKEN_REUSE', points: 40, detail: {} }],
+    }),
+  )
+  const ids = alerts.map((a) => a.id).sort()
+
+  it('delivers every alert exactly once to each hook, through failures, signed', async () => {
+    for (const alert of alerts) await redis.xadd(config.ALERTS_STREAM, '*', ...encodeEvent(alert))
+    await eventually(async () => accepted.json!.length >= 6 && accepted.slack!.length >= 6, 15_000)
+    // Give a duplicate the time to show: every other delivery settled (dead-lettered) first.
+    await eventually(async () => (await count('broken', 'dead_lettered')) === 6, 15_000)
+    expect([...accepted.json!].sort()).toEqual(ids)
+    expect([...accepted.slack!].sort()).toEqual(ids)
+    expect(badSignatures).toBe(0)
+    expect(await count('ops', 'delivered')).toBe(6)
+    expect(await count('ops', 'failed')).toBe(3)
+    expect(await count('chat', 'delivered')).toBe(6)
+  })
+
+  it('dead-letters an alert after NOTIFIER_MAX_ATTEMPTS failures, and at once when the hook refuses for good', async () => {
+    await eventually(async () => (await count('gone', 'dead_lettered')) === 6, 15_000)
+    expect(received.dead).toBe(6 * 4)
+    expect(received.gone).toBe(6)
+    const entries = (await redis.xrange(`${config.ALERTS_STREAM}:undelivered`, '-', '+')).map(([, f]) => {
+      const m = new Map<string, string>()
+      for (let i = 0; i < f.length; i += 2) m.set(f[i]!, f[i + 1]!)
+      return m
+    })
+    const of = (hook: string) => entries.filter((e) => e.get('hook') === hook)
+    expect(
+      of('broken')
+        .map((e) => e.get('alertId'))
+        .sort(),
+    ).toEqual(ids)
+    expect(of('broken').every((e) => e.get('attempts') === '4' && e.get('reason') === 'HTTP 500')).toBe(true)
+    expect(of('gone').every((e) => e.get('attempts') === '1' && e.get('reason') === 'HTTP 410')).toBe(true)
+    expect((JSON.parse(of('gone')[0]!.get('data')!) as RiskAlert).type).toBe('risk.alert')
+    const pending = (await redis.xpending(config.ALERTS_STREAM, config.NOTIFIER_GROUP)) as [number]
+    expect(pending[0]).toBe(0)
+  })
+
+  it('never logs the secret or a webhook URL', () => {
+    const text = logs.join('')
+    expect(text).toContain('webhook delivery dead-lettered')
+    expect(text).not.toContain(SECRET)
+    expect(text).not.toContain('127.0.0.1')
+  })
+})
+
+describe('notifier configuration', () => {
+  it.each([
+    ['ops=json:', 'entry 1'],
+    ['ops=xml:https://x.example', 'entry 1'],
+    ['ops=json:https://a.example,ops=slack:https://b.example', 'appears twice'],
+    ['bad name=json:https://a.example', 'entry 1'],
+  ])('ALERT_WEBHOOKS=%s is refused (%s), never echoing a URL', (raw, says) => {
+    expect(() => parseWebhooks(raw)).toThrow(says)
+    try {
+      parseWebhooks(raw)
+    } catch (err) {
+      expect((err as Error).message).not.toContain('example')
+    }
+  })
+
+  it('needs a secret for json hooks, and webhooks for the notifier role', () => {
+    const base = testEnv({})
+    const noSecret = loadAnalyticsConfig({ ...base, ALERT_WEBHOOKS: 'ops=json:https://a.example' })
+    expect(notifierProblem(noSecret)).toMatch(/^ALERT_WEBHOOK_SECRET: /)
+    const slackOnly = loadAnalyticsConfig({ ...base, ALERT_WEBHOOKS: 'chat=slack:https://hooks.example' })
+    expect(notifierProblem(slackOnly)).toBeUndefined()
+    expect(notifierProblem(loadAnalyticsConfig({ ...base, ANALYTICS_ROLE: 'notifier' }))).toMatch(
+      /^ALERT_WEBHOOKS: /,
+    )
+    expect(() => loadAnalyticsConfig({ ...base, ALERT_WEBHOOK_SECRET: 'short' })).toThrow(
+      /ALERT_WEBHOOK_SECRET/,
+    )
+  })
+
+  it('backs off exponentially with jitter, capped', () => {
+    const policy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1000, timeoutMs: 1000 }
+    expect([1, 2, 3, 4, 5].map((n) => backoff(n, policy, () => 1))).toEqual([100, 200, 400, 800, 1000])
+    expect([1, 2, 3, 4, 5].map((n) => backoff(n, policy, () => 0))).toEqual([50, 100, 200, 400, 500])
+  })
+})
