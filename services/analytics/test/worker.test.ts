@@ -77,7 +77,8 @@ describe('worker', () => {
     await publish(redis, config.EVENTS_STREAM, events)
     const worker = start()
     await worker.start()
-    await eventually(async () => (await stored()) === 50)
+    await worker.storedEntries(50)
+    expect(await stored()).toBe(50)
     await eventually(
       async () => (await readGroupInfo(redis, config.EVENTS_STREAM, config.CONSUMER_GROUP))?.pending === 0,
     )
@@ -184,10 +185,13 @@ describe('worker', () => {
       login(who(3), T + 2000),
     ])
     await publish(redis, config.EVENTS_STREAM, [reuse(who(1), T + 3000)])
-    await eventually(async () => (await alertsIn(config.ALERTS_STREAM)).length === 1)
+    await worker.storedEntries(4)
+    await worker.alerts.flush()
+    expect(await alertsIn(config.ALERTS_STREAM)).toHaveLength(1)
     // More suspicious activity while still above the threshold: no new alert.
     await publish(redis, config.EVENTS_STREAM, [refresh(who(4), T + 4000), reuse(who(2), T + 5000)])
-    await eventually(async () => (await stored()) === 6)
+    await worker.storedEntries(6)
+    expect(await stored()).toBe(6)
     await worker.alerts.flush()
     expect(await alertsIn(config.ALERTS_STREAM)).toHaveLength(1)
     const [first] = await alertsIn(config.ALERTS_STREAM)
@@ -198,14 +202,15 @@ describe('worker', () => {
     now = T + 2 * 3600_000 + 600_000
     const later = T + 2 * 3600_000
     await publish(redis, config.EVENTS_STREAM, [refresh(who(1), later)])
-    await eventually(async () => (await stored()) === 7)
+    await worker.storedEntries(7)
+    expect(await stored()).toBe(7)
     await publish(redis, config.EVENTS_STREAM, [
       login(who(5), later + 1000),
       login(who(6), later + 2000),
       login(who(7), later + 3000),
       reuse(who(5), later + 4000),
     ])
-    await eventually(async () => (await alertsIn(config.ALERTS_STREAM)).length === 2)
+    await worker.storedEntries(11)
     await worker.alerts.flush()
     expect(await alertsIn(config.ALERTS_STREAM)).toHaveLength(2)
   })
@@ -239,14 +244,16 @@ describe('gap detection', () => {
     const worker = start()
     await worker.start()
     await publish(redis, config.EVENTS_STREAM, traffic(20))
-    await eventually(async () => (await stored()) === 20)
+    await worker.storedEntries(20)
+    expect(await stored()).toBe(20)
     await worker.stop()
 
     await publish(redis, config.EVENTS_STREAM, traffic(30))
     await redis.xtrim(config.EVENTS_STREAM, 'MAXLEN', 5) // 25 entries nobody read are gone
     const again = start()
     await again.start()
-    await eventually(async () => (await stored()) === 25)
+    await again.storedEntries(5)
+    expect(await stored()).toBe(25)
     expect(await store().completeness()).toMatchObject({ gaps: 1, missingEvents: 25 })
 
     const issuer = await startTokenIssuer(redis)
@@ -271,7 +278,8 @@ describe('gap detection', () => {
     const worker = start()
     await worker.start()
     await publish(redis, config.EVENTS_STREAM, traffic(10))
-    await eventually(async () => (await stored()) === 10)
+    await worker.storedEntries(10)
+    expect(await stored()).toBe(10)
     await worker.stop()
     // While no one reads, the publisher's MAXLEN drops unread entries; a worker then reads past the hole
     // before any check runs. Redis's per-group entries-read still tells.
@@ -298,13 +306,15 @@ describe('gap detection', () => {
     const worker = start()
     await worker.start()
     await publish(redis, config.EVENTS_STREAM, traffic(10))
-    await eventually(async () => (await stored()) === 10)
+    await worker.storedEntries(10)
+    expect(await stored()).toBe(10)
     await worker.stop()
     await redis.del(config.EVENTS_STREAM)
     await publish(redis, config.EVENTS_STREAM, traffic(5, Date.now() + 10))
     const again = start()
     await again.start()
-    await eventually(async () => (await stored()) === 15)
+    await again.storedEntries(5)
+    expect(await stored()).toBe(15)
     const gaps = await sql<{ kind: string }>`select kind from analytics_stream_gaps`.execute(t.db)
     expect(gaps.rows.map((r) => r.kind)).toEqual(['stream_lost'])
   })
@@ -313,10 +323,12 @@ describe('gap detection', () => {
     const worker = start()
     await worker.start()
     await publish(redis, config.EVENTS_STREAM, traffic(10))
-    await eventually(async () => (await stored()) === 10)
+    await worker.storedEntries(10)
+    expect(await stored()).toBe(10)
     await redis.del(config.EVENTS_STREAM)
     await publish(redis, config.EVENTS_STREAM, traffic(4, Date.now() + 10))
-    await eventually(async () => (await stored()) === 14)
+    await worker.storedEntries(14)
+    expect(await stored()).toBe(14)
     expect(await store().completeness()).toMatchObject({ gaps: 1 })
   })
 
@@ -325,7 +337,8 @@ describe('gap detection', () => {
     await redis.xtrim(config.EVENTS_STREAM, 'MAXLEN', 4)
     const worker = start()
     await worker.start()
-    await eventually(async () => (await stored()) === 4)
+    await worker.storedEntries(4)
+    expect(await stored()).toBe(4)
     expect(await store().completeness()).toMatchObject({ gaps: 1, missingEvents: 6 })
 
     await t.truncate()
@@ -352,7 +365,8 @@ describe('encoding', () => {
     await redis.xadd(config.EVENTS_STREAM, '*', ...encodeEvent(event))
     const worker = start()
     await worker.start()
-    await eventually(async () => (await stored()) === 1)
+    await worker.storedEntries(1)
+    expect(await stored()).toBe(1)
     const page = await store().events({ userId: event.userId!, limit: 5 })
     expect(page.envelopes.map((e) => JSON.parse(e))).toEqual([event])
   })

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { tally } from '@africhain/testing'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import type { AnalyticsConfig } from '../../src/config.ts'
@@ -7,12 +8,17 @@ import { createWorker, type Worker, type WorkerOptions } from '../../src/worker.
 
 export const silent = pino({ level: 'silent' })
 
-/** An in-process worker with short timings for tests. */
+/**
+ * An in-process worker with short timings for tests. `storedEntries(n)` is a latch on the worker's
+ * afterStore seam: it resolves once this worker has stored n stream entries (every part of their batches
+ * committed), duplicates included.
+ */
 export function testWorker(
   config: AnalyticsConfig,
   deps: Pick<WorkerOptions, 'redis' | 'db'> & Partial<WorkerOptions>,
-): Worker & { registry: Registry } {
+): Worker & { registry: Registry; storedEntries(n: number): Promise<unknown> } {
   const registry = deps.registry ?? new Registry()
+  const stored = tally<string>('entries stored by this worker', 10_000)
   const worker = createWorker({
     config,
     logger: silent,
@@ -21,8 +27,15 @@ export function testWorker(
     alertSweepMs: 200,
     ...deps,
     registry,
+    hooks: {
+      ...deps.hooks,
+      afterStore: async (batch) => {
+        await deps.hooks?.afterStore?.(batch)
+        stored.add(...batch.map((e) => e.id))
+      },
+    },
   })
-  return Object.assign(worker, { registry })
+  return Object.assign(worker, { registry, storedEntries: stored.reached })
 }
 
 /** Runs test/fixtures/crashing-worker.ts with `config` as its environment; resolves with its exit signal. */
