@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { csv } from '../src/format.ts'
+import { last24Hours } from '../src/rolling.ts'
 import { parseRoute } from '../src/router.ts'
 import { readSse, type SseMessage } from '../src/sse.ts'
 
@@ -75,5 +76,23 @@ describe('parseRoute', () => {
     ['#/nowhere', { page: 'overview' }],
   ])('%s', (hash, route) => {
     expect(parseRoute(hash)).toEqual(route)
+  })
+})
+
+describe('last24Hours', () => {
+  const day = (base: number) => Array.from({ length: 24 }, (_, h) => base + h)
+  it.each([
+    [0, 'one hour of today'],
+    [13, 'an afternoon'],
+    [23, 'the whole of today'],
+  ])('at %sh UTC (%s) stitches the two windows from three days', (hour) => {
+    const r = last24Hours([day(100), day(200), day(300)], hour)
+    expect(r.current).toHaveLength(24)
+    expect(r.previous).toHaveLength(24)
+    expect(r.current.at(-1)).toBe(300 + hour) // ends with the current hour of today
+    expect(r.current[0]).toBe(hour === 23 ? 300 : 200 + hour + 1)
+    expect(r.previous.at(-1)).toBe(200 + hour)
+    expect(r.hours.at(-1)).toBe(hour)
+    expect(r.hours[0]).toBe((hour + 1) % 24)
   })
 })

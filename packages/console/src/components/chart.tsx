@@ -8,7 +8,14 @@ export type Series = { label: string; values: number[]; color: string; dash?: bo
  * Hourly figures as lines (uPlot, one canvas), resized with its box. `summary` is what a screen reader gets
  * instead of the canvas; the numbers are in a table next to every chart that matters.
  */
-export function HourlyChart(props: { title: string; series: Series[]; summary: string; height?: number }) {
+export function HourlyChart(props: {
+  title: string
+  series: Series[]
+  summary: string
+  height?: number
+  /** The hour of day of the i-th figure (a rolling window); default i. */
+  hours?: number[]
+}) {
   const box = useRef<HTMLDivElement>(null)
   useEffect(() => {
     const el = box.current
@@ -19,7 +26,10 @@ export function HourlyChart(props: { title: string; series: Series[]; summary: s
       height: props.height ?? 220,
       scales: { x: { time: false } },
       axes: [
-        { values: (_u, ticks) => ticks.map((t) => `${String(t).padStart(2, '0')}h`), stroke: '#475569' },
+        {
+          values: (_u, ticks) => ticks.map((t) => `${String(props.hours?.[t] ?? t).padStart(2, '0')}h`),
+          stroke: '#475569',
+        },
         { stroke: '#475569', size: 40 },
       ],
       legend: { live: false },
@@ -44,7 +54,7 @@ export function HourlyChart(props: { title: string; series: Series[]; summary: s
       resize.disconnect()
       plot.destroy()
     }
-  }, [props.series, props.height])
+  }, [props.series, props.height, props.hours])
   return (
     <figure class="chart">
       <figcaption>{props.title}</figcaption>

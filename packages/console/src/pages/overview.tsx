@@ -3,6 +3,7 @@ import { Bars, HourlyChart } from '../components/chart.tsx'
 import { Async, Page, Stat } from '../components/ui.tsx'
 import { duration, time, utcDay } from '../format.ts'
 import { useConsole, useLoad } from '../hooks.ts'
+import { last24Hours, type Rolling } from '../rolling.ts'
 import type { Change, DailyReport, PipelineHealth, SessionAnalytics } from '../types.ts'
 
 const REFRESH_MS = 5_000
@@ -14,18 +15,21 @@ const TYPES: [keyof DailyReport['comparedToPreviousDay'], string][] = [
   ['reuseDetections', 'Reuse detections'],
 ]
 
-/** System-wide figures, refreshed every 5 s: sessions, devices, durations, today against yesterday, pipeline. */
+/** System-wide figures, refreshed every 5 s: sessions, devices, durations, the last 24 h against the 24 before, pipeline. */
 export function OverviewPage() {
   const { api } = useConsole()
   const load = useLoad(
     async (): Promise<OverviewData> => {
-      const [overview, today, yesterday, pipeline] = await Promise.all([
+      const now = new Date()
+      const [overview, today, yesterday, before, pipeline] = await Promise.all([
         api.overview(),
-        api.report(utcDay()),
-        api.report(utcDay(new Date(), -1)),
+        api.report(utcDay(now)),
+        api.report(utcDay(now, -1)),
+        api.report(utcDay(now, -2)),
         api.pipeline().catch(() => ({})),
       ])
-      return { overview, today, yesterday, pipeline }
+      const rolling = last24Hours([before.hourly, yesterday.hourly, today.hourly], now.getUTCHours())
+      return { overview, today, rolling, pipeline }
     },
     [api],
     REFRESH_MS,
@@ -40,17 +44,17 @@ export function OverviewPage() {
 type OverviewData = {
   overview: SessionAnalytics
   today: DailyReport
-  yesterday: DailyReport
+  rolling: Rolling
   pipeline: PipelineHealth
 }
 
-function OverviewBody({ overview, today, yesterday, pipeline }: OverviewData) {
+function OverviewBody({ overview, today, rolling, pipeline }: OverviewData) {
   const series = useMemo(
     () => [
-      { label: `today (${today.date})`, values: today.hourly, color: '#2563eb' },
-      { label: `previous day (${yesterday.date})`, values: yesterday.hourly, color: '#64748b', dash: true },
+      { label: 'last 24 h', values: rolling.current, color: '#2563eb' },
+      { label: 'the 24 h before', values: rolling.previous, color: '#64748b', dash: true },
     ],
-    [today.hourly.join(), yesterday.hourly.join()],
+    [rolling.current.join(), rolling.previous.join()],
   )
   const completeness = overview.dataCompleteness
   const byType = TYPES.map(([key, label]) => {
@@ -69,13 +73,17 @@ function OverviewBody({ overview, today, yesterday, pipeline }: OverviewData) {
       <div class="grid">
         <div class="card wide">
           <HourlyChart
-            title="Events per hour (UTC): today against the previous day"
+            title="Events per hour (UTC), the last 24 hours against the 24 before"
             series={series}
-            summary={`Events per hour today: ${today.hourly.join(', ')}. Previous day: ${yesterday.hourly.join(', ')}.`}
+            hours={rolling.hours}
+            summary={`Events per hour over the last 24 hours, from ${rolling.hours[0]}h UTC: ${rolling.current.join(', ')}. The 24 hours before: ${rolling.previous.join(', ')}.`}
           />
         </div>
         <div class="card">
-          <Bars title="Today by type (bar) against the previous day (thin bar)" items={byType} />
+          <Bars
+            title={`Today (${today.date} UTC) by type (bar) against the previous day (thin bar)`}
+            items={byType}
+          />
         </div>
         <div class="card">
           <Bars
