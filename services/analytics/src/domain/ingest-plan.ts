@@ -1,15 +1,17 @@
 import { newRiskAlert, type RiskAlert, type RiskFactor, type SessionEvent } from '@africhain/events'
 import { boundedWrites, type DayBounds } from './day-bounds.ts'
-import { type CounterDelta, counterDeltas, factsOf, userKey } from './event-facts.ts'
-import { covers, type RecentEvents, type RecentLimits, trimRecent } from './recent-events.ts'
+import { type CounterDelta, counterDeltas } from './event-facts.ts'
+import { type HistoryNeeds, histories } from './history-coverage.ts'
+import { type RecentEvents, type RecentLimits, trimRecent } from './recent-events.ts'
 import type { RiskRules } from './risk-rules.ts'
-import { byTime, type RiskEvent } from './risk-score.ts'
+import type { RiskEvent } from './risk-score.ts'
 import { type SessionDelta, sessionDeltas } from './session-delta.ts'
 import { alertTransition, rescoreUser } from './user-rescore.ts'
 
 /**
  * What one ingest transaction writes, decided without the database: `events + locked state → rows + alerts`.
- * storage/ingest.ts stores the events, locks the users' risk rows, hands both here, and renders the plan.
+ * storage/ingest.ts stores the events, locks the users' risk rows, asks history-coverage.ts which stored
+ * history the rows lack (and reads it), hands all of it here, and renders the plan.
  */
 
 /** What a user's locked risk row says before this batch (no entry: a new user). */
@@ -21,12 +23,6 @@ export type LockedUser = {
   recent: RecentEvents | null
   dayBounds: DayBounds
 }
-
-/** Every stored event of `users` from `from` on: what re-scoring needs that their risk rows do not hold. */
-export type HistoryRead = { users: string[]; from: number }
-
-/** The new events' scoring facts by user, and the stored history the plan needs beyond the locked rows. */
-export type HistoryNeeds = { added: Map<string, RiskEvent[]>; read: HistoryRead | null }
 
 export type RiskRow = {
   userId: string
@@ -59,62 +55,6 @@ export type IngestPlan = {
 }
 
 export type PlanContext = { rules: RiskRules; recent?: RecentLimits | undefined; now: Date }
-
-/**
- * History coverage: a user's recent history in the risk row serves when it reaches back a window before
- * their earliest new event (or the user is new: no row, no stored events); the others are read from the
- * event store, all from the earliest point any of them needs.
- */
-export function historyNeeds(
-  fresh: readonly SessionEvent[],
-  locked: ReadonlyMap<string, LockedUser>,
-  rules: RiskRules,
-): HistoryNeeds {
-  const added = new Map<string, RiskEvent[]>()
-  for (const e of fresh) {
-    if (!e.userId) continue
-    const user = userKey(e.userId)
-    const list = added.get(user) ?? []
-    if (list.length === 0) added.set(user, list)
-    const facts = factsOf(e)
-    const at = Date.parse(e.occurredAt)
-    list.push({
-      id: e.id,
-      type: e.type,
-      at,
-      ip: e.ip ?? null,
-      deviceKey: facts.deviceKey,
-      reason: facts.reason,
-    })
-  }
-  const users: string[] = []
-  let from = Number.POSITIVE_INFINITY
-  for (const [userId, list] of added) {
-    const state = locked.get(userId)
-    const newMin = Math.min(...list.map((e) => e.at))
-    if (!state || (state.recent && covers(state.recent, newMin, rules))) continue
-    users.push(userId)
-    from = Math.min(from, newMin - rules.windowMs)
-  }
-  return { added, read: users.length > 0 ? { users, from } : null }
-}
-
-/** Each user's history with the new events in it (`stored`: what `needs.read` asked for; it holds this batch). */
-function histories(
-  needs: HistoryNeeds,
-  locked: ReadonlyMap<string, LockedUser>,
-  stored: ReadonlyMap<string, RiskEvent[]>,
-): Map<string, RecentEvents> {
-  const out = new Map<string, RecentEvents>()
-  const read = new Set(needs.read?.users)
-  for (const [userId, list] of needs.added) {
-    const recent = locked.get(userId)?.recent
-    if (read.has(userId)) out.set(userId, { from: needs.read!.from, events: stored.get(userId) ?? [] })
-    else if (recent) out.set(userId, { from: recent.from, events: [...recent.events, ...list].sort(byTime) })
-    else out.set(userId, { from: null, events: [...list].sort(byTime) })
-  }
-  return out
-}
 
 /**
  * One re-score per user with new events (every evaluation point they can change, domain/user-rescore.ts),

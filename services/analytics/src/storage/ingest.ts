@@ -3,14 +3,15 @@ import { isDuplicateKey, retryOnDeadlock } from '@africhain/db'
 import type { RiskAlert, SessionEvent } from '@africhain/events'
 import type { Kysely } from 'kysely'
 import { userKey } from '../domain/event-facts.ts'
-import { historyNeeds, type LockedUser, planIngest } from '../domain/ingest-plan.ts'
+import { historyNeeds } from '../domain/history-coverage.ts'
+import { type LockedUser, planIngest } from '../domain/ingest-plan.ts'
 import type { RecentLimits } from '../domain/recent-events.ts'
 import type { RiskRules } from '../domain/risk-rules.ts'
 import type { RiskEvent } from '../domain/risk-score.ts'
+import { addCounters, savePosition, upsertSessions } from './aggregate-statements.ts'
 import { riskEventRows } from './event.repository.ts'
 import { runScript } from './ingest-script.ts'
 import {
-  addCounters,
   BEGIN,
   COMMIT,
   idsOf,
@@ -19,9 +20,7 @@ import {
   lockUsers,
   ROLLBACK,
   type StreamPosition,
-  savePosition,
   selectInserted,
-  upsertSessions,
 } from './ingest-statements.ts'
 import { insertAlerts, insertRisk, updateHistory, updateRisk, writeDayMaxima } from './risk-statements.ts'
 import type { Database } from './tables.ts'
