@@ -1,6 +1,7 @@
 import { checkCompose } from './compose.ts'
 import { checkImage, type Image } from './dockerfile.ts'
 import { checkKubernetes } from './k8s.ts'
+import { checkMetrics } from './metrics.ts'
 import { obj, Report } from './report.ts'
 import { SERVICES } from './services.ts'
 import { parseYamlFiles, yamlFiles } from './yaml-files.ts'
@@ -16,5 +17,6 @@ export function checkManifests(base: string): Report {
     docs.filter((d) => d.file.startsWith('infra/k8s/')),
     images,
   )
+  checkMetrics(report, docs, base)
   return report
 }

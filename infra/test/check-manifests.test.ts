@@ -11,7 +11,7 @@ const copies: string[] = []
 function drifted(file: string, from: string, to: string): string {
   const base = mkdtempSync(join(tmpdir(), 'check-infra-'))
   copies.push(base)
-  for (const part of ['docker', 'k8s', 'nginx', 'compose.yaml'])
+  for (const part of ['docker', 'k8s', 'nginx', 'prometheus', 'grafana', 'compose.yaml'])
     cpSync(join(root, 'infra', part), join(base, 'infra', part), { recursive: true })
   const path = join(base, file)
   const text = readFileSync(path, 'utf8')
@@ -56,6 +56,20 @@ describe('pnpm check:infra', () => {
       'EXPOSE 3002',
       'EXPOSE 3000',
       'EXPOSE 3000, but the service listens on 3002',
+    ],
+    [
+      'an alert rule over a metric no service exports',
+      'infra/prometheus/alerts.yaml',
+      'max(token_outbox_backlog) > 1000',
+      'max(token_outbox_backlog_total) > 1000',
+      'TokenOutboxBacklog: token_outbox_backlog_total is not a metric the services export',
+    ],
+    [
+      'a dashboard panel over a metric no service exports',
+      'infra/grafana/africhain-sessions.json',
+      'max(analytics_consumer_lag_seconds)',
+      'max(analytics_consumer_lag_secs)',
+      'analytics_consumer_lag_secs is not a metric the services export',
     ],
     [
       'an nginx upstream port',
