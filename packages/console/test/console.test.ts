@@ -3,7 +3,7 @@ import { waitFor } from '@africhain/testing'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM, launch, openPage, screenshots, seriousViolations } from './helpers/browser.ts'
-import { PASSWORD, type System, startSystem } from './helpers/system.ts'
+import { type Answer, PASSWORD, type System, startSystem } from './helpers/system.ts'
 
 // The console in Chromium against the real token service and analytics (API + worker) processes: who gets in,
 // an attack seen live and in the flagged list, revoke-all and unlock from the UI, the IP view, the daily report.
@@ -28,6 +28,8 @@ let problems: string[]
 let victimId: string
 /** An access token of the victim's session that stays live until the analyst revokes everything. */
 let victimAccess: string
+/** The victim's token pair from the login right after the unlock. */
+let unlockedLogin: Answer['body']
 
 async function signIn(identifier: string): Promise<void> {
   await page.goto(system.consoleUrl)
@@ -189,8 +191,33 @@ describe.skipIf(!hasChromium)('the security console in a browser', () => {
     await page.keyboard.press('Enter')
     await page.getByRole('dialog').getByRole('button', { name: 'Unlock' }).click()
     await page.getByRole('status').getByText(`Unlocked login for ${VICTIM}.`).waitFor()
-    expect((await victimLogin()).status).toBe(200)
+    const relogin = await victimLogin()
+    expect(relogin.status).toBe(200)
+    unlockedLogin = relogin.body
     await page.locator('tr', { hasText: 'user.unlocked' }).first().waitFor({ timeout: 10_000 })
+  })
+
+  it('revokes one session from its card: that token answers 401, the others live on', async () => {
+    const pairs = [unlockedLogin, (await victimLogin()).body, (await victimLogin()).body]
+    await page.reload()
+    await page.getByRole('heading', { level: 1, name: VICTIM }).waitFor()
+    const cards = page.locator('.session')
+    await waitFor(async () => (await cards.count()) === 3, 'the three live sessions on the page')
+    await cards.last().getByRole('button', { name: 'Revoke this session' }).click()
+    await page
+      .getByRole('dialog', { name: 'Revoke this session' })
+      .getByRole('button', { name: 'Revoke session' })
+      .click()
+    const said = await page
+      .getByRole('status')
+      .getByText(/Revoked the session/)
+      .textContent()
+    const revoked = pairs.find((p) => said?.includes(`${p.sessionId?.slice(0, 8)}…`))
+    expect(revoked, said ?? '').toBeDefined()
+    for (const pair of pairs) {
+      const me = await system.token('/auth/me', undefined, { authorization: `Bearer ${pair.accessToken}` })
+      expect(me.status, pair.sessionId).toBe(pair === revoked ? 401 : 200)
+    }
   })
 
   it('shows every account the stuffing IP touched', async () => {
