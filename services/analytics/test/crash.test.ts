@@ -8,7 +8,7 @@ import { testEnv } from './helpers/config.ts'
 import { type TestDb, testDatabase } from './helpers/db.ts'
 import { failedLogin, login, refresh } from './helpers/events.ts'
 import { dropRedis, eventually, redisFor } from './helpers/redis.ts'
-import { runCrashingWorker, testWorker } from './helpers/worker.ts'
+import { killWorkerWhen, runCrashingWorker, testWorker } from './helpers/worker.ts'
 
 /**
  * Workers killed with SIGKILL at the two dangerous points of a batch, then replaced: every event is
@@ -99,5 +99,20 @@ describe('crash safety', () => {
     const handled = await restarted.registry.getSingleMetricAsString('analytics_worker_events_total')
     expect(handled).toContain('result="duplicate"} 10')
     expect(await totals()).toEqual({ stored: 120, counted: 120, refreshes: 40 })
+  }, 30_000)
+
+  it('killed wherever it is while draining, with no test seam: the same consumer resumes; each counted once', async () => {
+    await publish(redis, config.EVENTS_STREAM, someEvents(300, 'c'))
+    const { stored } = await totals()
+    // Batches of 10 commit every few milliseconds: the kill lands inside one of them or between two.
+    await killWorkerWhen({ ...env, CONSUMER_NAME: 'doomed-3' }, async () => (await totals()).stored > stored)
+    const restarted = testWorker({ ...config, CONSUMER_NAME: 'doomed-3' }, { redis, db: t.db })
+    await restarted.start()
+    await eventually(async () => {
+      const g = await readGroupInfo(redis, config.EVENTS_STREAM, config.CONSUMER_GROUP)
+      return g?.lag === 0 && g.pending === 0
+    })
+    await restarted.stop()
+    expect(await totals()).toEqual({ stored: 420, counted: 420, refreshes: 140 })
   }, 30_000)
 })

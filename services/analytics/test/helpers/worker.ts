@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { sleep } from '@africhain/bus'
 import { tally } from '@africhain/testing'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
@@ -63,4 +64,28 @@ export function runCrashingWorker(
       else resolve(signal)
     })
   })
+}
+
+/**
+ * Runs test/fixtures/crashing-worker.ts with no crash point and SIGKILLs it as soon as `ready()` holds,
+ * wherever it is then (between statements of a transaction, between commit and XACK, in a read).
+ */
+export async function killWorkerWhen(
+  env: Record<string, string>,
+  ready: () => Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const script = fileURLToPath(new URL('../fixtures/crashing-worker.ts', import.meta.url))
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: 'ignore' })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const deadline = Date.now() + timeoutMs
+  try {
+    while (!(await ready())) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error('the worker made no progress')
+      await sleep(5)
+    }
+  } finally {
+    child.kill('SIGKILL')
+    await exited
+  }
 }
