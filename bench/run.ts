@@ -189,6 +189,7 @@ try {
           pairs: PAIRS,
           chains: 32,
           rotations: 5000,
+          accounts: Number(process.env.BENCH_CHAIN_ACCOUNTS ?? 1),
           parts: (process.env.BENCH_SYSTEM ?? 'me,refresh,aged,ingest').split(','),
         })),
       )

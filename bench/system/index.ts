@@ -15,6 +15,8 @@ export type SystemOptions = {
   pairs: number
   chains: number
   rotations: number
+  /** How many accounts the chains are spread over. */
+  accounts: number
   /** Which parts to run (BENCH_SYSTEM=me,refresh,aged,ingest; all by default), for tuning one at a time. */
   parts: string[]
 }
@@ -43,14 +45,20 @@ export async function benchSystem(env: BenchEnv, opts: SystemOptions): Promise<B
     await waitForHttp(`http://127.0.0.1:${casPort}/health`, cas)
     const everything = { ...system.pids, mariadb: infra.mariadb, redis: infra.redis }
     const settle = () => waitSettled(probes, system)
+    // The chains belong to `opts.accounts` accounts, round robin (BENCH_CHAIN_ACCOUNTS; 1 = every chain on
+    // one account, the worst case for per-user analytics state).
     const accountChains = async (name: string) => {
-      const identifier = `${name}-${Date.now()}@bench.example`
-      await register({ url: system.tokenUrl }, identifier)
+      const ids = Array.from(
+        { length: Math.min(opts.accounts, opts.chains) },
+        (_, i) => `${name}-${i}-${Date.now()}@bench.example`,
+      )
+      await pool(ids.length, 4, (i) => register({ url: system.tokenUrl }, ids[i]!))
       const sessions: Pair[] = []
-      // At most 4 logins at once for one account: a fifth concurrent attempt is refused by the lockout.
+      let next = 0
+      // At most 4 logins at once: a fifth concurrent attempt on one account is refused by the lockout.
       const topUp = async (states: unknown[]) => {
         const fresh = await pool(opts.chains - states.length, 4, () =>
-          login({ url: system.tokenUrl }, identifier, CHAIN_DEVICE.id),
+          login({ url: system.tokenUrl }, ids[next++ % ids.length]!, CHAIN_DEVICE.id),
         )
         sessions.push(...fresh)
         return [...states, ...fresh.map((p) => p.refreshToken)]
