@@ -14,7 +14,8 @@ import { benchRefresh } from './token-refresh.ts'
 import { benchScale } from './token-scale.ts'
 
 /**
- * `pnpm bench [me] [refresh] [scale] [memory] [analytics]`: the performance scripts. The method: every figure
+ * `pnpm bench [me] [refresh] [scale] [memory] [analytics]`, `pnpm bench system`, `pnpm bench peers`: the
+ * performance scripts (system and peers run only when named; docs/performance.md). The method: every figure
  * is a ratio against a limit measured in the same run on the same machine; load comes from separate
  * processes on loopback; every measurement is bounded in time. Goals are informational: the script exits 0
  * when one is missed (and 1 only when it could not run at all).
