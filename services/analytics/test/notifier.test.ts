@@ -179,3 +179,67 @@ describe('notifier configuration', () => {
     expect([1, 2, 3, 4, 5].map((n) => backoff(n, policy, () => 0))).toEqual([50, 100, 200, 400, 500])
   })
 })
+
+describe('a notifier stopped mid-delivery', () => {
+  it('leaves the alert pending; the next one posts it only to the hook that had not taken it', async () => {
+    let flaky = true
+    const seen = { steady: [] as string[], flaky: [] as string[] }
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (d) => {
+        body += d
+      })
+      req.on('end', () => {
+        const hook = req.url!.slice(1) as 'steady' | 'flaky'
+        if (hook === 'flaky' && flaky) return void res.writeHead(503).end()
+        seen[hook].push((JSON.parse(body) as RiskAlert).id)
+        res.writeHead(200).end()
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const env = testEnv({
+      ANALYTICS_ROLE: 'notifier',
+      ALERT_WEBHOOKS: `steady=json:${base}/steady,flaky=json:${base}/flaky`,
+      ALERT_WEBHOOK_SECRET: SECRET,
+      NOTIFIER_MAX_ATTEMPTS: '20',
+      NOTIFIER_RETRY_BASE_MS: '50',
+      NOTIFIER_RETRY_MAX_MS: '50',
+    })
+    const cfg = loadAnalyticsConfig(env)
+    const r = redisFor(cfg)
+    const silent = pino({ level: 'silent' })
+    const first = createNotifier({
+      config: cfg,
+      redis: r,
+      logger: silent,
+      registry: new Registry(),
+      blockMs: 100,
+    })
+    await first.start()
+    const alert = newRiskAlert('user-x', { score: 80, holderScore: 60, factors: [] })
+    await r.xadd(cfg.ALERTS_STREAM, '*', ...encodeEvent(alert))
+    await eventually(async () => seen.steady.length === 1)
+    await first.stop()
+    const pending = (await r.xpending(cfg.ALERTS_STREAM, cfg.NOTIFIER_GROUP)) as [number]
+    expect(pending[0]).toBe(1)
+
+    flaky = false
+    const second = createNotifier({
+      config: cfg,
+      redis: r,
+      logger: silent,
+      registry: new Registry(),
+      blockMs: 100,
+    })
+    await second.start()
+    await eventually(async () => seen.flaky.length === 1)
+    await eventually(
+      async () => ((await r.xpending(cfg.ALERTS_STREAM, cfg.NOTIFIER_GROUP)) as [number])[0] === 0,
+    )
+    await second.stop()
+    expect(seen).toEqual({ steady: [alert.id], flaky: [alert.id] })
+    await new Promise((done) => server.close(done))
+    await dropRedis(r)
+  })
+})
