@@ -69,11 +69,9 @@ describe('crash safety', () => {
 
     const rescuer = testWorker({ ...config, CONSUMER_NAME: 'rescuer' }, { redis, db: t.db })
     await rescuer.start()
-    await eventually(async () => (await totals()).stored === 60)
-    await eventually(
-      async () => (await readGroupInfo(redis, config.EVENTS_STREAM, config.CONSUMER_GROUP))?.pending === 0,
-    )
-    await rescuer.stop()
+    await rescuer.storedEntries(60)
+    await rescuer.stop() // acknowledges what it stored
+    expect((await readGroupInfo(redis, config.EVENTS_STREAM, config.CONSUMER_GROUP))?.pending).toBe(0)
     const claimed = await rescuer.registry.getSingleMetricAsString('analytics_worker_batches_total')
     expect(claimed).toMatch(/source="claimed"} [1-9]/)
     expect(await totals()).toEqual({ stored: 60, counted: 60, refreshes: 20 })
@@ -89,13 +87,10 @@ describe('crash safety', () => {
     // The same consumer name restarting reads its own pending entries first.
     const restarted = testWorker({ ...config, CONSUMER_NAME: 'doomed-2' }, { redis, db: t.db })
     await restarted.start()
-    await eventually(
-      async () => (await readGroupInfo(redis, config.EVENTS_STREAM, config.CONSUMER_GROUP))?.lag === 0,
-    )
-    await eventually(
-      async () => (await readGroupInfo(redis, config.EVENTS_STREAM, config.CONSUMER_GROUP))?.pending === 0,
-    )
-    await restarted.stop()
+    await restarted.storedEntries(60) // its 10 pending entries again, then the 50 never delivered
+    await restarted.stop() // acknowledges what it stored
+    const after = await readGroupInfo(redis, config.EVENTS_STREAM, config.CONSUMER_GROUP)
+    expect(after).toMatchObject({ lag: 0, pending: 0 })
     const handled = await restarted.registry.getSingleMetricAsString('analytics_worker_events_total')
     expect(handled).toContain('result="duplicate"} 10')
     expect(await totals()).toEqual({ stored: 120, counted: 120, refreshes: 40 })
