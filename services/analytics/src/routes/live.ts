@@ -105,6 +105,9 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ config: AnalyticsConfig; re
   const rechecks = setInterval(() => {
     for (const w of watchers) void recheck(w)
   }, config.LIVE_RECHECK * 1000)
+  // Neither keeps a process alive on its own: an open stream's socket does.
+  heartbeat.unref()
+  rechecks.unref()
   app.addHook('preClose', async () => {
     clearInterval(heartbeat)
     clearInterval(rechecks)
