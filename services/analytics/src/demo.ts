@@ -227,9 +227,11 @@ async function main() {
 
   step('GET /analytics/report (today, UTC)')
   const report = await get('/analytics/report')
-  const { hourly, comparedToPreviousDay, ...totals } = report
+  const { hourly, hourlyByType, comparedToPreviousDay, ...totals } = report
   table(totals)
   console.log(`   hourly (UTC)             ${(hourly as number[]).join(' ')}`)
+  for (const [type, hours] of Object.entries(hourlyByType as Record<string, number[]>))
+    console.log(`     ${type.padEnd(22)} ${hours.join(' ')}`)
   table({ comparedToPreviousDay })
   console.log('\nDone. Explore more at', `${ANALYTICS}/docs`)
 }

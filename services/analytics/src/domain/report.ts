@@ -2,11 +2,22 @@
 export type DayTotals = {
   /** Counter totals by metric name (see `metricsOf`). */
   counters: Record<string, number>
-  /** Events per UTC hour, 24 numbers. */
-  hourly: number[]
+  /** Counts per UTC hour (24 numbers) by metric name; `events` is every event. Absent metric: all zeros. */
+  hourly: Record<string, number[]>
   uniqueUsers: number
   suspiciousUsers: number
 }
+
+/** The event types the report breaks down by hour, and the counter each is read from. */
+export const HOURLY_TYPES = {
+  logins: 'logins',
+  failedLogins: 'failed_logins',
+  refreshes: 'refreshes',
+  revocations: 'revocations',
+  reuseDetections: 'reuse_detections',
+} as const
+
+export type HourlyByType = Record<keyof typeof HOURLY_TYPES, number[]>
 
 export type Change = { previous: number; change: number; changePercent: number | null }
 
@@ -23,6 +34,7 @@ export type DailyReport = {
   suspiciousUsers: number
   deviceBreakdown: Record<string, number>
   hourly: number[]
+  hourlyByType: HourlyByType
   comparedToPreviousDay: {
     date: string
     logins: Change
@@ -43,6 +55,8 @@ function withPrefix(counters: Record<string, number>, prefix: string): Record<st
   }
   return out
 }
+
+const noHours = () => Array.from({ length: 24 }, () => 0)
 
 function change(current: number, previous: number): Change {
   return {
@@ -76,7 +90,10 @@ export function buildDailyReport(
     registrations: c(today, 'registrations'),
     suspiciousUsers: today.suspiciousUsers,
     deviceBreakdown: withPrefix(today.counters, 'logins.platform.'),
-    hourly: today.hourly,
+    hourly: today.hourly.events ?? noHours(),
+    hourlyByType: Object.fromEntries(
+      Object.entries(HOURLY_TYPES).map(([key, metric]) => [key, today.hourly[metric] ?? noHours()]),
+    ) as HourlyByType,
     comparedToPreviousDay: {
       date: previousDate,
       logins: change(c(today, 'logins'), c(previous, 'logins')),

@@ -14,7 +14,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Daily report for a UTC day (role security or admin)',
         description:
-          'Logins, failures, refreshes, revocations by reason, reuse detections, devices and events per hour for one UTC day (`date`, default today), compared with the day before.',
+          'Logins, failures, refreshes, revocations by reason, reuse detections, devices, events per hour (all, and by type in `hourlyByType`, an addition beyond the v2 contract) for one UTC day (`date`, default today), compared with the day before.',
         operationId: 'dailyReport',
         tags: ['reports'],
         security: bearer,

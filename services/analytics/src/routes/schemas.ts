@@ -147,6 +147,8 @@ const Change = Type.Object({
   changePercent: Type.Union([Type.Number(), Type.Null()]),
 })
 
+const Hours = (description: string) => Type.Array(Type.Integer(), { minItems: 24, maxItems: 24, description })
+
 export const DailyReport = Type.Object({
   date: Type.String(),
   logins: Type.Integer(),
@@ -161,7 +163,19 @@ export const DailyReport = Type.Object({
     description: 'users whose score at one of their events that day was suspicious',
   }),
   deviceBreakdown: Counts,
-  hourly: Type.Array(Type.Integer(), { minItems: 24, maxItems: 24, description: 'events per UTC hour' }),
+  hourly: Hours('events per UTC hour'),
+  hourlyByType: Type.Object(
+    {
+      logins: Hours('sessions created per UTC hour'),
+      failedLogins: Hours('failed logins per UTC hour'),
+      refreshes: Hours('refreshes per UTC hour'),
+      revocations: Hours('sessions revoked per UTC hour'),
+      reuseDetections: Hours('refresh token reuse detections per UTC hour'),
+    },
+    {
+      description: 'per-type counts per UTC hour (an addition beyond the v2 contract; `hourly` is unchanged)',
+    },
+  ),
   comparedToPreviousDay: Type.Object({
     date: Type.String(),
     logins: Change,

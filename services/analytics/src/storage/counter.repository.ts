@@ -19,7 +19,7 @@ export async function countersBetween(db: Db, from: Date, to: Date): Promise<Rec
   return Object.fromEntries(rows.map((r) => [r.metric, Number(r.n)]))
 }
 
-/** Everything the daily report needs about one day. */
+/** Everything the daily report needs about one day: the day's counter rows (a primary-key range) and user rows. */
 export async function dayTotals(db: Db, day: string, suspiciousAbove: number): Promise<DayTotals> {
   const rows = await db
     .selectFrom('analytics_counters')
@@ -27,10 +27,12 @@ export async function dayTotals(db: Db, day: string, suspiciousAbove: number): P
     .where('day', '=', day)
     .execute()
   const counters: Record<string, number> = {}
-  const hourly = Array.from({ length: 24 }, () => 0)
+  const hourly: Record<string, number[]> = {}
   for (const r of rows) {
     counters[r.metric] = (counters[r.metric] ?? 0) + Number(r.count)
-    if (r.metric === 'events') hourly[r.hour] = Number(r.count)
+    const hours = hourly[r.metric] ?? Array.from({ length: 24 }, () => 0)
+    hours[r.hour] = Number(r.count)
+    hourly[r.metric] = hours
   }
   const users = await db
     .selectFrom('analytics_user_days')
