@@ -25,6 +25,7 @@ import { hotStatePlugin } from './plugins/hot-state.ts'
 import { keysPlugin } from './plugins/keys.ts'
 import { outboxRelayPlugin } from './plugins/outbox-relay.ts'
 import { riskAlertsPlugin } from './plugins/risk-alerts.ts'
+import { sessionJanitorPlugin } from './plugins/session-janitor.ts'
 import { useCasesPlugin } from './plugins/use-cases.ts'
 import { accountRoutes } from './routes/account.ts'
 import { adminRoutes } from './routes/admin.ts'
@@ -38,7 +39,7 @@ import { sessionRoutes } from './routes/sessions.ts'
 export type BuildOptions = {
   /** Where log lines go (tests capture them to prove no token is ever logged). */
   logStream?: { write(line: string): void }
-  /** Start the outbox relay, key reloads and the hot-state watcher (default true). */
+  /** Start the outbox relay, key reloads, the hot-state watcher and the session janitor (default true). */
   background?: boolean
   /**
    * How often the hot-state keeper re-applies recent revocations and checks whether Redis lost the hot
@@ -109,6 +110,7 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
   await app.register(useCasesPlugin, { config })
   await app.register(accessTokensPlugin, { config })
   await app.register(riskAlertsPlugin, { config, background })
+  await app.register(sessionJanitorPlugin, { config, background })
   await app.register(healthPlugin, {
     checks: {
       redis: () => app.redis.ping(),

@@ -30,6 +30,13 @@ export const TokenConfigSpec = {
   REFRESH_TOKEN_TTL: duration('7d'),
   REFRESH_TOKEN_LONG_TTL: duration('30d'),
   REFRESH_REUSE_GRACE: duration('10s'),
+  /**
+   * How long an ended session (expired or revoked) and its refresh-token rows are kept before the janitor
+   * deletes them. Past it, a token of that session is unknown (TOKEN_INVALID instead of TOKEN_EXPIRED or
+   * TOKEN_REVOKED). The default exceeds REFRESH_TOKEN_LONG_TTL: a token of a revoked session keeps its
+   * precise answer for as long as it could have lived.
+   */
+  SESSION_RETENTION: duration('35d', 3600, 'ended sessions must outlive their last access tokens'),
   EVENTS_STREAM: string('session-events'),
   EVENTS_STREAM_MAXLEN: integer(1_000_000, 1000, 1_000_000_000),
   ALERTS_STREAM: string('security-alerts'),

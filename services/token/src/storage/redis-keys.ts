@@ -14,6 +14,8 @@ export type DeploymentKeys = {
   relayLease: string
   /** One revocation replay (and hot-state rebuild) at a time. */
   hotStateLease: string
+  /** One session janitor at a time (storage/session-janitor.ts). */
+  janitorLease: string
   /** Set after a full rebuild of the hot state; its absence means Redis lost its data. */
   rebuiltSentinel: string
   /** Prefix of @fastify/rate-limit's counters. */
@@ -32,6 +34,7 @@ export function deploymentKeys(deploymentId: string): DeploymentKeys {
     relayLease: `${d}outbox-relay-lease`,
     hotStateLease: `${d}hot-state-lease`,
     rebuiltSentinel: `${d}hot-state-rebuilt`,
+    janitorLease: `${d}session-janitor-lease`,
     rateLimitNamespace: `${d}rl:`,
     loginAttempts: (tag) => `${d}lf:{${tag}}:n`,
     loginLock: (tag) => `${d}lf:{${tag}}:lock`,
