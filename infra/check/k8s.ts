@@ -92,16 +92,19 @@ function checkDeployment(
     checkGrace(report, c, grace - sleep, `terminationGracePeriodSeconds less the preStop sleep:`)
     for (const [name, port] of ports) allPorts.set(name, port)
     containers.push(c)
-    if (s.name === 'analytics') checkScaler(report, c, index.get(`ScaledObject/${r.name}`))
+    const scaler = [...index.values()].find(
+      (x) => x.kind === 'ScaledObject' && str(obj(obj(x.body.spec)?.scaleTargetRef)?.name) === r.name,
+    )
+    if (scaler) checkScaler(report, c, scaler)
   }
-  return { ports: allPorts, containers }
+  return { ports: allPorts, containers, labels: obj(obj(template?.metadata)?.labels) ?? {} }
 }
 
 /** KEDA scales the workers on the stream and group they read: the one place a manifest repeats a default. */
-function checkScaler(report: Report, c: Container, scaler: Resource | undefined) {
+function checkScaler(report: Report, c: Container, scaler: Resource) {
   const stream = `${effective(c.service, c.env, 'REDIS_KEY_PREFIX') ?? ''}${effective(c.service, c.env, 'EVENTS_STREAM')}`
   const group = effective(c.service, c.env, 'CONSUMER_GROUP')
-  for (const t of arr(obj(scaler?.body.spec)?.triggers).map((x) => obj(obj(x)?.metadata) ?? {})) {
+  for (const t of arr(obj(scaler.body.spec)?.triggers).map((x) => obj(obj(x)?.metadata) ?? {})) {
     report.count('KEDA triggers')
     if (str(t.stream) !== stream)
       report.problem(c.where, `KEDA stream ${str(t.stream)}, but the workers read ${stream}`)
@@ -120,17 +123,20 @@ export function checkKubernetes(report: Report, docs: YamlDoc[], images: Map<str
     return body && kind ? [{ kind, name: str(obj(body.metadata)?.name) ?? '', file: d.file, body }] : []
   })
   const index = new Map(resources.map((r) => [`${r.kind}/${r.name}`, r]))
-  const ports = new Map<string, Map<string, number>>()
-  const containers: Container[] = []
-  for (const r of resources.filter((x) => x.kind === 'Deployment')) {
-    const d = checkDeployment(report, r, images, index)
-    ports.set(r.name, d.ports)
-    containers.push(...d.containers)
-  }
-  checkAgreement(report, containers, 'k8s manifests')
+  const deployments = resources
+    .filter((x) => x.kind === 'Deployment')
+    .map((r) => checkDeployment(report, r, images, index))
+  checkAgreement(
+    report,
+    deployments.flatMap((d) => d.containers),
+    'k8s manifests',
+  )
   // A Service's targetPort (a name or a number) must be a container port of the Deployment it selects.
   for (const r of resources.filter((x) => x.kind === 'Service')) {
-    const selected = ports.get(str(obj(obj(r.body.spec)?.selector)?.['app.kubernetes.io/name']) ?? '')
+    const selector = Object.entries(obj(obj(r.body.spec)?.selector) ?? {})
+    const selected = deployments.find(
+      (d) => selector.length > 0 && selector.every(([k, v]) => d.labels[k] === v),
+    )?.ports
     for (const p of arr(obj(r.body.spec)?.ports).map((x) => obj(x) ?? {})) {
       const t = p.targetPort ?? p.port
       report.count('Service target ports')

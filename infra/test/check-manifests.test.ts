@@ -121,6 +121,13 @@ describe('pnpm check:infra', () => {
       'KEDA stream events, but the workers read session-events',
     ],
     [
+      'a Service sending to a port the pods do not name',
+      'infra/k8s/token.yaml',
+      'targetPort: http',
+      'targetPort: web',
+      'targetPort web is not a container port',
+    ],
+    [
       'a shared variable one service sets differently',
       'infra/k8s/config.yaml',
       'EVENTS_STREAM: session-events\n  ALERTS_STREAM: security-alerts\n  LOG_LEVEL',
