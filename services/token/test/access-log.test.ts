@@ -1,6 +1,6 @@
 import { LogLines } from '@africhain/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, startApp, type TestApp, testConfig, uniqueEmail } from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { uniqueEmail, useTestApp } from './helpers/app.ts'
 
 // One access line per request at info (method, route, status, duration, request id), health probes and
 // metrics scrapes at debug, and no log line with a key twice (pino appends a child's bindings to its
@@ -8,10 +8,11 @@ import { cleanup, startApp, type TestApp, testConfig, uniqueEmail } from './help
 
 type Line = Record<string, unknown> & { msg?: string; level: number }
 
+/** An app of its own logging at `level` into `log` (called in a describe: started and closed with it). */
 function capture(level: string) {
   const log = new LogLines()
-  const config = testConfig(`access_${level}`, { LOG_LEVEL: level })
-  return { log, raw: log.all, config, parsed: () => log.all.map((l) => JSON.parse(l) as Line) }
+  const { app } = useTestApp(`access_${level}`, { env: { LOG_LEVEL: level }, build: { logStream: log } })
+  return { app, log, raw: log.all, parsed: () => log.all.map((l) => JSON.parse(l) as Line) }
 }
 
 /** Top-level keys of a JSON line, in order, duplicates kept (JSON.parse would drop them). */
@@ -40,14 +41,7 @@ function topLevelKeys(line: string): string[] {
 
 describe('access log at info', () => {
   const info = capture('info')
-  let app: TestApp
-  beforeAll(async () => {
-    app = await startApp(info.config, { logStream: info.log })
-  })
-  afterAll(async () => {
-    await app?.close()
-    await cleanup(info.config)
-  })
+  const { app } = info
 
   it('one line per request with method, route, status, duration and request id', async () => {
     const reg = await app.inject({
@@ -96,14 +90,7 @@ describe('access log at info', () => {
 
 describe('access log at debug', () => {
   const debug = capture('debug')
-  let app: TestApp
-  beforeAll(async () => {
-    app = await startApp(debug.config, { logStream: debug.log })
-  })
-  afterAll(async () => {
-    await app?.close()
-    await cleanup(debug.config)
-  })
+  const { app } = debug
 
   it('health and metrics lines appear at debug, and each request is marked when it arrives', async () => {
     await app.inject({ method: 'GET', url: '/health/live' })

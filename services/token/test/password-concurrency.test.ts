@@ -1,12 +1,12 @@
 import { waitFor } from '@africhain/testing'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import {
   configurePasswordHashing,
   hashPassword,
   passwordHashingLoad,
   verifyPassword,
 } from '../src/domain/password.ts'
-import { cleanup, startApp, type TestApp, testConfig, uniqueEmail } from './helpers/app.ts'
+import { uniqueEmail, useTestApp } from './helpers/app.ts'
 
 // The instrument: node's scrypt, wrapped to count the calls in flight and, while `gate.held`, to hold every
 // call until the test releases it (`parkedAt(n)` is the latch on n calls held). No timing: "refused fast"
@@ -88,16 +88,10 @@ describe('password hashing concurrency (domain)', () => {
 })
 
 describe('password hashing concurrency (HTTP)', () => {
-  const config = testConfig('hash-cap', { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '1' })
-  let app: TestApp
-  beforeAll(async () => {
-    app = await startApp(config)
+  const { app } = useTestApp('hash-cap', {
+    env: { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '1' },
   })
-  afterAll(async () => {
-    gate.release()
-    await app?.close()
-    await cleanup(config)
-  })
+  afterAll(() => gate.release()) // before the app closes: a held hash would keep it open
 
   it('answers 503 DEPENDENCY_UNAVAILABLE with Retry-After instead of queueing more scrypt work', async () => {
     // The start-up dummy hash may still hold the one slot.

@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { type TestApp, useTestApp } from './helpers/app.ts'
 
 // docs/api.md: "A client is its IPv4 address or its IPv6 /64." An IPv6 subscriber picks any of 2^64 addresses,
 // so the limit must count the /64; an IPv4 client seen through a dual-stack socket is still that IPv4 client.
 
-const direct = testConfig('rl-ipv6', { RATE_LIMIT_LOGIN: '3/1m' })
-const proxied = testConfig('rl-ipv6-proxy', { RATE_LIMIT_LOGIN: '3/1m', TRUST_PROXY: 'loopback' })
-const wide = testConfig('rl-ipv6-48', { RATE_LIMIT_LOGIN: '3/1m', RATE_LIMIT_IPV6_PREFIX: '48' })
-const apps: TestApp[] = []
-
-beforeAll(async () => {
-  for (const config of [direct, proxied, wide]) apps.push(await startApp(config))
-})
-afterAll(async () => {
-  for (const app of apps) await app.close()
-  for (const config of [direct, proxied, wide]) await cleanup(config)
-})
+// On the socket, behind a trusted proxy, and with a wider IPv6 prefix: three deployments.
+const apps = [
+  useTestApp('rl-ipv6', { env: { RATE_LIMIT_LOGIN: '3/1m' } }).app,
+  useTestApp('rl-ipv6-proxy', { env: { RATE_LIMIT_LOGIN: '3/1m', TRUST_PROXY: 'loopback' } }).app,
+  useTestApp('rl-ipv6-48', { env: { RATE_LIMIT_LOGIN: '3/1m', RATE_LIMIT_IPV6_PREFIX: '48' } }).app,
+]
 
 // A fresh unknown identifier each time: the per-account lockout must not be what answers 429 here.
 let n = 0

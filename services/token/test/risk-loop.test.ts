@@ -1,24 +1,11 @@
 import { encodeEvent, newRiskAlert } from '@africhain/events'
 import { waitFor } from '@africhain/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { authed, cleanup, rawRedis, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { describe, expect, it } from 'vitest'
+import { authed, rawRedis, signIn, type TestApp, useTestApp } from './helpers/app.ts'
 
 // The token service consumes analytics' risk alerts in its own group; auto-revocation is opt-in.
-const on = testConfig('risk_on', { RISK_AUTO_REVOKE_SCORE: '60' })
-const off = testConfig('risk_off')
-let appOn: TestApp
-let appOff: TestApp
-
-beforeAll(async () => {
-  appOn = await startApp(on)
-  appOff = await startApp(off)
-})
-afterAll(async () => {
-  await appOn?.close()
-  await appOff?.close()
-  await cleanup(on)
-  await cleanup(off)
-})
+const { app: appOn, config: on } = useTestApp('risk_on', { env: { RISK_AUTO_REVOKE_SCORE: '60' } })
+const { app: appOff, config: off } = useTestApp('risk_off')
 
 async function alertsHandled(app: TestApp, outcome: string, count: number) {
   await waitFor(async () => {
