@@ -5,6 +5,7 @@ import { App } from './app.tsx'
 import './styles/base.css'
 import './styles/layout.css'
 import './styles/data.css'
+import './styles/charts.css'
 import './styles/widgets.css'
 
 /** Where the token service is, as the analytics service was configured (CONSOLE_TOKEN_URL). */

@@ -71,6 +71,9 @@ export type EventPage = { events: SessionEvent[]; nextCursor: string | null }
 
 export type Change = { previous: number; change: number; changePercent: number | null }
 
+/** The event types the daily report counts per hour. */
+export type HourlyType = 'logins' | 'failedLogins' | 'refreshes' | 'revocations' | 'reuseDetections'
+
 export type DailyReport = {
   date: string
   logins: number
@@ -84,6 +87,8 @@ export type DailyReport = {
   suspiciousUsers: number
   deviceBreakdown: Record<string, number>
   hourly: number[]
+  /** Per UTC hour by type (an addition of this service beyond the v2 contract, docs/api.md). */
+  hourlyByType: Record<HourlyType, number[]>
   comparedToPreviousDay: Record<string, Change | string> & { date: string }
   generatedAt: string
 }

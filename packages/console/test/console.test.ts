@@ -89,7 +89,12 @@ describe.skipIf(!hasChromium)('the security console in a browser', () => {
     expect(await page.textContent('main')).toContain('consumer lag')
     await check('overview')
     // From the top of the page, the first Tab reaches the skip link, the next ones the navigation.
-    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur())
+    await page.evaluate(() => {
+      // Focus the body itself: the next Tab starts from the top of the document.
+      document.body.tabIndex = -1
+      document.body.focus()
+      document.body.removeAttribute('tabindex')
+    })
     await page.keyboard.press('Tab')
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content')
   })
@@ -237,6 +242,78 @@ describe.skipIf(!hasChromium)('the security console in a browser', () => {
     await check('ip')
   })
 
+  it('charts the last 24 h by type on the overview, each series toggled from the keyboard', async () => {
+    await open('#/', 'Overview')
+    // Every event of this run is within the last 24 h: the window's total of a type is today's plus yesterday's.
+    const analystAccess = await page.evaluate(
+      () => JSON.parse(sessionStorage.getItem('africhain.console') ?? '{}').accessToken as string,
+    )
+    const report = async (day: number) => {
+      const date = new Date(Date.now() + day * 86_400_000).toISOString().slice(0, 10)
+      const res = await fetch(`${system.analyticsUrl}/analytics/report?date=${date}`, {
+        headers: { authorization: `Bearer ${analystAccess}` },
+      })
+      return (await res.json()) as Record<string, number> & { revocations: { total: number } }
+    }
+    const [today, yesterday] = [await report(0), await report(-1)]
+    const total = (r: typeof today, key: string) => (key === 'revocations' ? r.revocations.total : r[key]!)
+    const types = { Logins: 'logins', 'Failed logins': 'failedLogins', Refreshes: 'refreshes' }
+    const expected = Object.fromEntries(
+      Object.entries({ ...types, Revocations: 'revocations', 'Reuse detections': 'reuseDetections' }).map(
+        ([label, key]) => [label, total(today, key) + total(yesterday, key)],
+      ),
+    )
+    // The attack above: 9+ failed logins, a reuse detection, revocations; the figures are not all zero.
+    expect(expected['Failed logins']).toBeGreaterThanOrEqual(9)
+    expect(expected['Reuse detections']).toBeGreaterThanOrEqual(1)
+    expect(expected.Revocations).toBeGreaterThanOrEqual(2)
+    const shown = async () =>
+      Object.fromEntries(
+        await page
+          .locator('label.toggle')
+          .evaluateAll((labels) =>
+            labels.map((l) => [
+              l.textContent?.replace(/\d+ vs \d+$/, ''),
+              l.querySelector('.toggle-n')?.textContent,
+            ]),
+          ),
+      )
+    // The page refreshes every 5 s: wait for the figures that include the last events.
+    const matches = (s: Record<string, string | undefined>) =>
+      Object.entries(expected).every(([label, n]) => s[label] === `${n} vs 0`)
+    await waitFor(
+      async () => matches(await shown()),
+      'the overview’s totals by type over the last 24 h',
+      15_000,
+    )
+    await page.locator('.chart-box canvas').first().waitFor()
+    const chartLabel = () => page.locator('.series-chart .chart-box').first().getAttribute('aria-label')
+    expect(await chartLabel()).toContain('Reuse detections per hour, last 24 h')
+    expect(await chartLabel()).not.toContain('All events')
+    // From the keyboard: Tab moves along the legend, Space hides a series and shows it again.
+    const refreshes = page.getByRole('checkbox', { name: /^Refreshes/ })
+    await page.getByRole('checkbox', { name: /^Failed logins/ }).focus()
+    await page.keyboard.press('Tab')
+    expect(await refreshes.evaluate((el) => el === document.activeElement)).toBe(true)
+    await page.keyboard.press('Space')
+    expect(await refreshes.isChecked()).toBe(false)
+    expect(await chartLabel()).not.toContain('Refreshes per hour')
+    await page.locator('.figures summary').first().click()
+    const columns = () => page.locator('.figures thead th').allTextContents()
+    expect(await columns()).toEqual([
+      'Hour (UTC)',
+      'Logins',
+      'Failed logins',
+      'Revocations',
+      'Reuse detections',
+    ])
+    await refreshes.focus()
+    await page.keyboard.press('Space')
+    expect(await refreshes.isChecked()).toBe(true)
+    expect(await chartLabel()).toContain('Refreshes per hour')
+    await check('overview')
+  })
+
   it('renders today’s daily report with its hourly chart and a CSV download', async () => {
     await open('#/report', /^Daily report \d{4}-\d{2}-\d{2}$/)
     await page.locator('.chart-box canvas').waitFor()
@@ -244,6 +321,12 @@ describe.skipIf(!hasChromium)('the security console in a browser', () => {
       await page.locator('.stat', { hasText: 'logins' }).first().locator('.stat-value').textContent(),
     )
     expect(logins).toBeGreaterThan(0)
+    // All events at first; a tick adds the logins per hour (against the previous day).
+    const day = (await page.getByRole('heading', { level: 1 }).textContent())?.slice(-10)
+    const chartLabel = () => page.locator('.series-chart .chart-box').getAttribute('aria-label')
+    expect(await chartLabel()).toMatch(/^All events per hour/)
+    await page.getByRole('checkbox', { name: /^Logins/ }).check()
+    expect(await chartLabel()).toContain(`Logins per hour, ${day}`)
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Download CSV' }).click(),

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { csv } from '../src/format.ts'
-import { last24Hours } from '../src/rolling.ts'
+import { last24Hours, rollingSeries, SERIES } from '../src/rolling.ts'
 import { parseRoute } from '../src/router.ts'
 import { readSse, type SseMessage } from '../src/sse.ts'
+import type { DailyReport } from '../src/types.ts'
 
 // The console's pure parts, outside the browser: the SSE reader, the CSV writer, the routes.
 
@@ -94,5 +95,47 @@ describe('last24Hours', () => {
     expect(r.previous.at(-1)).toBe(200 + hour)
     expect(r.hours.at(-1)).toBe(hour)
     expect(r.hours[0]).toBe((hour + 1) % 24)
+  })
+})
+
+describe('rollingSeries', () => {
+  // Every figure says where it came from: day d (0 = two days ago), series s, hour h → d*10000 + s*100 + h.
+  const report = (d: number) => {
+    const hours = (s: number) => Array.from({ length: 24 }, (_, h) => d * 10_000 + s * 100 + h)
+    const [events, logins, failedLogins, refreshes, revocations, reuseDetections] = SERIES.map((_, s) =>
+      hours(s),
+    )
+    return {
+      hourly: events,
+      hourlyByType: { logins, failedLogins, refreshes, revocations, reuseDetections },
+    } as unknown as DailyReport
+  }
+  const origin = (n: number) => ({
+    day: Math.floor(n / 10_000),
+    series: Math.floor(n / 100) % 100,
+    hour: n % 100,
+  })
+
+  it.each([0, 9, 23])('at %sh UTC stitches each type from its own series, hour by hour', (hour) => {
+    const r = rollingSeries([report(1), report(2), report(3)], hour)
+    expect(Object.keys(r.current).sort()).toEqual(SERIES.map((s) => s.key).sort())
+    SERIES.forEach(({ key }, s) => {
+      for (const [window, lastDay] of [
+        [r.current[key], 3],
+        [r.previous[key], 2],
+      ] as const) {
+        expect(window).toHaveLength(24)
+        window.forEach((n, i) => {
+          const from = origin(n)
+          expect(from.series, `${key} [${i}]`).toBe(s)
+          expect(from.hour, `${key} [${i}]`).toBe(r.hours[i])
+          // Hours after the current one come from the day before the window's last day.
+          expect(from.day, `${key} [${i}]`).toBe(r.hours[i]! > hour ? lastDay - 1 : lastDay)
+        })
+      }
+    })
+    expect(r.current.events).toEqual(
+      last24Hours([report(1).hourly, report(2).hourly, report(3).hourly], hour).current,
+    )
   })
 })

@@ -2,11 +2,11 @@ import 'uplot/dist/uPlot.min.css'
 import { useEffect, useRef } from 'preact/hooks'
 import uPlot from 'uplot'
 
-export type Series = { label: string; values: number[]; color: string; dash?: boolean }
+export type Series = { label: string; values: number[]; color: string; dash?: boolean; fill?: boolean }
 
 /**
  * Hourly figures as lines (uPlot, one canvas), resized with its box. `summary` is what a screen reader gets
- * instead of the canvas; the numbers are in a table next to every chart that matters.
+ * instead of the canvas; the legend and the numbers are drawn next to it (series-chart.tsx).
  */
 export function HourlyChart(props: {
   title: string
@@ -32,7 +32,7 @@ export function HourlyChart(props: {
         },
         { stroke: '#475569', size: 40 },
       ],
-      legend: { live: false },
+      legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       series: [
         { label: 'hour (UTC)' },
@@ -40,7 +40,8 @@ export function HourlyChart(props: {
           label: s.label,
           stroke: s.color,
           width: 2,
-          ...(s.dash ? { dash: [6, 4] } : { fill: `${s.color}22` }),
+          ...(s.dash ? { dash: [6, 4] } : {}),
+          ...(s.fill ? { fill: `${s.color}22` } : {}),
           points: { show: false },
         })),
       ],

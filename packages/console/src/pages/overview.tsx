@@ -1,9 +1,9 @@
-import { useMemo } from 'preact/hooks'
-import { Bars, HourlyChart } from '../components/chart.tsx'
+import { Bars } from '../components/chart.tsx'
+import { SeriesChart } from '../components/series-chart.tsx'
 import { Async, Page, Stat } from '../components/ui.tsx'
 import { duration, time, utcDay } from '../format.ts'
 import { useConsole, useLoad } from '../hooks.ts'
-import { last24Hours, type Rolling } from '../rolling.ts'
+import { rollingSeries } from '../rolling.ts'
 import type { Change, DailyReport, PipelineHealth, SessionAnalytics } from '../types.ts'
 
 const REFRESH_MS = 5_000
@@ -28,7 +28,7 @@ export function OverviewPage() {
         api.report(utcDay(now, -2)),
         api.pipeline().catch(() => ({})),
       ])
-      const rolling = last24Hours([before.hourly, yesterday.hourly, today.hourly], now.getUTCHours())
+      const rolling = rollingSeries([before, yesterday, today], now.getUTCHours())
       return { overview, today, rolling, pipeline }
     },
     [api],
@@ -44,18 +44,11 @@ export function OverviewPage() {
 type OverviewData = {
   overview: SessionAnalytics
   today: DailyReport
-  rolling: Rolling
+  rolling: ReturnType<typeof rollingSeries>
   pipeline: PipelineHealth
 }
 
 function OverviewBody({ overview, today, rolling, pipeline }: OverviewData) {
-  const series = useMemo(
-    () => [
-      { label: 'last 24 h', values: rolling.current, color: '#2563eb' },
-      { label: 'the 24 h before', values: rolling.previous, color: '#64748b', dash: true },
-    ],
-    [rolling.current.join(), rolling.previous.join()],
-  )
   const completeness = overview.dataCompleteness
   const byType = TYPES.map(([key, label]) => {
     const change = today.comparedToPreviousDay[key] as Change
@@ -72,11 +65,14 @@ function OverviewBody({ overview, today, rolling, pipeline }: OverviewData) {
       </div>
       <div class="grid">
         <div class="card wide">
-          <HourlyChart
-            title="Events per hour (UTC), the last 24 hours against the 24 before"
-            series={series}
+          <SeriesChart
+            title="Per hour (UTC) by type, the last 24 hours against the 24 before"
+            current={rolling.current}
+            previous={rolling.previous}
             hours={rolling.hours}
-            summary={`Events per hour over the last 24 hours, from ${rolling.hours[0]}h UTC: ${rolling.current.join(', ')}. The 24 hours before: ${rolling.previous.join(', ')}.`}
+            currentLabel="last 24 h"
+            previousLabel="the 24 h before"
+            initial={['logins', 'failedLogins', 'refreshes', 'revocations', 'reuseDetections']}
           />
         </div>
         <div class="card">

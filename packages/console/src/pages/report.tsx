@@ -1,8 +1,9 @@
 import { useMemo } from 'preact/hooks'
-import { HourlyChart } from '../components/chart.tsx'
+import { SeriesChart } from '../components/series-chart.tsx'
 import { Async, Page, Stat } from '../components/ui.tsx'
 import { csv, download, percent, utcDay } from '../format.ts'
 import { useConsole, useLoad } from '../hooks.ts'
+import { SERIES, seriesOf } from '../rolling.ts'
 import { href } from '../router.ts'
 import type { Change, DailyReport } from '../types.ts'
 
@@ -18,6 +19,7 @@ const ROWS: [string, string][] = [
 
 function reportCsv(r: DailyReport, previous: DailyReport): string {
   const change = (k: string) => r.comparedToPreviousDay[k] as Change
+  const [today, before] = [seriesOf(r), seriesOf(previous)]
   return csv([
     ['metric', r.date, previous.date, 'change'],
     ...ROWS.map(([k, label]) => [
@@ -27,8 +29,11 @@ function reportCsv(r: DailyReport, previous: DailyReport): string {
       change(k).change,
     ]),
     [],
-    ['hour (UTC)', `events ${r.date}`, `events ${previous.date}`],
-    ...r.hourly.map((n, h) => [`${String(h).padStart(2, '0')}:00`, n, previous.hourly[h] ?? 0]),
+    ['hour (UTC)', ...SERIES.flatMap((s) => [`${s.label} ${r.date}`, `${s.label} ${previous.date}`])],
+    ...r.hourly.map((_, h) => [
+      `${String(h).padStart(2, '0')}:00`,
+      ...SERIES.flatMap((s) => [today[s.key][h] ?? 0, before[s.key][h] ?? 0]),
+    ]),
   ])
 }
 
@@ -64,13 +69,7 @@ export function ReportPage(props: { date?: string }) {
 }
 
 function ReportBody({ report, previous }: { report: DailyReport; previous: DailyReport }) {
-  const series = useMemo(
-    () => [
-      { label: report.date, values: report.hourly, color: '#2563eb' },
-      { label: previous.date, values: previous.hourly, color: '#64748b', dash: true },
-    ],
-    [report, previous],
-  )
+  const [current, before] = useMemo(() => [seriesOf(report), seriesOf(previous)], [report, previous])
   return (
     <>
       <div class="stats">
@@ -81,10 +80,13 @@ function ReportBody({ report, previous }: { report: DailyReport; previous: Daily
         <Stat label="suspicious users" value={report.suspiciousUsers} />
       </div>
       <div class="card">
-        <HourlyChart
-          title={`Events per hour (UTC), ${report.date} against ${previous.date}`}
-          series={series}
-          summary={`Events per hour on ${report.date}: ${report.hourly.join(', ')}`}
+        <SeriesChart
+          title={`Per hour (UTC), ${report.date} against ${previous.date}`}
+          current={current}
+          previous={before}
+          currentLabel={report.date}
+          previousLabel={previous.date}
+          initial={['events']}
         />
       </div>
       <div class="card table-wrap">
