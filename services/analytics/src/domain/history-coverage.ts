@@ -62,7 +62,7 @@ export function histories(
     const recent = locked.get(userId)?.recent
     if (read.has(userId)) out.set(userId, { from: needs.read!.from, events: stored.get(userId) ?? [] })
     else if (recent) out.set(userId, { from: recent.from, events: [...recent.events, ...list].sort(byTime) })
-    else out.set(userId, { from: null, events: [...list].sort(byTime) })
+    else out.set(userId, { from: null, events: list.sort(byTime) })
   }
   return out
 }

@@ -91,9 +91,10 @@ export function planIngest(
     const { dayMax, current } = rescoreUser(history.events, newTimes, latestAt, rules)
     const bounded = boundedWrites(dayMax, state?.dayBounds ?? new Map())
     for (const [day, maxScore] of bounded.writes) plan.dayMaxima.push({ day, userId, maxScore })
-    const kept = { userId, lastEventAt: latestAt, recent: trimRecent(history, latestAt, rules, ctx.recent) }
+    const recent = trimRecent(history, latestAt, rules, ctx.recent)
+    const dayBounds = bounded.bounds
     if (!current) {
-      plan.historyOnly.push({ ...kept, dayBounds: bounded.bounds })
+      plan.historyOnly.push({ userId, lastEventAt: latestAt, recent, dayBounds })
       continue
     }
     const isFresh = current.at > now.getTime() - rules.windowMs
@@ -101,14 +102,16 @@ export function planIngest(
     const decision = alertTransition(was, current, rules, isFresh)
     const { score, holderScore, factors } = current
     ;(state ? plan.changedRisk : plan.newRisk).push({
-      ...kept,
+      userId,
       score,
       holderScore,
       factors,
       evaluatedAt: current.at,
+      lastEventAt: latestAt,
       alerted: decision.alerted,
       alertedAt: decision.alert ? now.getTime() : null,
-      dayBounds: bounded.bounds,
+      recent,
+      dayBounds,
     })
     if (decision.alert) plan.alerts.push(newRiskAlert(userId, { score, holderScore, factors }, now))
   }
