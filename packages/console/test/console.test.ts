@@ -298,6 +298,12 @@ describe.skipIf(!hasChromium)('the security console in a browser', () => {
     await page.keyboard.press('Space')
     expect(await refreshes.isChecked()).toBe(false)
     expect(await chartLabel()).not.toContain('Refreshes per hour')
+    // The choice outlives the page's next refresh.
+    const generated = () => page.locator('p.muted', { hasText: 'Generated' }).textContent()
+    const shownAt = await generated()
+    await waitFor(async () => (await generated()) !== shownAt, 'the overview’s next refresh', 10_000)
+    expect(await refreshes.isChecked()).toBe(false)
+    expect(await chartLabel()).not.toContain('Refreshes per hour')
     await page.locator('.figures summary').first().click()
     const columns = () => page.locator('.figures thead th').allTextContents()
     expect(await columns()).toEqual([

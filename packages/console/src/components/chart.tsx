@@ -27,6 +27,11 @@ export function HourlyChart(props: {
       scales: { x: { time: false } },
       axes: [
         {
+          // In a rolling window, ticks count back from the last figure: the current hour is always labelled.
+          splits: (u) => {
+            const step = u.width < 520 ? 5 : 2
+            return hours.filter((i) => (props.hours ? 23 - i : i) % step === 0)
+          },
           values: (_u, ticks) => ticks.map((t) => `${String(props.hours?.[t] ?? t).padStart(2, '0')}h`),
           stroke: '#475569',
         },
