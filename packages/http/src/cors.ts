@@ -25,20 +25,21 @@ const EXPOSE_HEADERS = 'Retry-After, WWW-Authenticate'
 export const corsPlugin = fp(
   async (app: FastifyInstance, opts: CorsOptions) => {
     const allowed = new Set(opts.origins)
-    app.addHook('onRequest', async (request, reply) => {
+    // A callback hook (no promise per request); a preflight is answered without calling `done`.
+    app.addHook('onRequest', (request, reply, done) => {
       reply.header('vary', 'Origin')
       const origin = request.headers.origin
-      if (origin === undefined) return
+      if (origin === undefined) return done()
       const preflight =
         request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined
       if (!allowed.has(origin)) {
-        if (preflight) throw new ApiError('FORBIDDEN', `this origin is not in ${opts.setting}`)
-        return
+        if (preflight) return done(new ApiError('FORBIDDEN', `this origin is not in ${opts.setting}`))
+        return done()
       }
       reply.header('access-control-allow-origin', origin)
       reply.header('access-control-expose-headers', EXPOSE_HEADERS)
-      if (!preflight) return
-      return reply
+      if (!preflight) return done()
+      reply
         .code(204)
         .header('access-control-allow-methods', ALLOW_METHODS)
         .header('access-control-allow-headers', ALLOW_HEADERS)
