@@ -89,6 +89,8 @@ export const AnalyticsConfigSpec = {
 
   /** Open `GET /analytics/live` streams per API process at most; one more answers 429 RATE_LIMITED. */
   LIVE_MAX_STREAMS: integer(100, 1, 10_000),
+  /** …of which one user holds at most this many: one analyst (or a stolen token) cannot lock the others out. */
+  LIVE_MAX_STREAMS_PER_USER: integer(5, 1, 10_000),
   /** A comment line this often keeps idle live streams (and the proxies on their way) open. */
   LIVE_HEARTBEAT: duration('15s'),
   /** Every open live stream's token is verified again this often (revocation, expiry); it ends when it fails. */

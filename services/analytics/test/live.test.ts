@@ -13,7 +13,7 @@ import { type RunningTokenService, startTokenService } from './helpers/token-ser
 
 // GET /analytics/live against the real token service: its events reach the stream within 2 s, the
 // stream ends when the analyst's session is revoked there, N streams share one Redis read per stream.
-const env = testEnv({ LIVE_MAX_STREAMS: '4', LIVE_HEARTBEAT: '1s' })
+const env = testEnv({ LIVE_MAX_STREAMS: '4', LIVE_MAX_STREAMS_PER_USER: '2', LIVE_HEARTBEAT: '1s' })
 let t: TestDb
 let redis: Redis
 let tokens: RunningTokenService
@@ -193,9 +193,12 @@ describe('revocation and limits', () => {
   })
 
   it('shares one blocking Redis read per stream among all open streams, and caps how many may open', async () => {
-    const streams = await Promise.all([1, 2, 3, 4].map(() => live()))
+    const second = await tokens.signIn(['security'])
+    const streams = await Promise.all(
+      [analyst, analyst, second, second].map((who) => live('', who.accessToken)),
+    )
     expect(streams.map((s) => s.status)).toEqual([200, 200, 200, 200])
-    const over = await live()
+    const over = await live('', (await tokens.signIn(['security'])).accessToken)
     expect(over.status).toBe(429)
     expect(over.headers['retry-after']).toBe('5')
     expect(JSON.parse(over.body)).toMatchObject({ code: 'RATE_LIMITED' })
@@ -206,6 +209,24 @@ describe('revocation and limits', () => {
     expect(named(`live:${env.EVENTS_STREAM}`)).toBe(1)
     expect(named(`live:${env.ALERTS_STREAM}`)).toBe(1)
     for (const s of streams) s.close()
+  })
+
+  // One analyst (a console reconnecting over a flaky network leaves half-open streams; a stolen token)
+  // filled the whole process's LIVE_MAX_STREAMS and locked every other analyst out of the feed.
+  it('caps the streams of one user at LIVE_MAX_STREAMS_PER_USER, leaving room for the others', async () => {
+    const mine = await Promise.all([1, 2].map(() => live()))
+    expect(mine.map((s) => s.status)).toEqual([200, 200])
+    const third = await live()
+    expect(third.status).toBe(429)
+    expect(third.headers['retry-after']).toBe('5')
+    expect(JSON.parse(third.body)).toMatchObject({ code: 'RATE_LIMITED' })
+    expect(JSON.parse(third.body).message).toContain('LIVE_MAX_STREAMS_PER_USER')
+    const colleague = await live('', (await tokens.signIn(['security'])).accessToken)
+    expect(colleague.status).toBe(200)
+    // A stream that ends gives its place back.
+    mine[0]!.close()
+    await eventually(async () => (await metric('analytics_live_streams')) === 2)
+    expect((await live()).status).toBe(200)
   })
 
   it('drops (and counts) what a client too slow to read would have buffered, then tells it how many it missed', async () => {

@@ -70,6 +70,11 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ config: AnalyticsConfig; re
   { config, redis },
 ) => {
   const watchers = new Set<Watcher>()
+  const streamsOf = (userId: string) => {
+    let n = 0
+    for (const w of watchers) if (w.auth.userId === userId) n++
+    return n
+  }
   const feed = new LiveFeed({
     redis,
     eventsStream: config.EVENTS_STREAM,
@@ -126,7 +131,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ config: AnalyticsConfig; re
       onRequest: [app.authenticate, app.requireRole(...PRIVILEGED_ROLES)],
       schema: {
         summary: 'Security events as they happen, as server-sent events (role security or admin)',
-        description: `A \`text/event-stream\`: one event per security event published from now on (${LIVE_TYPES.join(', ')}; \`type=\` narrows it), \`event:\` its type, \`id:\` its stream entry id, \`data:\` the envelope as JSON. A comment line every LIVE_HEARTBEAT. A client too slow to read gets a \`dropped\` event with the count it missed. The stream ends with an \`end\` event whose \`reason\` is the error code when the caller's token stops verifying (TOKEN_REVOKED, TOKEN_EXPIRED: reconnect with a fresh token) or SERVER_CLOSING. At most LIVE_MAX_STREAMS per process: 429 beyond.`,
+        description: `A \`text/event-stream\`: one event per security event published from now on (${LIVE_TYPES.join(', ')}; \`type=\` narrows it), \`event:\` its type, \`id:\` its stream entry id, \`data:\` the envelope as JSON. A comment line every LIVE_HEARTBEAT. A client too slow to read gets a \`dropped\` event with the count it missed. The stream ends with an \`end\` event whose \`reason\` is the error code when the caller's token stops verifying (TOKEN_REVOKED, TOKEN_EXPIRED: reconnect with a fresh token) or SERVER_CLOSING. At most LIVE_MAX_STREAMS per process, and LIVE_MAX_STREAMS_PER_USER of them for one user: 429 beyond.`,
         operationId: 'liveEvents',
         tags: ['security'],
         security: bearer,
@@ -148,13 +153,19 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ config: AnalyticsConfig; re
     },
     async (request, reply) => {
       const types = typesOf(request.query.type)
+      const retry = { 'retry-after': '5' }
       if (watchers.size >= config.LIVE_MAX_STREAMS)
         throw new ApiError(
           'RATE_LIMITED',
           'this instance has LIVE_MAX_STREAMS live streams open; retry shortly',
-          {
-            'retry-after': '5',
-          },
+          retry,
+        )
+      const userId = request.auth!.userId
+      if (streamsOf(userId) >= config.LIVE_MAX_STREAMS_PER_USER)
+        throw new ApiError(
+          'RATE_LIMITED',
+          'you have LIVE_MAX_STREAMS_PER_USER live streams open on this instance: close one (another tab) or retry shortly',
+          retry,
         )
       let unsubscribe = () => {}
       const stream = new EventStream(() => {
