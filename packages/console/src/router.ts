@@ -10,9 +10,18 @@ export type Route =
   | { page: 'report'; date?: string }
   | { page: 'find' }
 
+/** A path segment of the fragment, unescaped; a broken escape (`%E0%A4%A`) is no value, not a crash. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return ''
+  }
+}
+
 export function parseRoute(hash: string): Route {
   const [name = '', arg] = hash.replace(/^#\/?/, '').split('/')
-  const value = arg ? decodeURIComponent(arg) : ''
+  const value = arg ? decoded(arg) : ''
   switch (name) {
     case 'flagged':
     case 'live':

@@ -75,6 +75,10 @@ describe('parseRoute', () => {
     ['#/report/2026-12-01', { page: 'report', date: '2026-12-01' }],
     ['#/users/', { page: 'find' }],
     ['#/nowhere', { page: 'overview' }],
+    // A link with a broken escape threw URIError while rendering: a blank console until the URL was edited.
+    ['#/users/%E0%A4%A', { page: 'find' }],
+    ['#/ips/%', { page: 'find' }],
+    ['#/report/%zz', { page: 'report' }],
   ])('%s', (hash, route) => {
     expect(parseRoute(hash)).toEqual(route)
   })
