@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { type KyselyPlugin, sql } from 'kysely'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { hashRefreshToken, newRefreshToken } from '../src/domain/refresh-token.ts'
 import { redisLease } from '../src/storage/relay-lease.ts'
 import { type JanitorBatch, type JanitorOptions, SessionJanitor } from '../src/storage/session-janitor.ts'
@@ -166,6 +166,37 @@ describe('session janitor', () => {
   it('keeps revoked sessions for at least one access-token lifetime, whatever the retention', async () => {
     const j = janitor({ retention: 1, accessTtl: 6 * 3600 })
     expect(Date.now() - j.cutoff().getTime()).toBeGreaterThanOrEqual(6 * HOUR)
+  })
+
+  // An instance whose clock runs ahead by more than the retention (NTP lost, a VM restored from a snapshot)
+  // took live sessions for long-ended ones and deleted them: their holders were logged out (TOKEN_INVALID),
+  // and a session revoked a minute ago lost the row that re-enforces its revocation after a Redis rollback.
+  // The cutoff is now taken on the database's clock, the one clock every instance shares.
+  it('an instance whose clock runs ahead deletes nothing that is live or recently ended', async () => {
+    await fresh()
+    const { userId } = await signIn(app)
+    const now = Date.now()
+    const cases: [string, Seed][] = [
+      ['live for 30 more minutes', { expiresAt: new Date(now + HOUR / 2) }],
+      ['revoked a minute ago', { expiresAt: new Date(now + 24 * HOUR), revokedAt: new Date(now - 60_000) }],
+      ['expired a minute ago', { expiresAt: new Date(now - 60_000) }],
+    ]
+    const seeded = await seed(
+      userId,
+      cases.map(([, s]) => s),
+    )
+    const j = janitor({ retention: 3600, accessTtl: 900 })
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(now + 3 * HOUR)
+      await j.runOnce()
+    } finally {
+      vi.useRealTimers()
+    }
+    for (const [i, [name, s]] of cases.entries())
+      expect(await remaining([seeded[i]!.id]), name).toEqual({ sessions: 1, refreshTokens: s.tokens ?? 1 })
+    const live = await refresh(app, seeded[0]!.token, null)
+    expect(live.statusCode).toBe(200)
   })
 
   it('two instances never both run a batch: the lease holder drains, the other waits', async () => {

@@ -86,7 +86,9 @@ export class SessionJanitor {
 
   async #round(): Promise<JanitorRound | undefined> {
     const round: JanitorRound = { sessions: 0, refreshTokens: 0, batches: 0 }
-    const cutoff = this.cutoff()
+    // On the database's clock, which every instance shares (as the grace window is): an instance whose own
+    // clock ran ahead by more than the retention would take live sessions for long-ended ones.
+    const cutoff = this.cutoff(await this.#databaseNow())
     // Expired first (the common case), then revoked before their expiry.
     for (const column of ['expires_at', 'revoked_at'] as const) {
       for (;;) {
@@ -103,6 +105,11 @@ export class SessionJanitor {
     }
     if (round.sessions > 0) this.#o.log.info(round, 'deleted sessions ended before the retention')
     return round
+  }
+
+  async #databaseNow(): Promise<number> {
+    const { rows } = await sql<{ now: Date }>`select utc_timestamp(3) as now`.execute(this.#o.db)
+    return rows[0]!.now.getTime()
   }
 
   async #batch(column: Ended, cutoff: Date): Promise<JanitorBatch> {
