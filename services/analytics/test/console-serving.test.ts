@@ -79,6 +79,29 @@ describe('GET /console', () => {
     expect(res.headers['cache-control']).toBe('no-cache')
   })
 
+  // TOKEN_SERVICE_URL is the analytics API's own way to the token service (the JWKS); behind a gateway it
+  // may carry credentials. config.json is public (no bearer): it published them to anyone who asked.
+  it.each([
+    ['user and password', 'https://analytics:gw-s3cret@auth.example.com:8443/', 'gw-s3cret'],
+    ['a user alone', 'https://gw-s3cret@auth.example.com:8443/', 'gw-s3cret'],
+    ['a query key', 'https://auth.example.com:8443/?apikey=gw-s3cret', 'gw-s3cret'],
+    ['a fragment', 'https://auth.example.com:8443/#gw-s3cret', 'gw-s3cret'],
+  ])('publishes no secret a token-service URL carries (%s)', async (_name, tokenUrl, secret) => {
+    const app = Fastify()
+    await app.register(consolePlugin, { dir, tokenUrl })
+    try {
+      for (const url of ['/console/config.json', '/console/', '/console/assets/index-Ab1.js']) {
+        const res = await app.inject({ url })
+        expect(res.body, url).not.toContain(secret)
+        expect(JSON.stringify(res.headers), url).not.toContain(secret)
+      }
+      const config = await app.inject({ url: '/console/config.json' })
+      expect(config.json()).toEqual({ tokenServiceUrl: 'https://auth.example.com:8443/' })
+    } finally {
+      await app.close()
+    }
+  })
+
   it.each([
     ['a dot-dot path', '/console/assets/..%2Findex.html'],
     ['an encoded slash', '/console/assets/..%2F..%2Fetc%2Fpasswd'],

@@ -22,6 +22,19 @@ const TYPES: Record<string, string> = {
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 const ASSET_NAME = /^[A-Za-z0-9_.-]+$/
 
+/**
+ * The token service's URL as the console may publish it (config.json is public): without the user, password,
+ * query and fragment a server-side URL can carry to get past a gateway.
+ */
+function publicTokenUrl(tokenUrl: string): string {
+  const u = new URL(tokenUrl)
+  u.username = ''
+  u.password = ''
+  u.search = ''
+  u.hash = ''
+  return u.href
+}
+
 /** What every console response carries: a strict CSP (scripts and styles from this origin only) and the usual headers. */
 export function consoleHeaders(tokenUrl: string): Record<string, string> {
   const csp = [
@@ -60,7 +73,8 @@ async function readOrNull(path: string): Promise<Buffer | null> {
  */
 export const consolePlugin = fp(
   async (app: FastifyInstance, opts: ConsoleOptions) => {
-    const headers = consoleHeaders(opts.tokenUrl)
+    const tokenUrl = publicTokenUrl(opts.tokenUrl)
+    const headers = consoleHeaders(tokenUrl)
     const notBuilt = (reply: FastifyReply) =>
       reply.code(503).headers(headers).send({
         statusCode: 503,
@@ -79,7 +93,7 @@ export const consolePlugin = fp(
         .send(html)
     })
     app.get('/console/config.json', hide, async (_request, reply) =>
-      reply.headers({ ...headers, 'cache-control': 'no-cache' }).send({ tokenServiceUrl: opts.tokenUrl }),
+      reply.headers({ ...headers, 'cache-control': 'no-cache' }).send({ tokenServiceUrl: tokenUrl }),
     )
     app.get<{ Params: { file: string } }>('/console/assets/:file', hide, async (request, reply) => {
       const { file } = request.params
