@@ -177,6 +177,41 @@ describe('GET /analytics/ips/:ip', () => {
     })
   })
 
+  // Every spelling of one client is that client: the same summary, named the same way.
+  it.each([
+    ['IPv4-mapped', '::ffff:203.0.113.9', STUFFER, 31],
+    ['IPv4-mapped in hex', '::ffff:cb00:7109', STUFFER, 31],
+    ['IPv4-mapped, expanded and upper case', '0:0:0:0:0:FFFF:203.0.113.9', STUFFER, 31],
+    ['IPv6 upper case', '2001:DB8:1:2::5', '2001:db8:1:2::/64', 1],
+    ['IPv6 fully written', '2001:0db8:0001:0002:0000:0000:0000:0005', '2001:db8:1:2::/64', 1],
+    ['IPv6 with a zone id', '2001:db8:1:2::5%eth0', '2001:db8:1:2::/64', 1],
+    ['IPv6 other /64 of the same /48', '2001:db8:1:3::99', '2001:db8:1:3::/64', 1],
+  ])('%s (%s) is client %s', async (_, ip, named, accounts) => {
+    const res = await get(`/analytics/ips/${encodeURIComponent(ip)}`, 'security')
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ ip: named, accounts })
+    const events = await get(`/analytics/events?limit=500&ip=${encodeURIComponent(ip)}`, 'security')
+    expect(events.statusCode).toBe(200)
+    expect(events.json().events.length).toBeGreaterThan(0)
+  })
+
+  it.each([
+    ['64 characters of an address that is not one', `1.2.3.4${'0'.repeat(57)}`],
+    ['an IPv6 with two ::', '2001::db8::1'],
+    ['an IPv4 with a leading zero', '203.0.113.09'],
+    ['an IPv4 /prefix', '203.0.113.0/24'],
+    ['a zone id alone', '%eth0'],
+  ])('%s → 400 VALIDATION_FAILED, never a 500', async (_, ip) => {
+    for (const url of [
+      `/analytics/ips/${encodeURIComponent(ip)}`,
+      `/analytics/events?ip=${encodeURIComponent(ip)}`,
+    ]) {
+      const res = await get(url, 'security')
+      expect(res.statusCode, url).toBe(400)
+      expect(res.json().code, url).toBe('VALIDATION_FAILED')
+    }
+  })
+
   it.each(['not-an-ip', '300.1.1.1', '::g'])('%s → 400 VALIDATION_FAILED naming params/ip', async (ip) => {
     const res = await get(`/analytics/ips/${encodeURIComponent(ip)}`, 'security')
     expect(res.statusCode).toBe(400)
