@@ -27,6 +27,19 @@ describe('CORS preflight', () => {
     ['default', () => defaults.app, 'http://evil.example', false],
     ['default', () => defaults.app, 'null', false],
     ['default', () => defaults.app, 'http://127.0.0.1:3002.evil.example', false],
+    // Spellings a lax comparison (case folding, URL parsing, prefix or suffix match) would let through.
+    ['default', () => defaults.app, 'HTTP://LOCALHOST:3002', false],
+    ['default', () => defaults.app, 'http://localhost.:3002', false],
+    ['default', () => defaults.app, 'http://localhost:3002/', false],
+    ['default', () => defaults.app, 'http://localhost:03002', false],
+    ['default', () => defaults.app, 'http://localhost', false],
+    ['default', () => defaults.app, 'http://evil.localhost:3002', false],
+    ['default', () => defaults.app, 'http://localhost:3002 http://evil.example', false],
+    ['default', () => defaults.app, 'http://localhost:3002, http://evil.example', false],
+    ['default', () => defaults.app, 'file://', false],
+    ['custom', () => custom.app, 'https://console.example.com:443', false],
+    ['custom', () => custom.app, 'https://console.example.com.evil.example', false],
+    ['custom', () => custom.app, 'https://evilconsole.example.com', false],
     ['custom', () => custom.app, 'https://console.example.com', true],
     ['custom', () => custom.app, 'http://console.example.com', false],
     ['custom', () => custom.app, 'http://127.0.0.1:3002', false],
@@ -76,6 +89,30 @@ describe('CORS on requests', () => {
     expect(me.headers['access-control-allow-credentials']).toBeUndefined()
     expect(me.headers.vary).toContain('Origin')
   })
+
+  it.each([
+    ['401 TOKEN_MISSING', 'GET', '/auth/me', 401],
+    ['404 NOT_FOUND', 'GET', '/nowhere', 404],
+    ['400 VALIDATION_FAILED', 'POST', '/auth/login', 400],
+  ])(
+    'an error answer (%s) carries the header for an allowed origin (the console reads its code), never for another',
+    async (_, method, url, status) => {
+      for (const [origin, allowed] of [
+        ['http://localhost:3002', true],
+        ['http://evil.example', false],
+      ] as const) {
+        const res = await defaults.app.inject({
+          method: method as 'GET' | 'POST',
+          url,
+          headers: { origin, 'content-type': 'application/json' },
+          ...(method === 'POST' ? { payload: '{}' } : {}),
+        })
+        expect(res.statusCode).toBe(status)
+        expect(res.headers['access-control-allow-origin']).toBe(allowed ? origin : undefined)
+        expect(res.headers['access-control-allow-credentials']).toBeUndefined()
+      }
+    },
+  )
 
   it.each([
     ['another origin', { origin: 'http://evil.example' }],
