@@ -1,11 +1,11 @@
 import type { Session } from '@africhain/contract'
+import { authorizedFetch } from './authorized-fetch.ts'
 import { type Device, defaultPlatform, type ResolvedDevice, resolveDevice } from './device.ts'
 import { type SessionEndedListener, SessionEvents } from './emitter.ts'
 import { AuthError, AuthErrorCode } from './errors.ts'
-import { callService, errorFromResponse, type FetchLike, peekErrorCode } from './http.ts'
+import { callService, errorFromResponse, type FetchLike } from './http.ts'
 import { defaultLockManager, type LockManagerLike } from './lock.ts'
-import { originOf, parseOrigin } from './origin.ts'
-import { isTokenPair, type LiveSession, recordFromPair, type TokenPair } from './session-record.ts'
+import { isTokenPair, recordFromPair, type TokenPair } from './session-record.ts'
 import { memoryStorage, type TokenStorage } from './storage.ts'
 import { TokenManager } from './token-manager.ts'
 
@@ -64,11 +64,6 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     throw new TypeError('createAuthClient: refreshMargin must be a number of seconds ≥ 0')
   }
   const baseUrl = options.baseUrl.replace(/\/+$/, '')
-  const baseOrigin = originOf(baseUrl)
-  if (!baseOrigin) throw new TypeError('createAuthClient: baseUrl must be an http(s) URL')
-  // The only origins the bearer token is ever sent to.
-  const trusted = new Set([baseOrigin, ...(options.allowedOrigins ?? []).map(parseOrigin)])
-  const isTrusted = (input: RequestInfo | URL) => trusted.has(originOf(urlOf(input)) ?? '')
   const storage = options.storage ?? memoryStorage()
   const storageKey = options.storageKey ?? 'africhain.session'
   const timeout = options.requestTimeout ?? 15_000
@@ -93,6 +88,14 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     },
   })
 
+  const authFetch = authorizedFetch({
+    fetchImpl,
+    baseUrl,
+    allowedOrigins: options.allowedOrigins ?? [],
+    timeout,
+    tokens,
+  })
+
   let device: Promise<ResolvedDevice> | undefined
   const getDevice = (): Promise<ResolvedDevice> => {
     device ??= resolveDevice(options.device, storage, `${storageKey}.device`).catch((error: unknown) => {
@@ -100,46 +103,6 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       throw error
     })
     return device
-  }
-
-  const send = (input: RequestInfo | URL, init: RequestInit | undefined, token: string) => {
-    const headers = new Headers(init?.headers ?? (isRequest(input) ? input.headers : undefined))
-    headers.set('authorization', `Bearer ${token}`)
-    return fetchImpl(input, { ...init, headers })
-  }
-
-  const isTokenService = (input: RequestInfo | URL) => urlOf(input).startsWith(`${baseUrl}/`)
-
-  /** A 401 TOKEN_REVOKED ends the session when the token service itself confirms it. */
-  const checkRevoked = async (response: Response, input: RequestInfo | URL, session: LiveSession) => {
-    if (response.status !== 401 || (await peekErrorCode(response)) !== AuthErrorCode.TOKEN_REVOKED) return
-    if (!isTokenService(input) && !(await revokedAtService(session.accessToken))) return
-    await tokens.end(session.sessionId, AuthErrorCode.TOKEN_REVOKED)
-  }
-
-  const revokedAtService = (token: string) =>
-    callService(fetchImpl, baseUrl, { method: 'GET', path: '/auth/me', token }, timeout).then(
-      () => false,
-      (error: unknown) => error instanceof AuthError && error.code === AuthErrorCode.TOKEN_REVOKED,
-    )
-
-  const authFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    // Another origin gets neither the token nor a refresh on our behalf: a plain fetch.
-    if (!isTrusted(input)) return fetchImpl(input, init)
-    // A Request body can be read once: keep an unread copy for the one retry.
-    const replay = isRequest(input) ? input.clone() : input
-    const session = await tokens.valid()
-    const first = await send(input, init, session.accessToken)
-    if (first.status !== 401) return first
-    if ((await peekErrorCode(first)) !== AuthErrorCode.TOKEN_EXPIRED) {
-      await checkRevoked(first, input, session)
-      return first
-    }
-    await first.body?.cancel().catch(() => undefined) // frees the connection before the retry
-    const fresh = await tokens.refresh(session.accessToken)
-    const second = await send(replay, init, fresh.accessToken)
-    await checkRevoked(second, replay, fresh)
-    return second
   }
 
   /** A JSON call to a bearer-protected token-service route, through `authFetch`. */
@@ -241,14 +204,4 @@ function expectPair(body: unknown): TokenPair {
 
 function unexpected(what: string): AuthError {
   return new AuthError(AuthErrorCode.UNEXPECTED_RESPONSE, `${what} does not have the documented shape`)
-}
-
-function isRequest(input: unknown): input is Request {
-  return typeof Request !== 'undefined' && input instanceof Request
-}
-
-function urlOf(input: RequestInfo | URL): string {
-  if (typeof input === 'string') return input
-  if (isRequest(input)) return input.url
-  return typeof (input as URL).href === 'string' ? (input as URL).href : String(input)
 }
