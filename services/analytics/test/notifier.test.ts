@@ -1,13 +1,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { backoffDelay } from '@africhain/bus'
 import { encodeEvent, newRiskAlert, type RiskAlert } from '@africhain/events'
 import type { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadAnalyticsConfig } from '../src/config.ts'
-import { backoff } from '../src/notifier/deliver.ts'
+import { retryBackoff } from '../src/notifier/deliver.ts'
 import { createNotifier, type Notifier, notifierProblem } from '../src/notifier/notifier.ts'
 import { parseWebhooks } from '../src/notifier/webhooks.ts'
 import { testEnv } from './helpers/config.ts'
@@ -175,8 +176,10 @@ describe('notifier configuration', () => {
 
   it('backs off exponentially with jitter, capped', () => {
     const policy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1000, timeoutMs: 1000 }
-    expect([1, 2, 3, 4, 5].map((n) => backoff(n, policy, () => 1))).toEqual([100, 200, 400, 800, 1000])
-    expect([1, 2, 3, 4, 5].map((n) => backoff(n, policy, () => 0))).toEqual([50, 100, 200, 400, 500])
+    // The wait after failed attempt n is the shared backoff's pause before retry n - 1.
+    const wait = (n: number, random: () => number) => backoffDelay(n - 1, retryBackoff(policy), random)
+    expect([1, 2, 3, 4, 5].map((n) => wait(n, () => 1))).toEqual([100, 200, 400, 800, 1000])
+    expect([1, 2, 3, 4, 5].map((n) => wait(n, () => 0))).toEqual([50, 100, 200, 400, 500])
   })
 })
 

@@ -1,3 +1,4 @@
+import { type Backoff, backoff } from '@africhain/bus'
 import type { RiskAlert } from '@africhain/events'
 import { requestFor, type Webhook } from './webhooks.ts'
 
@@ -7,11 +8,11 @@ export type DeliveryOutcome =
   | { ok: true; attempts: number }
   | { ok: false; attempts: number; reason: string; permanent: boolean }
 
-/** The wait before attempt `n + 1` after `n` failures: exponential, capped, with jitter (half to all of it). */
-export function backoff(failures: number, policy: RetryPolicy, random = Math.random): number {
-  const full = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (failures - 1))
-  return Math.round(full / 2 + (random() * full) / 2)
-}
+/** The services' one backoff (`@africhain/bus`) with the notifier's settings: the first retry waits about `baseDelayMs`. */
+export const retryBackoff = (policy: RetryPolicy): Backoff => ({
+  baseMs: policy.baseDelayMs,
+  maxMs: policy.maxDelayMs,
+})
 
 /** A 4xx other than 408 and 429 will not change by retrying: the receiver refuses this request. */
 const permanentStatus = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 429
@@ -56,19 +57,7 @@ export async function deliver(
     }
     opts.onAttemptFailed?.(reason)
     if (permanent || opts.signal.aborted) return { ok: false, attempts: attempt, reason, permanent }
-    if (attempt < policy.maxAttempts) await sleep(backoff(attempt, policy), opts.signal)
+    if (attempt < policy.maxAttempts) await backoff(attempt - 1, retryBackoff(policy), opts.signal)
   }
   return { ok: false, attempts: policy.maxAttempts, reason, permanent: false }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-  })
 }
