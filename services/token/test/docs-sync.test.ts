@@ -224,6 +224,28 @@ describe('docs/configuration.md', () => {
   })
 })
 
+/** Paths that start at the repository's root. */
+const ROOTED = /^(services|packages|infra|bench|docs|\.ci)\//
+/** A file name with an extension the repository holds, or a folder path (two names or more) ending in `/`. */
+const PATH_LIKE =
+  /^[\w@.-]+(\/[\w@.-]+)*\.(ts|tsx|lua|md|json|ya?ml|sh|css|html|conf|sql)$|^[\w.-]+(\/[\w.-]+)+\/$/
+
+/** The file paths in one line's backticked spans (a trailing `:12-20` line range or `(name)` is not part of it). */
+export function backtickedPaths(line: string): string[] {
+  return [...line.matchAll(/`([^`\s]+)`/g)]
+    .map((m) => m[1]!.replace(/[),.;]+$/, '').replace(/:\d+(-\d+)?$/, ''))
+    .filter((p) => PATH_LIKE.test(p))
+}
+
+function isIgnored(path: string): boolean {
+  try {
+    execFileSync('git', ['check-ignore', '-q', path], { cwd: ROOT })
+    return true
+  } catch {
+    return false
+  }
+}
+
 describe('references to documents', () => {
   // Tracked files plus new ones not yet committed (ignored files excluded).
   const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
@@ -249,6 +271,25 @@ describe('references to documents', () => {
       }
     }
     expect(missing, 'mentions of documents that are not in the repository').toEqual([])
+  })
+
+  // `services/token/src/domain/lockout.ts`, `storage/relay-lease.ts`, `take-login-attempt-2.lua`: a path from
+  // the repository's root names a file or folder that exists (or an ignored output, such as test screenshots);
+  // a shorter path or a bare file name is the end of some file's path. URL paths (`/console/…`) are not files.
+  it('every file path a document names in backticks exists', () => {
+    const docs = texts.filter((f) => f.endsWith('.md'))
+    const broken: string[] = []
+    for (const file of docs) {
+      for (const [i, line] of readFileSync(join(ROOT, file), 'utf8').split('\n').entries()) {
+        for (const path of backtickedPaths(line)) {
+          const found = ROOTED.test(path)
+            ? existsSync(join(ROOT, path)) || isIgnored(path)
+            : files.some((f) => f === path || f.endsWith(`/${path}`) || f.includes(`/${path}`))
+          if (!found) broken.push(`${file}:${i + 1}: ${path}`)
+        }
+      }
+    }
+    expect(broken, 'paths named in documents that do not exist').toEqual([])
   })
 
   it('every relative link of a markdown file resolves', () => {
