@@ -20,6 +20,9 @@ const STUFFER_IP = '203.0.113.7'
 const DEVICE = { id: 'victim-phone-1', platform: 'android', name: 'Amina phone' }
 /** Other accounts on the attacker's list (real ones: the IP view shows every account touched). */
 const OTHERS = [0, 1, 2, 3].map((i) => `+254722${i}${suffix.slice(1)}`)
+/** Markup in attacker-controlled event fields (a device name, a User-Agent) that must render as text. */
+const XSS_NAME = '<img src=x onerror="window.__xss=1">'
+const XSS_AGENT = '<script>window.__xss=2</script><svg onload="window.__xss=3">'
 
 let system: System
 let browser: Browser
@@ -123,11 +126,12 @@ describe.skipIf(!hasChromium)('the security console in a browser', () => {
         { identifier: VICTIM, password: `wrong-${i}`, device: { platform: 'web' } },
         from,
       )
+    // The attacker also controls what the events carry about the client: markup there must stay text.
     for (const identifier of OTHERS)
       await system.token(
         '/auth/login',
-        { identifier, password: 'password1', device: { platform: 'web' } },
-        from,
+        { identifier, password: 'password1', device: { platform: 'web', name: XSS_NAME } },
+        { ...from, 'user-agent': XSS_AGENT },
       )
     await page.locator('tr', { hasText: 'user.locked' }).first().waitFor({ timeout: 2_000 })
     const lockSeenMs = Date.now() - stuffAt
@@ -139,6 +143,10 @@ describe.skipIf(!hasChromium)('the security console in a browser', () => {
       .filter({ hasText: VICTIM })
       .first()
       .waitFor()
+    // The device name shows as the characters it is: no element made of it, no handler run.
+    await page.locator('tr', { hasText: XSS_NAME }).first().waitFor()
+    expect(await page.locator('main img, main script').count()).toBe(0)
+    expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined()
     await check('live')
   })
 
