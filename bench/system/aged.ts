@@ -38,10 +38,20 @@ export async function seedRotations(
   await mysql.query('commit')
 }
 
-/** Rows the database holds for these sessions' refresh tokens (what storage per session grows with). */
-export async function tokenRows(mysql: Mysql, sessionIds: string[]): Promise<number> {
-  const [[row]] = (await mysql.query('select count(*) as n from refresh_tokens where session_id in (?)', [
-    sessionIds,
-  ])) as unknown as [[{ n: number }]]
-  return Number(row.n)
+/**
+ * What storage per session grows with: the rows and bytes (hash, session id, generation, time, flag: 32 +
+ * 22 + 4 + 7 + 1, without InnoDB's per-row and index overhead) the database holds for these sessions'
+ * refresh tokens, and the rotations the sessions have had (their generations less the login's).
+ */
+export async function tokenRows(
+  mysql: Mysql,
+  sessionIds: string[],
+): Promise<{ rows: number; bytes: number; rotations: number }> {
+  const [[row]] = (await mysql.query(
+    `select (select count(*) from refresh_tokens where session_id in (?)) as n,
+      (select coalesce(sum(length(hash) + length(session_id) + 12), 0) from refresh_tokens where session_id in (?)) as bytes,
+      (select coalesce(sum(generation - 1), 0) from sessions where id in (?)) as rotations`,
+    [sessionIds, sessionIds, sessionIds],
+  )) as unknown as [[{ n: number; bytes: number; rotations: number }]]
+  return { rows: Number(row.n), bytes: Number(row.bytes), rotations: Number(row.rotations) }
 }

@@ -2,7 +2,9 @@
 // analytics API, two analytics workers — under mixed traffic at both token instances (logins, refreshes,
 // concurrent refreshes of one token on both instances, revocations). Mid-run it SIGKILLs one token instance
 // and one worker. Afterwards it checks, and prints the counts of:
-//   - no session forked (one refresh token per session and generation),
+//   - no session forked: one `session.refreshed` event per session and generation on the stream (every won
+//     rotation writes exactly one, in its transaction), and one refresh-token row per session and generation
+//     among the rows kept (rotation keeps a live session's current and previous token rows only),
 //   - no revoked token accepted (access and refresh tokens of every revoked session),
 //   - every committed event counted exactly once by analytics (stream ids = stored ids; report = events),
 //   - clients that retried against the surviving instance kept working.
@@ -270,7 +272,7 @@ async function main() {
   const db = createDb<Record<string, never>>({ url: DATABASE_URL })
   const redis = rawRedis()
   try {
-    // 2. No session forked.
+    // 2. No session forked: among the refresh-token rows kept (below), and on the stream (after the drain).
     const forks = await sql<{ n: number }>`
       select count(*) as n from (select session_id, generation from refresh_tokens
       group by session_id, generation having count(*) > 1) f`.execute(db)
@@ -284,12 +286,19 @@ async function main() {
     const entries = await redis.xrange(`${PREFIX}session-events`, '-', '+')
     const streamIds = new Set<string>()
     let created = 0
+    const rotations = new Map<string, Set<string>>() // session and generation → ids of its refreshed events
     for (const [, fields] of entries) {
       const d = decodeEvent(fields)
       if (!d.ok) continue
       if (!streamIds.has(d.event.id) && d.event.type === 'session.created') created++
+      if (d.event.type === 'session.refreshed') {
+        const key = `${d.event.sessionId}:${d.event.data.generation}`
+        rotations.set(key, (rotations.get(key) ?? new Set()).add(d.event.id))
+      }
       streamIds.add(d.event.id)
     }
+    const forkedOnStream = [...rotations.values()].filter((ids) => ids.size > 1).length
+    if (forkedOnStream !== 0) problems.push(`${forkedOnStream} session generations rotated to twice (stream)`)
     let stored = 0
     await until(
       'analytics to store every event',
@@ -321,7 +330,9 @@ async function main() {
     console.log(
       `  analytics caught up ${catchUpMs} ms after traffic stopped (outbox drained, every event stored)`,
     )
-    console.log(`  sessions forked: ${forks.rows[0]?.n}`)
+    console.log(
+      `  sessions forked: ${forks.rows[0]?.n} among kept rows, ${forkedOnStream} among ${rotations.size} rotations on the stream`,
+    )
     console.log(`  revoked sessions checked (access + refresh refused): ${revokedChecked}`)
     console.log(`  live sessions checked (still accepted): ${liveChecked}`)
     console.log(

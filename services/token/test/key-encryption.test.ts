@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { TokenConfig } from '../src/config.ts'
 import { keyEncryption } from '../src/keys/key-crypto.ts'
 import { createSigningKey } from '../src/keys/key-ring.ts'
-import { authed, cleanup, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
+import { authed, cleanup, refresh, signIn, startApp, type TestApp, testConfig } from './helpers/app.ts'
 import { runCli } from './helpers/cli.ts'
 import { decodeProtectedHeader } from './helpers/jwt.ts'
 
@@ -53,6 +53,10 @@ describe('a server that holds KEY_ENCRYPTION_SECRET', () => {
     expect(warning).toMatchObject({ level: 40, component: 'key-ring' })
     expect(warning.msg).toMatch(/stored in clear/)
     expect(lines.join('\n')).not.toMatch(/PRIVATE KEY/)
+    // The refresh-token key too: sealed now, the same key (the refresh token issued before still rotates).
+    const secret = await app.db.selectFrom('token_secrets').select('value').executeTakeFirstOrThrow()
+    expect(secret.value.startsWith('v1:')).toBe(true)
+    expect((await refresh(app, user.pair.refreshToken)).statusCode).toBe(200)
     // The same key: tokens it signed still verify, and it still signs.
     expect((await authed(app, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
     const next = await signIn(app)

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type KyselyPlugin, sql } from 'kysely'
 import { describe, expect, it, vi } from 'vitest'
-import { hashRefreshToken, newRefreshToken } from '../src/domain/refresh-token.ts'
+import { hashRefreshToken } from '../src/domain/refresh-token.ts'
 import { redisLease } from '../src/storage/relay-lease.ts'
 import { type JanitorBatch, type JanitorOptions, SessionJanitor } from '../src/storage/session-janitor.ts'
 import { refresh, signIn, useTestApp } from './helpers/app.ts'
@@ -25,7 +25,12 @@ type Seed = { expiresAt: Date; revokedAt?: Date; tokens?: number }
 
 /** Sessions written straight to the tables as the service writes them; returns each one's latest token. */
 async function seed(userId: string, sessions: Seed[]): Promise<{ id: string; token: string }[]> {
-  const made = sessions.map((s) => ({ ...s, id: randomBytes(16).toString('hex'), token: newRefreshToken() }))
+  // Legacy-shaped tokens (random, known only by their row), the kind the service issued before signed ones.
+  const made = sessions.map((s) => ({
+    ...s,
+    id: randomBytes(16).toString('base64url'),
+    token: `rt_${randomBytes(32).toString('base64url')}`,
+  }))
   for (let i = 0; i < made.length; i += 500) {
     const chunk = made.slice(i, i + 500)
     const created = new Date(Date.now() - 90 * 24 * HOUR)
@@ -49,6 +54,7 @@ async function seed(userId: string, sessions: Seed[]): Promise<{ id: string; tok
           generation: s.tokens ?? 1,
           rotated_at: null,
           successor_enc: null,
+          previous_hash: null,
         })),
       )
       .execute()

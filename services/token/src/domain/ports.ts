@@ -55,6 +55,8 @@ export type SessionRecord = {
   /** How long ago it last rotated, by the database's clock (null: never); the grace window reads this. */
   rotatedAgoMs: number | null
   successorEnc: string | null
+  /** Hash of the previous token when it is a signed one: the row the next rotation deletes. */
+  previousHash: Buffer | null
 }
 
 export interface UserStore {
@@ -87,6 +89,10 @@ export type Rotation = {
   fromGeneration: number
   newHash: Buffer
   successorEnc: string
+  /** Hash of the presented token when signed (it becomes the previous one), else null. */
+  previousHash: Buffer | null
+  /** The session's previous-token hash as read: that row goes when this rotation wins. */
+  dropHash: Buffer | null
   now: Date
   ip: string
   userAgent: string | null
@@ -113,6 +119,10 @@ export interface SessionStore {
   findByRefreshHash(
     hash: Buffer,
   ): Promise<{ session: SessionRecord; generation: number; roles: string[]; disabled: boolean } | undefined>
+  /** The same, by session id (a signed token whose row was pruned names its session). */
+  findWithUser(
+    id: string,
+  ): Promise<{ session: SessionRecord; roles: string[]; disabled: boolean } | undefined>
   find(id: string): Promise<SessionRecord | undefined>
   /**
    * One compare-and-set: advances the session from `fromGeneration` to the next one only if it is still at

@@ -48,6 +48,7 @@ export const useCasesPlugin = fp(
         hot,
         guard: configuredLoginGuard(config, redis, redisKeys),
         signer: accessTokenSigner(app.keyRing, config.TOKEN_ISSUER, config.TOKEN_AUDIENCE),
+        tokens: app.refreshTokens,
         policy: {
           accessTtl: config.ACCESS_TOKEN_TTL,
           refreshTtl: config.REFRESH_TOKEN_TTL,

@@ -1,43 +1,10 @@
 import { retryOnDeadlock } from '@africhain/db'
 import type { RevokeReason, SessionEvent } from '@africhain/events'
-import { type Kysely, type Selectable, sql, type Transaction } from 'kysely'
+import { type Kysely, sql, type Transaction } from 'kysely'
 import type { Rotation, SessionRecord, SessionStore } from '../domain/ports.ts'
 import { insertOutbox } from './outbox.ts'
-import type { SessionTable, TokenDatabase } from './tables.ts'
-
-/**
- * Milliseconds since the session last rotated, by the database's clock (`rotated_at` is written with it
- * too): the grace window is judged on one clock for every instance, so a skewed instance neither refuses a
- * legitimate retry as reuse nor stretches the window for a thief.
- */
-const rotatedAgo = sql<number | null>`timestampdiff(microsecond, rotated_at, utc_timestamp(3)) div 1000`
-
-export function toSessionRecord(
-  row: Selectable<SessionTable> & { rotated_ago_ms?: number | string | null },
-): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    device: {
-      ...(row.device_id !== null ? { id: row.device_id } : {}),
-      platform: row.device_platform,
-      ...(row.device_name !== null ? { name: row.device_name } : {}),
-    },
-    userAgent: row.user_agent,
-    ip: row.ip,
-    rememberMe: Boolean(row.remember_me),
-    createdAt: row.created_at,
-    lastActiveAt: row.last_active_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-    revokedReason: row.revoked_reason,
-    generation: row.generation,
-    rotatedAt: row.rotated_at,
-    rotatedAgoMs:
-      row.rotated_ago_ms === null || row.rotated_ago_ms === undefined ? null : Number(row.rotated_ago_ms),
-    successorEnc: row.successor_enc,
-  }
-}
+import { rotatedAgo, sessionWithUser, toFound, toSessionRecord } from './session-rows.ts'
+import type { TokenDatabase } from './tables.ts'
 
 /**
  * Sessions and the refresh-token chain in MySQL. Every method that changes state is one transaction that
@@ -82,6 +49,7 @@ export function sessionRepository(
             generation: session.generation,
             rotated_at: null,
             successor_enc: null,
+            previous_hash: null,
           })
           .execute()
         await trx
@@ -91,6 +59,7 @@ export function sessionRepository(
             session_id: session.id,
             generation: session.generation,
             created_at: session.createdAt,
+            signed: 1,
           })
           .execute()
         await insertOutbox(trx, events, session.createdAt)
@@ -101,29 +70,19 @@ export function sessionRepository(
     },
 
     async findByRefreshHash(hash: Buffer) {
-      const row = await db
-        .selectFrom('refresh_tokens as rt')
-        .innerJoin('sessions as s', 's.id', 'rt.session_id')
-        .innerJoin('users as u', 'u.id', 's.user_id')
-        .selectAll('s')
-        .select([
-          'rt.generation as token_generation',
-          'u.roles as user_roles',
-          'u.disabled_at as user_disabled_at',
-          rotatedAgo.as('rotated_ago_ms'),
-        ])
+      const row = await sessionWithUser(db)
+        .innerJoin('refresh_tokens as rt', 'rt.session_id', 's.id')
+        .select('rt.generation as token_generation')
         .where('rt.hash', '=', hash)
         .executeTakeFirst()
       if (!row) return undefined
-      const { token_generation, user_roles, user_disabled_at, ...session } = row
-      // Roles are read at every refresh (one query with the session), so a granted or removed role
-      // reaches the user's next access token.
-      return {
-        session: toSessionRecord(session),
-        generation: token_generation,
-        roles: user_roles.split(' ').filter(Boolean),
-        disabled: user_disabled_at !== null,
-      }
+      const { token_generation, ...rest } = row
+      return { ...toFound(rest), generation: token_generation }
+    },
+
+    async findWithUser(id: string) {
+      const row = await sessionWithUser(db).where('s.id', '=', id).executeTakeFirst()
+      return row ? toFound(row) : undefined
     },
 
     async find(id: string) {
@@ -219,23 +178,34 @@ type OkPacket = { affectedRows?: number }
  * compare-and-set — only one request can move the session off `fromGeneration`; InnoDB re-checks the WHERE on
  * the latest committed row after waiting for a competing writer's lock. The two INSERTs select from the row
  * this request just wrote (its generation and its own sealed successor), so they insert nothing when the
- * UPDATE lost. Any error rolls back on the same connection before it returns to the pool.
+ * UPDATE lost. The DELETE keeps the session's rows bounded: the token before the presented one (the old
+ * previous, `dropHash`, read with the session; unchanged since, or the CAS would lose) is now two
+ * generations old, recognised by its MAC rather than its row (rotate-refresh-token.ts, `pruned`), so its
+ * row goes — only when this request won (`@rotated`, the UPDATE's row count): a CAS lost to a revocation
+ * leaves the session at `fromGeneration`, whose previous token keeps its row to answer TOKEN_REVOKED. By
+ * primary key, one row lock: a range DELETE on the session's rows let MariaDB pick a full scan on a small,
+ * churning table, and rotations of different sessions deadlocked. Only signed rows are dropped (a legacy
+ * token is recognised by its row alone, so those stay until the session ends). Rows of legacy tokens stay until the session ends (only a
+ * row recognises one). Any error rolls back on the same connection before it returns to the pool.
  */
 async function rotateInOneRoundTrip(db: Kysely<TokenDatabase>, r: Rotation): Promise<boolean> {
   const next = r.fromGeneration + 1
   const ours = sql`from sessions where id = ${r.sessionId} and generation = ${next} and successor_enc = ${r.successorEnc}`
   const statements = sql`start transaction;
     update sessions set generation = ${next}, rotated_at = utc_timestamp(3), successor_enc = ${r.successorEnc},
+      previous_hash = ${r.previousHash},
       last_active_at = ${r.now}, ip = ${r.ip}, user_agent = ${r.userAgent}
       where id = ${r.sessionId} and generation = ${r.fromGeneration} and revoked_at is null and expires_at > ${r.now};
-    insert into refresh_tokens (hash, session_id, generation, created_at)
-      select ${r.newHash}, id, generation, ${r.now} ${ours};
+    set @rotated = row_count();
+    insert into refresh_tokens (hash, session_id, generation, created_at, signed)
+      select ${r.newHash}, id, generation, ${r.now}, 1 ${ours};
     insert into outbox (id, payload, created_at) select ${r.event.id}, ${JSON.stringify(r.event)}, ${r.now} ${ours};
+    delete from refresh_tokens where hash = ${r.dropHash} and signed and @rotated = 1;
     commit`
   return db.connection().execute(async (conn) => {
     try {
       const { rows } = await statements.execute(conn)
-      const [, update, tokenInsert] = rows as OkPacket[]
+      const [, update, , tokenInsert] = rows as OkPacket[]
       return update?.affectedRows === 1 && tokenInsert?.affectedRows === 1
     } catch (err) {
       await sql`rollback`.execute(conn).catch(() => {})

@@ -33,6 +33,8 @@ export type SessionTable = {
   rotated_at: Date | null
   /** The current refresh token encrypted under a key derived from the previous one (grace-window replays). */
   successor_enc: string | null
+  /** SHA-256 of the previous refresh token when it is signed (migration 005): deleted at the next rotation. */
+  previous_hash: Buffer | null
 }
 
 export type RefreshTokenTable = {
@@ -40,6 +42,15 @@ export type RefreshTokenTable = {
   hash: Buffer
   session_id: string
   generation: number
+  created_at: ColumnType<Date, Date, never>
+  /** 1 for a signed token (migration 005): rotation may delete it once two generations old. */
+  signed: ColumnType<number, number | undefined, number>
+}
+
+export type TokenSecretTable = {
+  name: string
+  /** Sealed like a private signing key (`v1:` under KEY_ENCRYPTION_SECRET, or `pem:` in clear). */
+  value: string
   created_at: ColumnType<Date, Date, never>
 }
 
@@ -73,4 +84,5 @@ export type TokenDatabase = {
   refresh_tokens: RefreshTokenTable
   signing_keys: SigningKeyTable
   outbox: OutboxTable
+  token_secrets: TokenSecretTable
 }

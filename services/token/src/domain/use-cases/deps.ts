@@ -1,5 +1,6 @@
 import type { RevokeReason } from '@africhain/events'
 import type { AccessTokenSigner, HotSessionState, LoginGuard, SessionStore, UserStore } from '../ports.ts'
+import type { RefreshTokenCodec } from '../refresh-token.ts'
 
 export type SessionPolicy = {
   /** All durations in seconds. */
@@ -24,6 +25,7 @@ export type SessionDeps = {
   hot: HotSessionState
   guard: LoginGuard
   signer: AccessTokenSigner
+  tokens: RefreshTokenCodec
   policy: SessionPolicy
   observe?: SessionObserver | undefined
   now: () => Date

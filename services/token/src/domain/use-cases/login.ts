@@ -7,7 +7,7 @@ import { normaliseIdentifier } from '../identifier.ts'
 import { countedPasswordCheck, lockAccount } from '../lockout.ts'
 import { verifyPassword } from '../password.ts'
 import type { Device, SessionRecord, User } from '../ports.ts'
-import { hashRefreshToken, newRefreshToken } from '../refresh-token.ts'
+import { hashRefreshToken } from '../refresh-token.ts'
 import { issueTokenPair } from '../token-pair.ts'
 import type { SessionDeps } from './deps.ts'
 
@@ -68,8 +68,9 @@ async function openSession(
     rotatedAt: null,
     rotatedAgoMs: null,
     successorEnc: null,
+    previousHash: null,
   }
-  const refreshToken = newRefreshToken()
+  const refreshToken = d.tokens.mint(session.id, session.generation)
   const created = sessionEvent(session, ctx, {
     type: 'session.created',
     data: { expiresAt: session.expiresAt.toISOString(), rememberMe },

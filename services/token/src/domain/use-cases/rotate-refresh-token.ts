@@ -3,13 +3,7 @@ import type { RequestContext } from '../context.ts'
 import { DomainError } from '../errors.ts'
 import { revokedEvent, sessionEvent } from '../events.ts'
 import type { Device, SessionRecord } from '../ports.ts'
-import {
-  hashRefreshToken,
-  isRefreshTokenShape,
-  newRefreshToken,
-  openSuccessor,
-  sealSuccessor,
-} from '../refresh-token.ts'
+import { hashRefreshToken, openSuccessor, type ReadToken, sealSuccessor } from '../refresh-token.ts'
 import { issueTokenPair } from '../token-pair.ts'
 import type { SessionDeps } from './deps.ts'
 import { revokeSessions } from './revoke-sessions.ts'
@@ -26,8 +20,10 @@ export async function rotateRefreshToken(
   device: Device | undefined,
   ctx: RequestContext,
 ): Promise<TokenPair> {
-  if (!isRefreshTokenShape(token)) throw new DomainError('TOKEN_INVALID')
-  const found = await d.sessions.findByRefreshHash(hashRefreshToken(token))
+  const read = d.tokens.read(token)
+  if (!read) throw new DomainError('TOKEN_INVALID')
+  const presentedHash = hashRefreshToken(token)
+  const found = (await d.sessions.findByRefreshHash(presentedHash)) ?? (await pruned(d, read))
   if (!found) throw new DomainError('TOKEN_INVALID')
   if (found.disabled) throw new DomainError('USER_DISABLED')
   const user = { id: found.session.userId, roles: found.roles }
@@ -53,12 +49,14 @@ export async function rotateRefreshToken(
       throw new DomainError('DEVICE_MISMATCH')
     }
     if (current) {
-      const successor = newRefreshToken()
+      const successor = d.tokens.mint(session.id, found.generation + 1)
       const won = await d.sessions.rotate({
         sessionId: session.id,
         fromGeneration: found.generation,
         newHash: hashRefreshToken(successor),
         successorEnc: sealSuccessor(token, session.id, successor),
+        previousHash: read.kind === 'signed' ? presentedHash : null,
+        dropHash: session.previousHash,
         now,
         ip: ctx.ip,
         userAgent: ctx.userAgent,
@@ -95,6 +93,19 @@ export async function rotateRefreshToken(
   )
   d.observe?.reuseDetected()
   throw new DomainError('TOKEN_REUSED')
+}
+
+/**
+ * A signed token (its MAC verified: we issued it) whose row is gone. Rotation deletes the rows of signed
+ * tokens older than the previous generation, so a token that says "session S, generation g < previous" is
+ * a rotated-out token of S, judged as reuse exactly as its row would have been. Anything else without a
+ * row is unknown: its session was deleted after it ended, or it never was one of S's current two tokens.
+ */
+async function pruned(d: SessionDeps, read: ReadToken) {
+  if (read.kind !== 'signed') return undefined
+  const found = await d.sessions.findWithUser(read.sessionId)
+  if (!found || read.generation >= found.session.generation - 1) return undefined
+  return { ...found, generation: read.generation }
 }
 
 function assertLive(session: SessionRecord, now: Date): void {

@@ -11,6 +11,7 @@ const OWNED: Record<keyof TokenDatabase, true> = {
   refresh_tokens: true,
   signing_keys: true,
   outbox: true,
+  token_secrets: true,
 }
 const TABLES = [...Object.keys(OWNED), `${MIGRATION_TABLE}_migrations`, `${MIGRATION_TABLE}_migrations_lock`]
 

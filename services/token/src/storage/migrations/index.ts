@@ -3,11 +3,13 @@ import * as initial from './001-initial.ts'
 import * as binaryCollation from './002-binary-collation.ts'
 import * as deployment from './003-deployment-and-revocations.ts'
 import * as userDisabled from './004-user-disabled.ts'
+import * as signedRefreshTokens from './005-signed-refresh-tokens.ts'
 
 export const tokenMigrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-binary-collation': binaryCollation,
   '003-deployment-and-revocations': deployment,
   '004-user-disabled': userDisabled,
+  '005-signed-refresh-tokens': signedRefreshTokens,
 }
 export const MIGRATION_TABLE = 'token'
