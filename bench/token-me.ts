@@ -1,8 +1,9 @@
 import { autocannon } from './lib/autocannon.ts'
+import { meAndHello } from './lib/me-and-hello.ts'
 import { alternatePairs } from './lib/paired.ts'
-import { cpuSeconds, freePort, startNode, waitForHttp } from './lib/proc.ts'
+import { cpuSeconds } from './lib/proc.ts'
 import { type BenchResult, fmt, section } from './lib/report.ts'
-import { login, register, type TokenService } from './lib/token-service.ts'
+import type { TokenService } from './lib/token-service.ts'
 
 export type MeOptions = { seconds: number; warmupSeconds: number; connections: number; pairs: number }
 
@@ -12,19 +13,8 @@ export type MeOptions = { seconds: number; warmupSeconds: number; connections: n
  */
 export async function benchMe(service: TokenService, opts: MeOptions): Promise<BenchResult> {
   section('GET /auth/me vs bare Fastify hello-world')
-  const identifier = `me-${Date.now()}@bench.example`
-  await register(service, identifier)
-  const { accessToken } = await login(service, identifier, 'me-device')
-
-  const port = await freePort()
-  const hello = startNode('hello-world', 'bench/servers/hello.ts', { env: { PORT: String(port) } })
+  const { me, helloUrl, hello } = await meAndHello(service.url)
   try {
-    const helloUrl = `http://127.0.0.1:${port}/`
-    await waitForHttp(helloUrl, hello)
-    const me = { url: `${service.url}/auth/me`, headers: { authorization: `Bearer ${accessToken}` } }
-    const check = await fetch(me.url, { headers: me.headers })
-    if (check.status !== 200) throw new Error(`GET /auth/me → ${check.status}: ${await check.text()}`)
-
     const run = (side: 'subject' | 'reference', seconds: number) =>
       autocannon({ ...(side === 'subject' ? me : { url: helloUrl }), connections: opts.connections, seconds })
     // Warm-up (JIT, connection pools, the verifier's cache), not measured.

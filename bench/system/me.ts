@@ -1,10 +1,9 @@
 import type { Processes } from '../lib/cpu.ts'
 import { httpPairs } from '../lib/http-pairs.ts'
+import { meAndHello } from '../lib/me-and-hello.ts'
 import { median } from '../lib/paired.ts'
-import { freePort, startNode, waitForHttp } from '../lib/proc.ts'
 import { type BenchResult, fmt, section } from '../lib/report.ts'
 import type { System } from '../lib/system.ts'
-import { login, register } from '../lib/token-service.ts'
 
 export type RunOptions = { seconds: number; pairs: number }
 
@@ -16,18 +15,8 @@ export type RunOptions = { seconds: number; pairs: number }
  */
 export async function systemMe(system: System, infra: Processes, opts: RunOptions): Promise<BenchResult> {
   section('system: GET /auth/me vs bare Fastify hello-world')
-  const identifier = `me-${Date.now()}@bench.example`
-  const service = { url: system.tokenUrl }
-  await register(service, identifier)
-  const { accessToken } = await login(service, identifier, 'me-device')
-  const port = await freePort()
-  const hello = startNode('hello-world', 'bench/servers/hello.ts', { env: { PORT: String(port) } })
+  const { me, helloUrl, hello } = await meAndHello(system.tokenUrl)
   try {
-    const helloUrl = `http://127.0.0.1:${port}/`
-    await waitForHttp(helloUrl, hello)
-    const me = { url: `${system.tokenUrl}/auth/me`, headers: { authorization: `Bearer ${accessToken}` } }
-    const check = await fetch(me.url, { headers: me.headers })
-    if (check.status !== 200) throw new Error(`GET /auth/me → ${check.status}: ${await check.text()}`)
     const logBefore = system.logBytes()
     const r = await httpPairs(
       {
