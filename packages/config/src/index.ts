@@ -1,3 +1,4 @@
+export { ConnectionSpec } from './connection-spec.ts'
 export { ConfigError, type ConfigOf, loadConfig } from './load.ts'
 export {
   boolean,

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url'
 import {
   boolean,
   type ConfigOf,
+  ConnectionSpec,
   duration,
-  hostList,
   integer,
   loadConfig,
   oneOf,
@@ -23,13 +23,7 @@ export type Role = (typeof ROLES)[number]
 
 /** Every variable the analytics service reads (docs/configuration.md); the first group's names and defaults are the external contract's. */
 export const AnalyticsConfigSpec = {
-  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-  /** `host:port,...`: use Redis Cluster instead of REDIS_URL (same variable as the token service). */
-  REDIS_CLUSTER_NODES: hostList,
-  /** Prefix for every Redis key (streams, session state); must match the token service's when they share data. */
-  REDIS_KEY_PREFIX: optionalString,
-  DATABASE_URL: url('mysql://root@127.0.0.1:3306/africhain', ['mysql:']),
-  HOST: string('127.0.0.1'),
+  ...ConnectionSpec,
   ANALYTICS_PORT: port(3002),
   TRUST_PROXY: trustProxy,
   TOKEN_SERVICE_URL: url('http://127.0.0.1:3001', ['http:', 'https:']),

@@ -1,8 +1,8 @@
 import {
   boolean,
   type ConfigOf,
+  ConnectionSpec,
   duration,
-  hostList,
   integer,
   loadConfig,
   oneOf,
@@ -14,16 +14,11 @@ import {
   rateLimit,
   string,
   trustProxy,
-  url,
 } from '@africhain/config'
 
 /** Every variable the token service reads (docs/configuration.md); the first group's names and defaults are the external contract's. */
 export const TokenConfigSpec = {
-  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-  REDIS_CLUSTER_NODES: hostList,
-  REDIS_KEY_PREFIX: optionalString,
-  DATABASE_URL: url('mysql://root@127.0.0.1:3306/africhain', ['mysql:']),
-  HOST: string('127.0.0.1'),
+  ...ConnectionSpec,
   TOKEN_PORT: port(3001),
   TRUST_PROXY: trustProxy,
   ACCESS_TOKEN_TTL: duration('15m'),
