@@ -7,12 +7,13 @@ import { root, type YamlDoc } from './yaml-files.ts'
 // The alert rules (infra/prometheus/*.yaml) and the Grafana dashboards (infra/grafana/*.json) name only
 // metrics the services export. Exported names are read from the sources: every `new Counter|Gauge|
 // Histogram({ name: '…' })` and `counter|gauge('…')` helper call, the HTTP metrics of packages/http for each
-// `metricsPlugin` prefix, and prom-client's default metrics under those prefixes.
+// metrics prefix a service registers, and prom-client's default metrics under those prefixes.
 
 const DEFINED =
   /(?:new (?:Counter|Gauge|Histogram|Summary)\b[^(]*\(\{\s*name:|\b(?:counter|gauge)\()\s*'([a-z_:][a-z0-9_:]*)'/g
 const TEMPLATE = /name:\s*`\$\{opts\.prefix\}(_[a-z0-9_]+)`/g
-const PREFIX = /metricsPlugin,\s*\{\s*prefix:\s*'([a-z_]+)'/g
+/** `metricsPlugin, { prefix: 'token' }`, or `servicePlugins`' `metricsPrefix: 'token'` (packages/http). */
+const PREFIX = /(?:metricsPlugin,\s*\{\s*prefix|metricsPrefix):\s*'([a-z_]+)'/g
 /** A metric of ours in an expression: our prefixes, then the name (PromQL functions never start so). */
 const REFERENCED = /\b(?:token|analytics)_[a-z0-9_]+\b/g
 

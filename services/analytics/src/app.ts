@@ -1,13 +1,4 @@
-import {
-  accessLogPlugin,
-  docsPlugin,
-  drainPlugin,
-  errorHandlerPlugin,
-  healthPlugin,
-  jsonBodyPlugin,
-  metricsPlugin,
-  serverOptions,
-} from '@africhain/http'
+import { errorHandlerPlugin, healthPlugin, serverOptions, servicePlugins } from '@africhain/http'
 import type { KeySource } from '@africhain/verifier'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify from 'fastify'
@@ -49,15 +40,14 @@ export async function buildApp(config: AnalyticsConfig, deps: AppDeps) {
   ).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandlerPlugin)
-  await app.register(accessLogPlugin)
-  await app.register(jsonBodyPlugin)
-  await app.register(drainPlugin)
-  await app.register(metricsPlugin, { prefix: 'analytics' })
-  await app.register(docsPlugin, {
-    title: 'AfriChain session analytics',
-    version: '1.0.0',
-    description:
-      'Session analytics, risk assessments and daily reports, computed from the token service’s session events.',
+  await app.register(servicePlugins, {
+    metricsPrefix: 'analytics',
+    docs: {
+      title: 'AfriChain session analytics',
+      version: '1.0.0',
+      description:
+        'Session analytics, risk assessments and daily reports, computed from the token service’s session events.',
+    },
   })
   await app.register(readStorePlugin, {
     config,

@@ -1,16 +1,12 @@
 import {
   ApiError,
-  accessLogPlugin,
   clientAddress,
   clientKey,
   corsPlugin,
-  docsPlugin,
-  drainPlugin,
   errorHandlerPlugin,
   healthPlugin,
-  jsonBodyPlugin,
-  metricsPlugin,
   serverOptions,
+  servicePlugins,
 } from '@africhain/http'
 import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -56,15 +52,14 @@ export async function buildApp(config: TokenConfig, opts: BuildOptions = {}) {
 
   await app.register(errorHandlerPlugin, { translate: domainToApiError })
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS, setting: 'CORS_ORIGINS' })
-  await app.register(accessLogPlugin)
-  await app.register(jsonBodyPlugin)
-  await app.register(drainPlugin)
-  await app.register(metricsPlugin, { prefix: 'token' })
-  await app.register(docsPlugin, {
-    title: 'AfriChain token service',
-    version: '1.0.0',
-    description:
-      'Token pairs, refresh rotation with reuse detection, multi-device sessions, revocation, JWKS.',
+  await app.register(servicePlugins, {
+    metricsPrefix: 'token',
+    docs: {
+      title: 'AfriChain token service',
+      version: '1.0.0',
+      description:
+        'Token pairs, refresh rotation with reuse detection, multi-device sessions, revocation, JWKS.',
+    },
   })
   await app.register(connectionsPlugin, { config })
   // The per-client limits below bound each client; this bounds scrypt work for all of them together (one cap
