@@ -48,7 +48,9 @@ export async function groupProgress(p: Probes, system: System): Promise<{ acked:
 export async function waitSettled(p: Probes, system: System, timeoutMs = 60_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const [[rows]] = (await p.mysql.query('select count(*) as n from outbox')) as unknown as [[{ n: number }]]
+    const [[rows]] = (await p.mysql.query(
+      'select count(*) as n from outbox where stream_key is null',
+    )) as unknown as [[{ n: number }]]
     if (Number(rows.n) === 0 && (await groupProgress(p, system)).idle) return true
     if (Date.now() > deadline) return false
     await sleep(50)

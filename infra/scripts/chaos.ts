@@ -280,7 +280,9 @@ async function main() {
 
     // 3. Every committed event relayed and counted exactly once.
     await until('the outbox to drain', async () => {
-      const r = await sql<{ n: number }>`select count(*) as n from outbox`.execute(db)
+      const r = await sql<{ n: number }>`select count(*) as n from outbox where stream_key is null`.execute(
+        db,
+      )
       return Number(r.rows[0]?.n) === 0
     })
     const entries = await redis.xrange(`${PREFIX}session-events`, '-', '+')

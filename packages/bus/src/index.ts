@@ -9,7 +9,14 @@ export {
   type OutboxStore,
   type RelayLease,
 } from './outbox-relay.ts'
+export { type RetainedOutbox, retainedOutbox } from './outbox-retention.ts'
 export { publish } from './publish.ts'
 export { connectInBackground, createRedisClient, type RedisClient } from './redis-client.ts'
-export { compareStreamIds, maxStreamId, parseStreamId } from './stream-id.ts'
+export {
+  compareStreamIds,
+  idOfSortableStreamId,
+  maxStreamId,
+  parseStreamId,
+  sortableStreamId,
+} from './stream-id.ts'
 export { readGroupInfo, readStreamInfo } from './stream-info.ts'

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 
 /**
  * ioredis applies `keyPrefix` to commands whose key position it knows, but not to XGROUP and XINFO (their
  * key follows a subcommand). Those calls go through this, so a prefixed client stays consistent.
  */
-export function prefixedKey(redis: Redis, key: string): string {
+export function prefixedKey(redis: RedisClient, key: string): string {
   return `${redis.options.keyPrefix ?? ''}${key}`
 }
 

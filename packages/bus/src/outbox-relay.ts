@@ -1,18 +1,22 @@
 import type { RiskAlert, SessionEvent } from '@africhain/events'
 import { type Backoff, backoffDelay, sleep } from './backoff.ts'
 import type { BusLogger } from './logger.ts'
+import { outboxRetention, type RetainedOutbox } from './outbox-retention.ts'
 import { publish } from './publish.ts'
 import type { RedisClient } from './redis-client.ts'
 
 export type OutboxKey = string | number
 export type OutboxEntry<T> = { key: OutboxKey; event: T }
 
-/** Where committed events wait for the relay (a table written in the same transaction as the change). */
-export type OutboxStore<T> = {
-  /** Up to `limit` waiting events, oldest first. */
+/**
+ * Where committed events wait for the relay (a table written in the same transaction as the change), and
+ * where published ones stay for the retention with the stream id their XADD returned.
+ */
+export type OutboxStore<T> = RetainedOutbox & {
+  /** Up to `limit` unpublished events, oldest first. */
   read(limit: number): Promise<OutboxEntry<T>[]>
-  /** Called only after their XADD succeeded: these are published and are not read again. */
-  markPublished(keys: OutboxKey[]): Promise<void>
+  /** Called only after their XADD succeeded, with the ids it returned: not read again until unpublished. */
+  markPublished(published: { key: OutboxKey; streamId: string }[]): Promise<void>
   /** How many wait; asked after a full batch, for a backlog gauge. */
   backlog?(): Promise<number>
 }
@@ -42,6 +46,13 @@ export type OutboxRelayOptions<T> = {
   afterPublish?: (events: T[]) => Promise<void>
   onPublished?: (events: T[]) => void
   onBacklog?: (count: number) => void
+  /** How long published rows are kept to be published again if Redis loses them (default 2 h). */
+  retentionMs?: number
+  /** How often the janitor deletes rows past the retention (default 1 min), `janitorBatch` (1000) at a time. */
+  janitorMs?: number
+  janitorBatch?: number
+  /** Rows made unpublished again because the stream lost them (they are published by the next rounds). */
+  onRepublish?: (count: number) => void
 }
 
 export type OutboxRelay = {
@@ -60,7 +71,8 @@ export type OutboxRelay = {
 /**
  * Moves committed events from an outbox to a Redis stream, at least once: XADD first, mark published after.
  * A crash in between publishes the batch again with the same event ids, and consumers deduplicate on them.
- * While Redis is down the events wait in the outbox.
+ * While Redis is down the events wait in the outbox. Published rows are kept for the retention: when the
+ * stream loses entries (outbox-retention.ts) they are published again, and a janitor deletes older rows.
  */
 export function createOutboxRelay<T extends SessionEvent | RiskAlert>(
   store: OutboxStore<T>,
@@ -77,15 +89,30 @@ export function createOutboxRelay<T extends SessionEvent | RiskAlert>(
   let wake: AbortController | undefined
   let nudged = false
   let loop: Promise<void> | undefined
+  const retention = outboxRetention(store, {
+    redis: opts.redis,
+    stream: opts.stream,
+    logger: log,
+    retentionMs: opts.retentionMs ?? 2 * 3_600_000,
+    janitorMs: opts.janitorMs ?? 60_000,
+    janitorBatch: opts.janitorBatch ?? 1_000,
+    ...(opts.onRepublish ? { onRepublish: opts.onRepublish } : {}),
+  })
 
   async function publishBatch(): Promise<number> {
-    if (!(await lease.hold())) return 0
+    if (!(await lease.hold())) {
+      retention.forget()
+      return 0
+    }
+    await retention.checkStream()
+    await retention.janitor()
     const entries = await store.read(batchSize)
     if (entries.length === 0) return 0
     const events = entries.map((e) => e.event)
-    await publish(opts.redis, opts.stream, events, opts.maxLen)
+    const ids = await publish(opts.redis, opts.stream, events, opts.maxLen)
     await opts.afterPublish?.(events)
-    await store.markPublished(entries.map((e) => e.key))
+    await store.markPublished(entries.map((e, i) => ({ key: e.key, streamId: ids[i]! })))
+    retention.published(ids)
     opts.onPublished?.(events)
     if (opts.onBacklog)
       opts.onBacklog(entries.length === batchSize && store.backlog ? await store.backlog() : 0)

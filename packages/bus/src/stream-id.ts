@@ -22,3 +22,14 @@ export function maxStreamId(ids: Iterable<string>): string | undefined {
   for (const id of ids) if (max === undefined || compareStreamIds(id, max) > 0) max = id
   return max
 }
+
+/** A stream id as fixed-width text (`<16-digit ms>-<20-digit seq>`, 37 chars): ordered as text is ordered. */
+export function sortableStreamId(id: string): string {
+  const { ms, seq } = parseStreamId(id)
+  return `${String(ms).padStart(16, '0')}-${seq.toString().padStart(20, '0')}`
+}
+
+export function idOfSortableStreamId(key: string): string {
+  const [ms, seq] = key.split('-')
+  return `${BigInt(ms!)}-${BigInt(seq!)}`
+}

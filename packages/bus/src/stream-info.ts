@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import { isNoSuchKeyError, prefixedKey } from './keys.ts'
+import type { RedisClient } from './redis-client.ts'
 
 /** What `XINFO STREAM` says about a stream (Redis 7 fields; older servers leave the 7.0 ones undefined). */
 export type StreamInfo = {
@@ -40,7 +41,7 @@ function optionalNumber(v: unknown): number | null {
 }
 
 /** `XINFO STREAM`, or null when the stream does not exist. */
-export async function readStreamInfo(redis: Redis, stream: string): Promise<StreamInfo | null> {
+export async function readStreamInfo(redis: RedisClient, stream: string): Promise<StreamInfo | null> {
   let raw: unknown
   try {
     raw = await redis.xinfo('STREAM', prefixedKey(redis, stream))

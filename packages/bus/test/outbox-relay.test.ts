@@ -1,36 +1,14 @@
 import type { SessionEvent } from '@africhain/events'
 import { afterAll, describe, expect, it } from 'vitest'
-import { backoffDelay, createOutboxRelay, type OutboxStore, type RelayLease, sleep } from '../src/index.ts'
+import { backoffDelay, createOutboxRelay, type RelayLease, sleep } from '../src/index.ts'
 import { silentLogger } from '../src/logger.ts'
-import { dropPrefix, failedLogin, testRedis, uniqueName } from './helpers.ts'
+import { dropPrefix, failedLogin, memoryOutbox, testRedis, uniqueName } from './helpers.ts'
 
 const redis = testRedis()
 afterAll(async () => {
   await dropPrefix(redis)
   redis.disconnect()
 })
-
-/** An outbox held in memory: the relay's contract is what is read, published and marked, in order. */
-function memoryOutbox(events: SessionEvent[]) {
-  const rows = new Map(events.map((e, i) => [i, e]))
-  let reads = 0
-  const store: OutboxStore<SessionEvent> = {
-    read: async (limit) => {
-      reads++
-      return [...rows].slice(0, limit).map(([key, event]) => ({ key, event }))
-    },
-    markPublished: async (keys) => {
-      for (const k of keys) rows.delete(k as number)
-    },
-    backlog: async () => rows.size,
-  }
-  return {
-    store,
-    add: (e: SessionEvent) => rows.set(rows.size + 1000, e),
-    waiting: () => rows.size,
-    reads: () => reads,
-  }
-}
 
 const held: RelayLease = { hold: async () => true }
 

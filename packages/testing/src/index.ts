@@ -3,4 +3,5 @@
 export { latch, tally } from './latch.ts'
 export { late } from './late.ts'
 export { LogLines } from './log-lines.ts'
+export { OwnRedis } from './own-redis.ts'
 export { waitFor } from './wait-for.ts'

@@ -53,6 +53,8 @@ export const AnalyticsConfigSpec = {
   DEAD_LETTER_STREAM: optionalString,
   /** How often the worker compares the stream with what it has processed, looking for trimmed entries. */
   GAP_CHECK_INTERVAL: duration('30s'),
+  /** How long published alerts are kept, to publish them again if Redis loses them (configuration.md). */
+  OUTBOX_RETENTION: duration('2h', 60),
   /** Worker-only processes can serve /health and /metrics here (unset: no listener). */
   WORKER_METRICS_PORT: port(0),
 

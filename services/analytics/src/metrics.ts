@@ -14,6 +14,7 @@ export type WorkerMetrics = {
   deadLetters: Counter
   errors: Counter
   alertsPublished: Counter
+  alertsRepublished: Counter
   gapsDetected: Counter<'kind'>
 }
 
@@ -51,6 +52,11 @@ export function createWorkerMetrics(registry: Registry): WorkerMetrics {
     alertsPublished: new Counter({
       name: 'analytics_alerts_published_total',
       help: 'risk.alert events published to ALERTS_STREAM',
+      registers,
+    }),
+    alertsRepublished: new Counter({
+      name: 'analytics_alerts_republished_total',
+      help: 'Published risk.alert events relayed again because Redis lost them',
       registers,
     }),
     gapsDetected: new Counter({

@@ -89,7 +89,9 @@ export function createWorker(opts: WorkerOptions): Worker {
     stream: config.ALERTS_STREAM,
     logger: opts.logger,
     intervalMs: opts.alertSweepMs ?? 1000,
+    retentionMs: config.OUTBOX_RETENTION * 1000,
     onPublished: (n) => metrics.alertsPublished.inc(n),
+    onRepublish: (n) => metrics.alertsRepublished.inc(n),
   })
 
   const store = batchStore({ ingestDb, partitions: config.INGEST_PARTITIONS, stream, rules, now })

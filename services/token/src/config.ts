@@ -33,6 +33,8 @@ export const TokenConfigSpec = {
    */
   SESSION_RETENTION: duration('35d', 3600, 'ended sessions must outlive their last access tokens'),
   EVENTS_STREAM: string('session-events'),
+  /** How long published outbox rows are kept, to publish them again if Redis loses them (configuration.md). */
+  OUTBOX_RETENTION: duration('2h', 60),
   EVENTS_STREAM_MAXLEN: integer(1_000_000, 1000, 1_000_000_000),
   ALERTS_STREAM: string('security-alerts'),
   RATE_LIMIT_LOGIN: rateLimit('20/1m'),

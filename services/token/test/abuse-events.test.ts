@@ -31,7 +31,10 @@ async function limitedEvents(): Promise<Limited[]> {
 }
 
 const outboxEmpty = async () =>
-  Number((await sql<{ n: number }>`select count(*) as n from outbox`.execute(app.db)).rows[0]?.n) === 0
+  Number(
+    (await sql<{ n: number }>`select count(*) as n from outbox where stream_key is null`.execute(app.db))
+      .rows[0]?.n,
+  ) === 0
 
 const requests = {
   '/auth/login': {

@@ -58,7 +58,9 @@ const caughtUp = async (stream: string, group: string) => {
  */
 async function settled(): Promise<void> {
   await waitFor(
-    async () => (await app.db.selectFrom('outbox').select('id').limit(1).execute()).length === 0,
+    async () =>
+      (await app.db.selectFrom('outbox').select('id').where('stream_key', 'is', null).limit(1).execute())
+        .length === 0,
     'the token outbox relayed',
   )
   await waitFor(() => caughtUp(config.EVENTS_STREAM, 'analytics'), 'analytics caught up')

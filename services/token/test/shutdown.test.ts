@@ -57,8 +57,14 @@ describe('graceful shutdown (SIGTERM)', () => {
         .map(([, f]) => decodeEvent(f))
         .filter((d) => d.ok && d.event.type === 'user.registered')
       const { createDb } = await import('@africhain/db')
-      const db = createDb<{ outbox: { payload: string } }>({ url: config.DATABASE_URL })
-      const waiting = await db.selectFrom('outbox').select('payload').execute()
+      const db = createDb<{ outbox: { payload: string; stream_key: string | null } }>({
+        url: config.DATABASE_URL,
+      })
+      const waiting = await db
+        .selectFrom('outbox')
+        .select('payload')
+        .where('stream_key', 'is', null)
+        .execute()
       await db.destroy()
       const ids = [
         ...published.map((d) => (d.ok ? d.event.id : '')),

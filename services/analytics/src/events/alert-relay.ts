@@ -19,7 +19,9 @@ export function createAlertRelay(opts: {
   stream: string
   logger: BusLogger
   intervalMs?: number
+  retentionMs: number
   onPublished?: (count: number) => void
+  onRepublish?: (count: number) => void
 }): AlertRelay {
   const log = opts.logger.child({ component: 'alert-relay' })
   const intervalMs = opts.intervalMs ?? 1000
@@ -29,6 +31,8 @@ export function createAlertRelay(opts: {
     logger: log,
     batchSize: 100,
     pollMs: intervalMs,
+    retentionMs: opts.retentionMs,
+    ...(opts.onRepublish ? { onRepublish: opts.onRepublish } : {}),
     onPublished: (alerts) => {
       for (const a of alerts)
         log.info({ alertId: a.id, userId: a.userId, score: a.data.score }, 'risk alert published')

@@ -1,4 +1,5 @@
-import type { OutboxStore } from '@africhain/bus'
+import { type OutboxStore, retainedOutbox } from '@africhain/bus'
+import { publishedOutboxRows } from '@africhain/db'
 import type { RiskAlert } from '@africhain/events'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { Database } from './tables.ts'
@@ -7,8 +8,9 @@ type Db = Kysely<Database> | Transaction<Database>
 
 /**
  * The alert outbox as the relay reads it (createOutboxRelay): unpublished alerts oldest first, marked
- * published after their XADD. The read is a plain consistent read: it takes no locks and never waits for
- * the rows ingest transactions are still inserting (the next round sees them once they commit).
+ * published after their XADD with its stream id and kept for OUTBOX_RETENTION (migration 010). The read is
+ * a plain consistent read: it takes no locks and never waits for the rows ingest transactions are still
+ * inserting (the next round sees them once they commit).
  */
 export function alertOutboxStore(db: Kysely<Database>): OutboxStore<RiskAlert> {
   return {
@@ -22,14 +24,9 @@ export function alertOutboxStore(db: Kysely<Database>): OutboxStore<RiskAlert> {
         .execute()
       return rows.map((r) => ({ key: r.id, event: JSON.parse(r.payload) as RiskAlert }))
     },
-    markPublished: (ids) => markPublished(db, ids as string[], new Date()),
+    ...retainedOutbox(publishedOutboxRows(db, 'analytics_alert_outbox', 'id')),
     backlog: () => unpublishedCount(db),
   }
-}
-
-export async function markPublished(db: Db, ids: readonly string[], at: Date): Promise<void> {
-  if (ids.length === 0) return
-  await db.updateTable('analytics_alert_outbox').set({ published_at: at }).where('id', 'in', ids).execute()
 }
 
 export async function unpublishedCount(db: Db): Promise<number> {

@@ -1,4 +1,4 @@
-import { parseStreamId } from '@africhain/bus'
+import { idOfSortableStreamId, sortableStreamId } from '@africhain/bus'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { GapFinding } from '../domain/gaps.ts'
 import type { Database } from './tables.ts'
@@ -6,15 +6,9 @@ import type { Database } from './tables.ts'
 type Db = Kysely<Database> | Transaction<Database>
 
 /** A stream id as a fixed-width string whose text order is the id order, so SQL GREATEST/MAX compare ids. */
-export function positionKey(id: string): string {
-  const { ms, seq } = parseStreamId(id)
-  return `${String(ms).padStart(16, '0')}-${seq.toString().padStart(20, '0')}`
-}
+export const positionKey = sortableStreamId
 
-export function idOfPositionKey(key: string): string {
-  const [ms, seq] = key.split('-')
-  return `${BigInt(ms!)}-${BigInt(seq!)}`
-}
+export const idOfPositionKey = idOfSortableStreamId
 
 /** Raises this consumer's committed position (one row per consumer: workers never contend on it). */
 export async function savePosition(

@@ -88,6 +88,8 @@ export interface AlertOutboxTable {
   payload: string
   created_at: Timestamp
   published_at: NullableTimestamp
+  /** The XADD's stream id as `sortableStreamId` text; null until published (or published before 010). */
+  stream_key: ColumnType<string | null, never, string | null>
 }
 
 /** Leases of the workers' singletons (the alert relay): one holder at a time, until `expires_at` (UTC). */

@@ -36,6 +36,17 @@ export type AccountUpdate = {
   events: SessionEvent[]
 }
 
+/**
+ * Which live sessions of a user a revocation takes. `createdAtOrBefore`: only those that existed then (the
+ * risk loop: an alert delivered again after Redis lost it never revokes a session opened after it).
+ */
+export type Selection = {
+  userId: string
+  sessionIds?: string[]
+  exceptSessionId?: string
+  createdAtOrBefore?: Date
+}
+
 export type Device = { id?: string; platform: string; name?: string }
 
 export type SessionRecord = {
@@ -136,7 +147,7 @@ export interface SessionStore {
    * Returns the sessions this call revoked; already revoked or expired ones are left alone.
    */
   revoke(
-    selection: { userId: string; sessionIds?: string[]; exceptSessionId?: string },
+    selection: Selection,
     reason: RevokeReason,
     now: Date,
     eventsFor: (session: SessionRecord) => SessionEvent[],

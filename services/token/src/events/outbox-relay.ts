@@ -23,16 +23,19 @@ export function tokenOutboxRelay(opts: {
   redis: RedisClient
   stream: string
   maxLen: number
+  retentionMs: number
   leaseKey: string
   log: Logger
   onPublished?: (count: number) => void
   onBacklog?: (count: number) => void
+  onRepublish?: (count: number) => void
 }): OutboxRelay {
   const { redis } = opts
   return createOutboxRelay(outboxStore(opts.db), redisLease(redis, opts.leaseKey, 5_000), {
     redis,
     stream: opts.stream,
     maxLen: opts.maxLen,
+    retentionMs: opts.retentionMs,
     logger: opts.log,
     afterPublish: async (events) => {
       const revoked = events.filter((e): e is Revoked => e.type === 'session.revoked' && !!e.sessionId)
@@ -42,5 +45,6 @@ export function tokenOutboxRelay(opts: {
     },
     ...(opts.onPublished ? { onPublished: (events) => opts.onPublished!(events.length) } : {}),
     ...(opts.onBacklog ? { onBacklog: opts.onBacklog } : {}),
+    ...(opts.onRepublish ? { onRepublish: opts.onRepublish } : {}),
   })
 }

@@ -24,15 +24,22 @@ export const outboxRelayPlugin = fp(
       help: 'Events waiting in the outbox',
       registers: [app.metrics],
     })
+    const republished = new Counter({
+      name: 'token_events_republished_total',
+      help: 'Published events relayed again because Redis lost them (a restart without data, an older snapshot)',
+      registers: [app.metrics],
+    })
     const relay = tokenOutboxRelay({
       db: app.db,
       redis: app.redis,
       stream: config.EVENTS_STREAM,
       maxLen: config.EVENTS_STREAM_MAXLEN,
+      retentionMs: config.OUTBOX_RETENTION * 1000,
       leaseKey: app.redisKeys.relayLease,
       log: app.log.child({ component: 'outbox-relay' }),
       onPublished: (n) => published.inc(n),
       onBacklog: (n) => backlog.set(n),
+      onRepublish: (n) => republished.inc(n),
     })
     app.decorate('relay', relay)
     if (background) app.addHook('onReady', async () => relay.start())

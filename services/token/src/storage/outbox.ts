@@ -1,4 +1,5 @@
-import type { OutboxStore } from '@africhain/bus'
+import { type OutboxStore, retainedOutbox } from '@africhain/bus'
+import { publishedOutboxRows } from '@africhain/db'
 import type { SessionEvent } from '@africhain/events'
 import type { Kysely, Transaction } from 'kysely'
 import type { TokenDatabase } from './tables.ts'
@@ -18,29 +19,35 @@ async function readOutboxBatch(
   db: Kysely<TokenDatabase>,
   limit: number,
 ): Promise<{ seq: number; id: string; payload: string }[]> {
-  return db.selectFrom('outbox').select(['seq', 'id', 'payload']).orderBy('seq').limit(limit).execute()
-}
-
-async function deleteOutbox(db: Kysely<TokenDatabase>, seqs: number[]): Promise<void> {
-  if (seqs.length > 0) await db.deleteFrom('outbox').where('seq', 'in', seqs).execute()
+  return db
+    .selectFrom('outbox')
+    .select(['seq', 'id', 'payload'])
+    .where('stream_key', 'is', null)
+    .orderBy('seq')
+    .limit(limit)
+    .execute()
 }
 
 async function outboxBacklog(db: Kysely<TokenDatabase>): Promise<number> {
   const row = await db
     .selectFrom('outbox')
     .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('stream_key', 'is', null)
     .executeTakeFirst()
   return Number(row?.n ?? 0)
 }
 
-/** The outbox as the relay reads it (createOutboxRelay): oldest first by `seq`, deleted once published. */
+/**
+ * The outbox as the relay reads it (createOutboxRelay): unpublished rows oldest first by `seq`; published
+ * ones keep the stream id of their XADD for OUTBOX_RETENTION (migration 006), then the janitor deletes them.
+ */
 export function outboxStore(db: Kysely<TokenDatabase>): OutboxStore<SessionEvent> {
   return {
     async read(limit) {
       const rows = await readOutboxBatch(db, limit)
       return rows.map((r) => ({ key: r.seq, event: JSON.parse(r.payload) as SessionEvent }))
     },
-    markPublished: (seqs) => deleteOutbox(db, seqs as number[]),
+    ...retainedOutbox(publishedOutboxRows(db, 'outbox', 'seq')),
     backlog: () => outboxBacklog(db),
   }
 }

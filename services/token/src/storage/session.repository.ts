@@ -1,7 +1,7 @@
 import { retryOnDeadlock } from '@africhain/db'
 import type { RevokeReason, SessionEvent } from '@africhain/events'
 import { type Kysely, sql, type Transaction } from 'kysely'
-import type { Rotation, SessionRecord, SessionStore } from '../domain/ports.ts'
+import type { Rotation, Selection, SessionRecord, SessionStore } from '../domain/ports.ts'
 import { insertOutbox } from './outbox.ts'
 import { rotatedAgo, sessionWithUser, toFound, toSessionRecord } from './session-rows.ts'
 import type { TokenDatabase } from './tables.ts'
@@ -103,7 +103,7 @@ export function sessionRepository(
     },
 
     async revoke(
-      selection: { userId: string; sessionIds?: string[]; exceptSessionId?: string },
+      selection: Selection,
       reason: RevokeReason,
       now: Date,
       eventsFor: (session: SessionRecord) => SessionEvent[],
@@ -142,7 +142,7 @@ export function sessionRepository(
  */
 export async function revokeInTransaction(
   trx: Transaction<TokenDatabase>,
-  selection: { userId: string; sessionIds?: string[]; exceptSessionId?: string },
+  selection: Selection,
   reason: RevokeReason,
   now: Date,
   eventsFor: (session: SessionRecord) => SessionEvent[],
@@ -155,6 +155,7 @@ export async function revokeInTransaction(
     .where('expires_at', '>', now)
   if (selection.sessionIds) query = query.where('id', 'in', selection.sessionIds)
   if (selection.exceptSessionId) query = query.where('id', '!=', selection.exceptSessionId)
+  if (selection.createdAtOrBefore) query = query.where('created_at', '<=', selection.createdAtOrBefore)
   const rows = await query.forUpdate().execute()
   if (rows.length === 0) return []
   await trx

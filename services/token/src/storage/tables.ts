@@ -69,6 +69,9 @@ export type OutboxTable = {
   payload: string
   created_at: ColumnType<Date, Date, never>
   seq: Generated<number>
+  /** The XADD's stream id as `sortableStreamId` text; null until published. */
+  stream_key: ColumnType<string | null, never, string | null>
+  published_at: ColumnType<Date | null, never, Date | null>
 }
 
 export type DeploymentTable = {

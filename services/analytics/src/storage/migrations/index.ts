@@ -8,6 +8,7 @@ import * as binaryCollation from './006-binary-collation.ts'
 import * as holderScore from './007-holder-score-in-risk-rows.ts'
 import * as eventsByClient from './008-events-by-client.ts'
 import * as relayLease from './009-relay-lease.ts'
+import * as alertOutboxRetention from './010-alert-outbox-retention.ts'
 
 /** Applied in key order under the `analytics_migrations` history table. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '007-holder-score-in-risk-rows': holderScore,
   '008-events-by-client': eventsByClient,
   '009-relay-lease': relayLease,
+  '010-alert-outbox-retention': alertOutboxRetention,
 }

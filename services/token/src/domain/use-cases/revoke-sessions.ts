@@ -2,7 +2,7 @@ import type { RevokeReason, SessionEvent } from '@africhain/events'
 import type { Caller, RequestContext } from '../context.ts'
 import { DomainError } from '../errors.ts'
 import { accessValidUntil, revokedEvent } from '../events.ts'
-import type { HotSessionState, SessionRecord, SessionStore } from '../ports.ts'
+import type { HotSessionState, Selection, SessionRecord, SessionStore } from '../ports.ts'
 import type { SessionObserver } from './deps.ts'
 
 /**
@@ -21,7 +21,7 @@ type Revoking = {
   now: () => Date
 }
 
-export type Selection = { userId: string; sessionIds?: string[]; exceptSessionId?: string }
+export type { Selection } from '../ports.ts'
 
 /** After a revocation committed: counted, and tombstoned in the hot state until its last access token expires. */
 export async function tombstone(

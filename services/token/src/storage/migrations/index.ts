@@ -4,6 +4,7 @@ import * as binaryCollation from './002-binary-collation.ts'
 import * as deployment from './003-deployment-and-revocations.ts'
 import * as userDisabled from './004-user-disabled.ts'
 import * as signedRefreshTokens from './005-signed-refresh-tokens.ts'
+import * as outboxRetention from './006-outbox-retention.ts'
 
 export const tokenMigrations: Record<string, Migration> = {
   '001-initial': initial,
@@ -11,5 +12,6 @@ export const tokenMigrations: Record<string, Migration> = {
   '003-deployment-and-revocations': deployment,
   '004-user-disabled': userDisabled,
   '005-signed-refresh-tokens': signedRefreshTokens,
+  '006-outbox-retention': outboxRetention,
 }
 export const MIGRATION_TABLE = 'token'
