@@ -15,6 +15,7 @@ describe('@africhain/db entry points', () => {
       'migrateDown',
       'migrateToLatest',
       'migratorFor',
+      'publishedOutboxRows',
       'retryOnDeadlock',
       'sqlLiteral',
     ])
