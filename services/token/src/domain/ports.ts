@@ -36,16 +36,8 @@ export type AccountUpdate = {
   events: SessionEvent[]
 }
 
-/**
- * Which live sessions of a user a revocation takes. `createdAtOrBefore`: only those that existed then (the
- * risk loop: an alert delivered again after Redis lost it never revokes a session opened after it).
- */
-export type Selection = {
-  userId: string
-  sessionIds?: string[]
-  exceptSessionId?: string
-  createdAtOrBefore?: Date
-}
+/** Which live sessions of a user a revocation takes. */
+export type Selection = { userId: string; sessionIds?: string[]; exceptSessionId?: string }
 
 export type Device = { id?: string; platform: string; name?: string }
 

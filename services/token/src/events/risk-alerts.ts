@@ -18,8 +18,11 @@ export type RiskAlertOutcome = 'revoked' | 'stranger_only' | 'below_threshold' |
  * sessions (reason `risk`, which is itself a `session.revoked` event). Never the full `score`: a stranger
  * can raise that with failed logins from a few addresses, and must not be able to log anyone out.
  * Alerts from older workers carry no holder score and decode with 0, so they never revoke. Off, alerts are
- * acknowledged and counted only. Revoking is idempotent (already revoked sessions are left alone, and
- * sessions opened after the alert was raised are never taken), so a redelivered alert is harmless.
+ * acknowledged and counted only. Revoking is idempotent (already revoked sessions are left alone), so a
+ * redelivered alert revokes only what is live then: after Redis lost the stream and the relay published an
+ * alert again, sessions opened since are revoked too. That errs on the safe side on purpose: filtering by the
+ * alert's time would compare analytics' clock with the token database's, and spare an attacker's session
+ * opened in the skew.
  */
 export function riskAlertConsumer(opts: {
   redis: Redis
@@ -56,11 +59,7 @@ export function riskAlertConsumer(opts: {
           opts.onOutcome(outcome)
           continue
         }
-        // Only sessions that existed when analytics raised the alert: the same alert delivered again (the
-        // relay publishes it anew after Redis lost it) revokes nothing the first delivery did not.
-        const raisedAt = new Date(event.occurredAt)
-        const ctx = { ip: '', userAgent: null }
-        const revoked = await opts.sessions.revokeUser(event.userId, 'risk', ctx, raisedAt)
+        const revoked = await opts.sessions.revokeUser(event.userId, 'risk', { ip: '', userAgent: null })
         log.warn({ userId: event.userId, score, holderScore, revoked }, 'risk alert: revoked all sessions')
         opts.onOutcome('revoked')
       }

@@ -155,7 +155,6 @@ export async function revokeInTransaction(
     .where('expires_at', '>', now)
   if (selection.sessionIds) query = query.where('id', 'in', selection.sessionIds)
   if (selection.exceptSessionId) query = query.where('id', '!=', selection.exceptSessionId)
-  if (selection.createdAtOrBefore) query = query.where('created_at', '<=', selection.createdAtOrBefore)
   const rows = await query.forUpdate().execute()
   if (rows.length === 0) return []
   await trx

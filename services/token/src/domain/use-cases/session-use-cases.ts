@@ -28,12 +28,9 @@ export function sessionUseCases(deps: Omit<SessionDeps, 'now'> & { now?: () => D
       revokeOwnSession(d, caller, sessionId, ctx),
     logoutAll: (caller: Caller, keepCurrent: boolean, ctx: RequestContext) =>
       logoutAll(d, caller, keepCurrent, ctx),
-    /**
-     * Every live session of a user (opened at or before `openedBy`, when given): the risk loop (`risk`);
-     * administrators go through account-admin.ts.
-     */
-    revokeUser: (userId: string, reason: 'admin' | 'risk', ctx: RequestContext, openedBy?: Date) =>
-      revokeUserSessions(d, openedBy ? { userId, createdAtOrBefore: openedBy } : { userId }, reason, ctx),
+    /** Every live session of a user: the risk loop (`risk`); administrators go through account-admin.ts. */
+    revokeUser: (userId: string, reason: 'admin' | 'risk', ctx: RequestContext) =>
+      revokeUserSessions(d, { userId }, reason, ctx),
     list: (caller: Caller) => listSessions(d, caller),
     resolveUnknown: (sessionId: string, sub: string) => resolveUnknownSession(d, sessionId, sub),
   }
