@@ -51,8 +51,16 @@ export type ConsumerOptions<T> = {
    * count does not grow): a database outage must not dead-letter healthy entries.
    */
   isTransient?: (err: unknown) => boolean
-  /** Where group creation starts reading: `0` consumes the stream's whole retained history. */
+  /**
+   * Where the group's first creation starts reading: `0` consumes the stream's whole retained history, `$`
+   * only what comes after. Never used for a group created again because it went missing (see `replayMs`).
+   */
   startId?: string
+  /**
+   * A group created again because it went missing reads the entries of the last `replayMs` (the handler
+   * dedupes them by event id); without it, from `0`. Keep it at least the outbox retention.
+   */
+  replayMs?: number
   retryDelayMs?: number
   maxRetryDelayMs?: number
   logger?: BusLogger

@@ -15,7 +15,8 @@ export type { BatchSource, Consumer, ConsumerHooks, ConsumerOptions, StreamEntry
  * - it acknowledges only after the handler resolved (the handler commits first);
  * - a failing batch is split to find the failing entries; one that failed `maxDeliveries` times, or that
  *   does not decode, goes to the dead-letter stream with the reason and is acknowledged (batch-runner.ts);
- * - when the group vanished (Redis lost the stream) it is created again (`NOGROUP`).
+ * - when the group vanished (Redis lost the stream) it is created again (`NOGROUP`), reading from `0` or
+ *   `replayMs` back whatever `startId` is, so entries the relay published again are not skipped.
  */
 export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
   const blockMs = opts.blockMs ?? 5000
@@ -59,8 +60,16 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
     signal,
   })
 
+  /**
+   * A group that went missing lost it with its stream (or was destroyed), and what the relay published again
+   * may already be there: it is read from `replayMs` ago (stream ids are XADD times), or from `0`.
+   */
+  const missingStartId = () =>
+    opts.replayMs === undefined ? '0' : `${Math.max(0, Date.now() - opts.replayMs)}-0`
+
   async function ensureGroup(reason: 'start' | 'missing'): Promise<void> {
-    if (!(await commands.createGroup(opts.startId ?? '0'))) return
+    const startId = reason === 'missing' ? missingStartId() : (opts.startId ?? '0')
+    if (!(await commands.createGroup(startId))) return
     log.info({ reason }, 'consumer group created')
     await hooks.onGroupCreated?.({ reason })
   }

@@ -278,6 +278,58 @@ describe('consumer group runner', () => {
     expect(created).toEqual(['start', 'missing'])
   })
 
+  // What the relay published again after Redis lost the stream (or the group) may be in the stream before
+  // the consumer notices: a group created again must read it, whatever the first start reads from.
+  // A destroyed group leaves the stream: its old entries are read again too (the handler dedupes them).
+  it.each([
+    ['the stream deleted', (s: string) => ['del', s], false],
+    [
+      'the group destroyed',
+      (s: string) => ['xgroup', 'DESTROY', `${redis.options.keyPrefix}${s}`, 'analytics'],
+      true,
+    ],
+  ])(
+    'a group started at $ and created again after %s reads what was published meanwhile',
+    async (_, lose, keeps) => {
+      const stream = uniqueName('s')
+      const created: string[] = []
+      const { consumer, seen } = consumerFor(stream, {
+        startId: '$',
+        hooks: { onGroupCreated: (info) => void created.push(info.reason) },
+      })
+      await consumer.start()
+      await publish(redis, stream, [failedLogin()])
+      await seen.acked(1)
+      const republished = [failedLogin(), failedLogin()]
+      // The loss and the relay's republish land together, before the consumer's next read.
+      const [cmd, ...args] = lose(stream)
+      const multi = redis.multi().call(cmd!, ...args)
+      for (const e of republished) multi.xadd(stream, '*', ...encodeEvent(e))
+      await multi.exec()
+      const first = seen.ids[0]!
+      const expected = [...(keeps ? [first] : []), ...republished.map((e) => e.id)]
+      await seen.handled(1 + expected.length)
+      expect(seen.ids.slice(1)).toEqual(expected)
+      expect(created).toEqual(['start', 'missing'])
+    },
+  )
+
+  it('a group created again reads back `replayMs` only, not the whole retained history', async () => {
+    const stream = uniqueName('s')
+    const ancient = failedLogin()
+    await redis.xadd(stream, '1-0', ...encodeEvent(ancient)) // far older than any replay window
+    const { consumer, seen } = consumerFor(stream, { startId: '$', replayMs: 3_600_000 })
+    await consumer.start()
+    const recent = failedLogin()
+    await redis
+      .multi()
+      .call('xgroup', 'DESTROY', `${redis.options.keyPrefix}${stream}`, 'analytics')
+      .xadd(stream, '*', ...encodeEvent(recent))
+      .exec()
+    await seen.handled(1)
+    expect(seen.ids).toEqual([recent.id])
+  })
+
   it('stop() lets the in-flight batch finish and acknowledges it; start/stop are idempotent', async () => {
     const stream = uniqueName('s')
     const gate = latch()
