@@ -9,7 +9,7 @@ export {
   type OutboxStore,
   type RelayLease,
 } from './outbox-relay.ts'
-export { type RetainedOutbox, retainedOutbox } from './outbox-retention.ts'
+export { dedupeWindowMs, type RetainedOutbox, retainedOutbox } from './outbox-retention.ts'
 export { publish } from './publish.ts'
 export { connectInBackground, createRedisClient, type RedisClient } from './redis-client.ts'
 export {

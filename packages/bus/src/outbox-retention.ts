@@ -3,6 +3,15 @@ import type { RedisClient } from './redis-client.ts'
 import { compareStreamIds, idOfSortableStreamId, sortableStreamId } from './stream-id.ts'
 import { readStreamInfo } from './stream-info.ts'
 
+/**
+ * How long a consumer remembers the ids of the events it acted on, to act on each once: longer than the
+ * relay can publish a row again (twice the outbox retention) and than a stopped consumer's pending entries
+ * usually wait to be read again (a week).
+ */
+export function dedupeWindowMs(retentionMs: number): number {
+  return Math.max(7 * 86_400_000, 2 * retentionMs)
+}
+
 /** What a relay needs from its outbox to keep published rows and publish them again after Redis lost them. */
 export type RetainedOutbox = {
   /** The highest stream id recorded for a published row, or null when none is retained. */

@@ -89,6 +89,7 @@ const notifier = runs('notifier')
   ? createNotifier({
       config,
       redis: connections.redis,
+      db: connections.db,
       logger: api?.log ?? logger,
       registry: (api ?? probe)?.metrics ?? new Registry(),
     })

@@ -12,6 +12,7 @@ import { retryBackoff } from '../src/notifier/deliver.ts'
 import { createNotifier, type Notifier, notifierProblem } from '../src/notifier/notifier.ts'
 import { parseWebhooks } from '../src/notifier/webhooks.ts'
 import { testEnv } from './helpers/config.ts'
+import { type TestDb, testDatabase } from './helpers/db.ts'
 import { dropRedis, eventually, redisFor } from './helpers/redis.ts'
 
 // The notifier against real HTTP receivers on loopback: one that fails its first deliveries, a Slack-style
@@ -27,6 +28,7 @@ const accepted: Record<string, string[]> = { json: [], slack: [] }
 const received: Record<string, number> = { json: 0, slack: 0, dead: 0, gone: 0 }
 let badSignatures = 0
 let config: ReturnType<typeof loadAnalyticsConfig>
+let t: TestDb
 
 function verified(req: IncomingMessage, body: string): boolean {
   const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(req.headers['x-africhain-signature']))
@@ -76,8 +78,9 @@ beforeAll(async () => {
     }),
   )
   redis = redisFor(config)
+  t = await testDatabase('notifier')
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) })
-  notifier = createNotifier({ config, redis, logger, registry, blockMs: 200 })
+  notifier = createNotifier({ config, redis, db: t.db, logger, registry, blockMs: 200 })
   await notifier.start()
 })
 
@@ -85,6 +88,7 @@ afterAll(async () => {
   await notifier?.stop()
   await new Promise((r) => receiver?.close(r))
   await dropRedis(redis)
+  await t?.drop()
 })
 
 const count = async (hook: string, outcome: string) =>
@@ -215,6 +219,7 @@ describe('a notifier stopped mid-delivery', () => {
     const first = createNotifier({
       config: cfg,
       redis: r,
+      db: t.db,
       logger: silent,
       registry: new Registry(),
       blockMs: 100,
@@ -231,6 +236,7 @@ describe('a notifier stopped mid-delivery', () => {
     const second = createNotifier({
       config: cfg,
       redis: r,
+      db: t.db,
       logger: silent,
       registry: new Registry(),
       blockMs: 100,

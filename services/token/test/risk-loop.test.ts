@@ -1,18 +1,22 @@
+import { readGroupInfo, readStreamInfo } from '@africhain/bus'
 import { encodeEvent, newRiskAlert } from '@africhain/events'
 import { waitFor } from '@africhain/testing'
+import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { authed, rawRedis, signIn, type TestApp, useTestApp } from './helpers/app.ts'
+import { authed, login, rawRedis, signIn, type TestApp, useTestApp } from './helpers/app.ts'
 
 // The token service consumes analytics' risk alerts in its own group; auto-revocation is opt-in.
 const { app: appOn, config: on } = useTestApp('risk_on', { env: { RISK_AUTO_REVOKE_SCORE: '60' } })
 const { app: appOff, config: off } = useTestApp('risk_off')
 
+async function handled(app: TestApp, outcome: string): Promise<number> {
+  const text = (await app.inject('/metrics')).body
+  const m = new RegExp(`token_risk_alerts_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)
+  return m ? Number(m[1]) : 0
+}
+
 async function alertsHandled(app: TestApp, outcome: string, count: number) {
-  await waitFor(async () => {
-    const text = (await app.inject('/metrics')).body
-    const m = new RegExp(`token_risk_alerts_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)
-    return m && Number(m[1]) >= count
-  }, `${count} alert(s) handled as ${outcome}`)
+  await waitFor(async () => (await handled(app, outcome)) >= count, `${count} alert(s) handled as ${outcome}`)
 }
 
 /** An alert as analytics publishes it; `holderScore: undefined` builds one from a worker older than the field. */
@@ -38,6 +42,7 @@ async function publishAlert(
     const alert = newRiskAlert(userId, { score, holderScore: holderScore ?? 0, factors })
     if (holderScore === undefined) delete (alert.data as Partial<typeof alert.data>).holderScore
     await redis.xadd(config.ALERTS_STREAM, '*', ...encodeEvent(alert))
+    return alert
   } finally {
     redis.disconnect()
   }
@@ -77,6 +82,50 @@ describe('risk alerts → automatic revocation', () => {
     await publishAlert(on, user.userId, 100, undefined)
     await alertsHandled(appOn, 'stranger_only', 2)
     expect((await authed(appOn, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
+  })
+
+  // After Redis lost the stream or the group, the relay publishes the alert again (or the group created
+  // again reads it back): it acted once, so the session the user opened since stays.
+  it.each<[string, (redis: Redis, stream: string, fields: string[]) => Promise<unknown>]>([
+    ['published again', (redis, stream, fields) => redis.xadd(stream, '*', ...fields)],
+    [
+      'published again after the stream was deleted',
+      (redis, stream, fields) =>
+        redis
+          .multi()
+          .del(stream)
+          .xadd(stream, '*', ...fields)
+          .exec(),
+    ],
+    [
+      'read back after the group was destroyed',
+      (redis, stream) => redis.xgroup('DESTROY', `${on.REDIS_KEY_PREFIX}${stream}`, 'token-service'),
+    ],
+  ])('an alert %s does not revoke again', async (_, again) => {
+    const victim = await signIn(appOn)
+    const alert = await publishAlert(on, victim.userId, 75, 60)
+    await waitFor(
+      async () => (await authed(appOn, 'GET', '/auth/me', victim.pair.accessToken)).statusCode === 401,
+      'the first delivery revoked',
+    )
+    const since = await login(appOn, victim.identifier)
+    const duplicates = await handled(appOn, 'duplicate')
+    const redis = rawRedis(on)
+    try {
+      await again(redis, on.ALERTS_STREAM, encodeEvent(alert))
+      // Everything the stream holds was read and handled (older alerts are read back too after a destroy).
+      await waitFor(async () => {
+        const [stream, group] = await Promise.all([
+          readStreamInfo(redis, on.ALERTS_STREAM),
+          readGroupInfo(redis, on.ALERTS_STREAM, 'token-service'),
+        ])
+        return group?.pending === 0 && group.lastDeliveredId === stream?.lastGeneratedId
+      }, 'the group caught up')
+    } finally {
+      redis.disconnect()
+    }
+    expect(await handled(appOn, 'duplicate')).toBeGreaterThan(duplicates)
+    expect((await authed(appOn, 'GET', '/auth/me', since.accessToken)).statusCode).toBe(200)
   })
 
   it('only counts alerts when RISK_AUTO_REVOKE_SCORE is unset (the default)', async () => {

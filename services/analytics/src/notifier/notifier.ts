@@ -1,14 +1,19 @@
-import { type BusLogger, createConsumer } from '@africhain/bus'
+import { type BusLogger, createConsumer, dedupeWindowMs } from '@africhain/bus'
 import { decodeAlert, type RiskAlert } from '@africhain/events'
 import type { Redis } from 'ioredis'
+import type { Kysely } from 'kysely'
 import { Counter, Histogram, type Registry } from 'prom-client'
 import type { AnalyticsConfig } from '../config.ts'
+import type { Database } from '../storage/tables.ts'
 import { deliver, type RetryPolicy } from './deliver.ts'
+import { notifierDeliveries, pairKey } from './deliveries.ts'
 import type { Webhook } from './webhooks.ts'
 
 export type NotifierOptions = {
   config: AnalyticsConfig
   redis: Redis
+  /** Where delivered (hook, alert) pairs are recorded (notifier/deliveries.ts). */
+  db: Kysely<Database>
   logger: BusLogger & { child(b: object): BusLogger }
   registry: Registry
   blockMs?: number
@@ -16,8 +21,8 @@ export type NotifierOptions = {
 
 export type Notifier = { start(): Promise<void>; stop(): Promise<void> }
 
-/** How long a delivery marker stays: longer than any redelivery of an alert can come after its delivery. */
-const SENT_TTL_SECONDS = 7 * 86_400
+/** How often one notifier deletes the markers past that. */
+const MARKER_JANITOR_MS = 3_600_000
 
 export function notifierDeadLetterStream(config: AnalyticsConfig): string {
   return config.NOTIFIER_DEAD_LETTER_STREAM ?? `${config.ALERTS_STREAM}:undelivered`
@@ -37,15 +42,17 @@ export function notifierProblem(config: AnalyticsConfig): string | undefined {
  * Delivers every risk alert to every configured webhook. A consumer group of its own on ALERTS_STREAM
  * (NOTIFIER_GROUP; every notifier process joins it, so each alert is handled by one of them); per alert and
  * hook, retries with backoff and jitter up to NOTIFIER_MAX_ATTEMPTS, then a dead-letter entry. A
- * delivered (hook, alert) pair is marked in Redis, so an alert read again (a crash before its ack, a claim
- * by another process) is not posted again to a hook that already took it. The entry is acknowledged once
- * every hook took the alert or it was dead-lettered for that hook.
+ * delivered (hook, alert) pair is recorded in the database, so an alert read again (a crash before its ack,
+ * a claim by another process, the relay publishing it again after Redis lost it) is not posted again to a
+ * hook that already took it. The entry is acknowledged once every hook took the alert or it was
+ * dead-lettered for that hook. The group starts at `$` (a notifier deployed now notifies from now on); one
+ * created again because Redis lost it reads back OUTBOX_RETENTION, where what the relay republished is.
  */
 export function createNotifier(opts: NotifierOptions): Notifier {
   const { config, redis } = opts
   const log = opts.logger.child({ component: 'notifier' })
   const registers = [opts.registry]
-  const deliveries = new Counter({
+  const delivered = new Counter({
     name: 'analytics_notifier_deliveries_total',
     help: 'Webhook deliveries by hook and outcome: delivered, failed (one failed attempt), dead_lettered',
     labelNames: ['hook', 'outcome'],
@@ -65,37 +72,46 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     timeoutMs: config.NOTIFIER_TIMEOUT_MS,
   }
   const deadLetters = notifierDeadLetterStream(config)
-  const sentKey = (hook: string, id: string) => `notifier:{${config.ALERTS_STREAM}}:sent:${hook}:${id}`
+  const deliveries = notifierDeliveries(opts.db)
+  let lastJanitor = 0
   // The longest one delivery can take; a batch is claimed by another process only after that.
   const worstCaseMs =
     policy.maxAttempts * (policy.timeoutMs + policy.maxDelayMs) + (config.CLAIM_IDLE as number) * 1000
 
   async function deliverOnce(hook: Webhook, alert: RiskAlert, signal: AbortSignal): Promise<void> {
-    const key = sentKey(hook.name, alert.id)
-    if ((await redis.exists(key)) === 1) return
     const outcome = await deliver(hook, alert, {
       secret: config.ALERT_WEBHOOK_SECRET,
       policy,
       signal,
       onAttemptFailed: (reason) => {
-        deliveries.inc({ hook: hook.name, outcome: 'failed' })
+        delivered.inc({ hook: hook.name, outcome: 'failed' })
         log.warn({ hook: hook.name, alertId: alert.id, reason }, 'webhook delivery attempt failed')
       },
     })
     if (outcome.ok) {
-      await redis.set(key, '1', 'EX', SENT_TTL_SECONDS)
-      deliveries.inc({ hook: hook.name, outcome: 'delivered' })
+      await deliveries.record(hook.name, alert.id, new Date())
+      delivered.inc({ hook: hook.name, outcome: 'delivered' })
       latency.observe({ hook: hook.name }, Math.max(0, Date.now() - Date.parse(alert.occurredAt)) / 1000)
       return
     }
     // Stopping: leave the entry pending, to be read again (and delivered) by the next process.
     if (signal.aborted) throw new Error('notifier stopping')
     await redis.xadd(deadLetters, 'MAXLEN', '~', '100000', '*', ...deadLetterFields(hook, alert, outcome))
-    deliveries.inc({ hook: hook.name, outcome: 'dead_lettered' })
+    delivered.inc({ hook: hook.name, outcome: 'dead_lettered' })
     log.error(
       { hook: hook.name, alertId: alert.id, reason: outcome.reason },
       'webhook delivery dead-lettered',
     )
+  }
+
+  async function deleteOldMarkers(): Promise<void> {
+    if (Date.now() - lastJanitor < MARKER_JANITOR_MS) return
+    lastJanitor = Date.now()
+    try {
+      await deliveries.deleteBefore(new Date(Date.now() - dedupeWindowMs(config.OUTBOX_RETENTION * 1000)))
+    } catch (err) {
+      log.warn({ err: { message: (err as Error).message } }, 'notifier: deleting old delivery markers failed')
+    }
   }
 
   const consumer = createConsumer<RiskAlert>({
@@ -110,12 +126,19 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     deadLetterStream: deadLetters,
     // A notifier deployed now notifies from now on, not the stream's whole history.
     startId: '$',
+    replayMs: config.OUTBOX_RETENTION * 1000,
     logger: opts.logger,
     ...(opts.blockMs ? { blockMs: opts.blockMs } : {}),
     handler: async (batch, { signal }) => {
+      const done = await deliveries.delivered(batch.map((e) => e.event.id))
       await Promise.all(
-        batch.flatMap((entry) => config.ALERT_WEBHOOKS.map((hook) => deliverOnce(hook, entry.event, signal))),
+        batch.flatMap((entry) =>
+          config.ALERT_WEBHOOKS.filter((hook) => !done.has(pairKey(hook.name, entry.event.id))).map((hook) =>
+            deliverOnce(hook, entry.event, signal),
+          ),
+        ),
       )
+      await deleteOldMarkers()
     },
   })
   return {

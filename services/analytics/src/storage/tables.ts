@@ -118,6 +118,13 @@ export interface StreamGapTable {
   updated_at: Timestamp
 }
 
+/** A (hook, alert) pair a webhook accepted (migration 011). */
+export interface NotifierDeliveryTable {
+  hook: string
+  alert_id: string
+  delivered_at: Timestamp
+}
+
 export interface Database {
   analytics_events: EventTable
   analytics_sessions: SessionTable
@@ -128,4 +135,5 @@ export interface Database {
   analytics_stream_positions: StreamPositionTable
   analytics_stream_gaps: StreamGapTable
   analytics_leases: LeaseTable
+  analytics_notifier_deliveries: NotifierDeliveryTable
 }

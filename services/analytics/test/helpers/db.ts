@@ -16,6 +16,7 @@ const TABLES = [
   'analytics_stream_positions',
   'analytics_stream_gaps',
   'analytics_leases',
+  'analytics_notifier_deliveries',
 ]
 
 /** A fresh, migrated database of its own for one test file (dropped by `drop()`). */

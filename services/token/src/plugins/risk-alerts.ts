@@ -30,6 +30,8 @@ export const riskAlertsPlugin = fp(
       stream: config.ALERTS_STREAM,
       threshold: config.RISK_AUTO_REVOKE_SCORE,
       sessions: app.sessions,
+      appliedKey: app.redisKeys.riskAlertApplied,
+      retentionMs: config.OUTBOX_RETENTION * 1000,
       log: app.log,
       onOutcome: (outcome) => outcomes.inc({ outcome }),
     })

@@ -25,6 +25,8 @@ export type DeploymentKeys = {
   loginLock(tag: string): string
   /** Set once per limited client, route and window: one `abuse.rate_limited` event each. */
   rateLimitedOnce(route: string, client: string): string
+  /** Set once a risk alert revoked the user's sessions: read again, it acts no more (events/risk-alerts.ts). */
+  riskAlertApplied(alertId: string): string
 }
 
 export function deploymentKeys(deploymentId: string): DeploymentKeys {
@@ -39,6 +41,7 @@ export function deploymentKeys(deploymentId: string): DeploymentKeys {
     loginAttempts: (tag) => `${d}lf:{${tag}}:n`,
     loginLock: (tag) => `${d}lf:{${tag}}:lock`,
     rateLimitedOnce: (route, client) => `${d}rl-event:${route}:${client}`,
+    riskAlertApplied: (alertId) => `${d}risk-alert-applied:${alertId}`,
   }
 }
 

@@ -13,6 +13,7 @@ const OWNED: Record<keyof Database, true> = {
   analytics_stream_positions: true,
   analytics_stream_gaps: true,
   analytics_leases: true,
+  analytics_notifier_deliveries: true,
 }
 const TABLES = [...Object.keys(OWNED), 'analytics_migrations', 'analytics_migrations_lock']
 

@@ -9,6 +9,7 @@ import * as holderScore from './007-holder-score-in-risk-rows.ts'
 import * as eventsByClient from './008-events-by-client.ts'
 import * as relayLease from './009-relay-lease.ts'
 import * as alertOutboxRetention from './010-alert-outbox-retention.ts'
+import * as notifierDeliveries from './011-notifier-deliveries.ts'
 
 /** Applied in key order under the `analytics_migrations` history table. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '008-events-by-client': eventsByClient,
   '009-relay-lease': relayLease,
   '010-alert-outbox-retention': alertOutboxRetention,
+  '011-notifier-deliveries': notifierDeliveries,
 }
