@@ -2,7 +2,7 @@ import type { RiskAlert, SessionEvent } from '@africhain/events'
 import { type Backoff, backoffDelay, sleep } from './backoff.ts'
 import type { BusLogger } from './logger.ts'
 import { outboxRetention, type RetainedOutbox } from './outbox-retention.ts'
-import { publish } from './publish.ts'
+import { publishIfIntact } from './publish-if-intact.ts'
 import type { RedisClient } from './redis-client.ts'
 
 export type OutboxKey = string | number
@@ -48,9 +48,13 @@ export type OutboxRelayOptions<T> = {
   onBacklog?: (count: number) => void
   /** How long published rows are kept to be published again if Redis loses them (default 2 h). */
   retentionMs?: number
-  /** How often the janitor deletes rows past the retention (default 1 min), `janitorBatch` (1000) at a time. */
+  /** How often the janitor deletes rows past the retention (default 1 min). */
   janitorMs?: number
-  janitorBatch?: number
+  /**
+   * Rows per statement (default 1000) when the janitor deletes and when rows are made unpublished again; the
+   * lease is checked again between two statements.
+   */
+  retentionBatch?: number
   /** Rows made unpublished again because the stream lost them (they are published by the next rounds). */
   onRepublish?: (count: number) => void
 }
@@ -71,8 +75,10 @@ export type OutboxRelay = {
 /**
  * Moves committed events from an outbox to a Redis stream, at least once: XADD first, mark published after.
  * A crash in between publishes the batch again with the same event ids, and consumers deduplicate on them.
- * While Redis is down the events wait in the outbox. Published rows are kept for the retention: when the
- * stream loses entries (outbox-retention.ts) they are published again, and a janitor deletes older rows.
+ * While Redis is down the events wait in the outbox. Published rows are kept for the retention: every
+ * publish (or, with nothing to publish, a check alone) first compares the stream with the outbox's highest
+ * recorded id in the same Lua script (publish-if-intact.ts); when the stream lost entries, the rows above
+ * what it holds are made unpublished and published again (outbox-retention.ts). A janitor deletes older rows.
  */
 export function createOutboxRelay<T extends SessionEvent | RiskAlert>(
   store: OutboxStore<T>,
@@ -90,29 +96,36 @@ export function createOutboxRelay<T extends SessionEvent | RiskAlert>(
   let nudged = false
   let loop: Promise<void> | undefined
   const retention = outboxRetention(store, {
-    redis: opts.redis,
-    stream: opts.stream,
     logger: log,
     retentionMs: opts.retentionMs ?? 2 * 3_600_000,
     janitorMs: opts.janitorMs ?? 60_000,
-    janitorBatch: opts.janitorBatch ?? 1_000,
+    batch: opts.retentionBatch ?? 1_000,
     ...(opts.onRepublish ? { onRepublish: opts.onRepublish } : {}),
   })
 
-  async function publishBatch(): Promise<number> {
-    if (!(await lease.hold())) {
-      retention.forget()
-      return 0
+  /** Reads a batch and publishes it if the stream lost nothing; when it did, republishes and reads again. */
+  async function publishIntact(): Promise<{ entries: OutboxEntry<T>[]; ids: string[] } | undefined> {
+    for (;;) {
+      const entries = await store.read(batchSize)
+      // Read every round, not kept: another holder may have published since this relay last did.
+      const recorded = await store.highestPublished()
+      if (entries.length === 0 && recorded === null) return { entries, ids: [] }
+      const events = entries.map((e) => e.event)
+      const result = await publishIfIntact(opts.redis, opts.stream, recorded, events, opts.maxLen)
+      if ('published' in result) return { entries, ids: result.published }
+      if (!(await retention.republish(lease, recorded!, result.holds))) return undefined
     }
-    await retention.checkStream()
-    await retention.janitor()
-    const entries = await store.read(batchSize)
-    if (entries.length === 0) return 0
+  }
+
+  async function publishBatch(): Promise<number> {
+    if (!(await lease.hold())) return 0
+    if (!(await retention.janitor(lease))) return 0
+    const batch = await publishIntact()
+    if (!batch || batch.entries.length === 0) return 0
+    const { entries, ids } = batch
     const events = entries.map((e) => e.event)
-    const ids = await publish(opts.redis, opts.stream, events, opts.maxLen)
     await opts.afterPublish?.(events)
     await store.markPublished(entries.map((e, i) => ({ key: e.key, streamId: ids[i]! })))
-    retention.published(ids)
     opts.onPublished?.(events)
     if (opts.onBacklog)
       opts.onBacklog(entries.length === batchSize && store.backlog ? await store.backlog() : 0)

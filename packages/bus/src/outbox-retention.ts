@@ -1,7 +1,5 @@
 import type { BusLogger } from './logger.ts'
-import type { RedisClient } from './redis-client.ts'
-import { compareStreamIds, idOfSortableStreamId, sortableStreamId } from './stream-id.ts'
-import { readStreamInfo } from './stream-info.ts'
+import { idOfSortableStreamId, sortableStreamId } from './stream-id.ts'
 
 /**
  * How long a consumer remembers the ids of the events it acted on, to act on each once: longer than the
@@ -17,76 +15,73 @@ export type RetainedOutbox = {
   /** The highest stream id recorded for a published row, or null when none is retained. */
   highestPublished(): Promise<string | null>
   /**
-   * Makes rows published with a stream id above `after` (every published row when null) unpublished again,
-   * so the relay's next reads publish them anew in outbox order; resolves with how many.
+   * Makes up to `limit` rows published with a stream id above `after` (any published row when null)
+   * unpublished again, so the relay's next reads publish them anew in outbox order; resolves with how many.
    */
-  unpublishAfter(after: string | null): Promise<number>
+  unpublishAfter(after: string | null, limit: number): Promise<number>
   /** Deletes up to `limit` rows published before `cutoff`; resolves with how many. */
   deletePublishedBefore(cutoff: Date, limit: number): Promise<number>
 }
 
 export type RetentionOptions = {
-  redis: RedisClient
-  stream: string
   logger: BusLogger
   /** How long a published row is kept: longer than Redis can go back in time (its snapshot interval). */
   retentionMs: number
-  /** How often the janitor deletes rows past the retention, in batches of `janitorBatch`. */
+  /** How often the janitor deletes rows past the retention. */
   janitorMs: number
-  janitorBatch: number
+  /** Rows per statement, for the janitor and for making rows unpublished again. */
+  batch: number
   onRepublish?: (count: number) => void
 }
 
+/** Only the lease holder changes retained rows: asked again between two statements. */
+type Lease = { hold(): Promise<boolean> }
+
 /**
- * The lease holder's checks, once per round: one `XINFO STREAM`, compared with the highest id this
- * deployment recorded (kept in memory; read again from the outbox when the relay takes the lease). A stream
- * that is gone or whose last generated id is below it lost entries (a restart without persistence, a
- * restore of an older snapshot): the rows above what the stream holds are published again.
+ * The lease holder's work on retained rows, in statements of `batch` rows with the lease checked between
+ * them (a relay that lost it stops; the next holder goes on from what is left). Whether the stream lost
+ * entries is checked by the publish itself (publish-if-intact.ts), against the outbox's highest recorded id.
  */
 export function outboxRetention(store: RetainedOutbox, opts: RetentionOptions) {
-  let highest: string | null | undefined
   let lastJanitor = 0
 
-  async function checkStream(): Promise<void> {
-    if (highest === undefined) highest = await store.highestPublished()
-    if (highest === null) return
-    const info = await readStreamInfo(opts.redis, opts.stream)
-    const holds = info?.lastGeneratedId ?? null
-    if (holds !== null && compareStreamIds(holds, highest) >= 0) return
-    const count = await store.unpublishAfter(holds)
-    opts.logger.warn(
-      { count, streamLastId: holds, recordedLastId: highest },
-      holds === null
-        ? 'outbox relay: the stream is gone; publishing the retained events again'
-        : 'outbox relay: the stream went back in time; publishing the lost events again',
-    )
-    opts.onRepublish?.(count)
-    highest = undefined
-  }
-
-  async function janitor(): Promise<void> {
-    if (Date.now() - lastJanitor < opts.janitorMs) return
-    lastJanitor = Date.now()
-    const cutoff = new Date(Date.now() - opts.retentionMs)
-    while ((await store.deletePublishedBefore(cutoff, opts.janitorBatch)) === opts.janitorBatch);
+  /** Runs `step` until it returns fewer than `batch` rows or the lease is gone; true when it ran out. */
+  async function batched(
+    lease: Lease,
+    step: () => Promise<number>,
+  ): Promise<{ count: number; done: boolean }> {
+    let count = 0
+    for (;;) {
+      const n = await step()
+      count += n
+      if (n < opts.batch) return { count, done: true }
+      if (!(await lease.hold())) return { count, done: false }
+    }
   }
 
   return {
-    checkStream,
-    janitor,
-    /** Called with the ids a batch got: the highest is the last (one pipeline, in order). */
-    published(ids: readonly string[]): void {
-      const last = ids.at(-1)
-      if (
-        last !== undefined &&
-        highest !== undefined &&
-        (highest === null || compareStreamIds(last, highest) > 0)
+    /**
+     * The stream lost what is above `holds` (null: the stream is gone): those rows are made unpublished
+     * again. Resolves true once every one is, false when the lease went first.
+     */
+    async republish(lease: Lease, recorded: string, holds: string | null): Promise<boolean> {
+      const { count, done } = await batched(lease, () => store.unpublishAfter(holds, opts.batch))
+      opts.logger.warn(
+        { count, streamLastId: holds, recordedLastId: recorded },
+        holds === null
+          ? 'outbox relay: the stream is gone; publishing the retained events again'
+          : 'outbox relay: the stream went back in time; publishing the lost events again',
       )
-        highest = last
+      opts.onRepublish?.(count)
+      return done
     },
-    /** The lease was lost: whoever holds it next may have published since. */
-    forget(): void {
-      highest = undefined
+
+    /** At most once per `janitorMs`: deletes rows past the retention. False when the lease went meanwhile. */
+    async janitor(lease: Lease): Promise<boolean> {
+      if (Date.now() - lastJanitor < opts.janitorMs) return true
+      lastJanitor = Date.now()
+      const cutoff = new Date(Date.now() - opts.retentionMs)
+      return (await batched(lease, () => store.deletePublishedBefore(cutoff, opts.batch))).done
     },
   }
 }
@@ -95,7 +90,7 @@ export function outboxRetention(store: RetainedOutbox, opts: RetentionOptions) {
 type PublishedRows = {
   mark(pairs: readonly (readonly [string | number, string])[], at: Date): Promise<void>
   highestKey(): Promise<string | null>
-  unpublishAbove(key: string): Promise<number>
+  unpublishAbove(key: string, limit: number): Promise<number>
   deleteBefore(cutoff: Date, limit: number): Promise<number>
 }
 
@@ -111,8 +106,8 @@ export function retainedOutbox(rows: PublishedRows) {
       const key = await rows.highestKey()
       return key === null ? null : idOfSortableStreamId(key)
     },
-    unpublishAfter: (after: string | null) =>
-      rows.unpublishAbove(after === null ? '' : sortableStreamId(after)),
+    unpublishAfter: (after: string | null, limit: number) =>
+      rows.unpublishAbove(after === null ? '' : sortableStreamId(after), limit),
     deletePublishedBefore: (cutoff: Date, limit: number) => rows.deleteBefore(cutoff, limit),
   } satisfies RetainedOutbox & { markPublished: unknown }
 }

@@ -56,8 +56,10 @@ export function memoryOutbox(events: SessionEvent[]) {
         (max, [, r]) => (max && compareStreamIds(max, r.streamId!) >= 0 ? max : r.streamId!),
         null,
       ),
-    unpublishAfter: async (after) => {
-      const lost = published().filter(([, r]) => after === null || compareStreamIds(r.streamId!, after) > 0)
+    unpublishAfter: async (after, limit) => {
+      const lost = published()
+        .filter(([, r]) => after === null || compareStreamIds(r.streamId!, after) > 0)
+        .slice(0, limit)
       for (const [, r] of lost) delete r.streamId
       return lost.length
     },

@@ -95,6 +95,126 @@ describe('the outbox relay after Redis lost stream entries', () => {
     expect(await onStream(stream)).toEqual(all.map((e) => e.id))
   })
 
+  // Each loss while the events are still retained in the outbox: afterwards every event is on the stream
+  // exactly once, in outbox order (what the stream kept, then what was published again).
+  it.each<[string, (stream: string) => Promise<unknown>]>([
+    ['FLUSHALL', () => redis.flushall()],
+    ['the stream deleted', (stream) => redis.del(stream)],
+    [
+      'an older snapshot (the tail deleted, the last id set back)',
+      async (stream) => {
+        const ids = (await redis.xrange(stream, '-', '+')).map(([id]) => id)
+        await redis.xdel(stream, ...ids.slice(4))
+        await redis.xsetid(stream, ids[3]!)
+      },
+    ],
+  ])('after %s every retained event is on the stream once', async (_, lose) => {
+    const stream = uniqueName('loss')
+    const all = events(9, 'l')
+    const outbox = memoryOutbox(all)
+    const { relay } = relayFor(outbox, stream)
+    await relay.flush()
+    await lose(stream)
+    await relay.flush()
+    const ids = await onStream(stream)
+    expect([...ids].sort()).toEqual(all.map((e) => e.id).sort())
+    expect(ids.slice(-5)).toEqual(all.slice(-5).map((e) => e.id))
+  })
+
+  it('a loss between the check and the XADD is seen: the check and the publish are one step', async () => {
+    const stream = uniqueName('between')
+    const first = events(3, 'm')
+    const later = events(2, 'n')
+    const outbox = memoryOutbox(first)
+    let loseOnRead = false
+    const store = {
+      ...outbox.store,
+      // The relay reads the outbox after its lease and before its XADD: Redis restarts empty right then.
+      read: async (limit: number) => {
+        if (loseOnRead) {
+          loseOnRead = false
+          await redis.flushall()
+        }
+        return outbox.store.read(limit)
+      },
+    }
+    const republished: number[] = []
+    const relay = createOutboxRelay(store, held, {
+      redis,
+      stream,
+      logger: silentLogger,
+      onRepublish: (n) => republished.push(n),
+    })
+    await relay.flush()
+    for (const e of later) outbox.add(e)
+    loseOnRead = true
+    await relay.flush()
+    expect(republished).toEqual([3])
+    expect(await onStream(stream)).toEqual([...first, ...later].map((e) => e.id))
+  })
+
+  it('a relay that lost the lease and took it back reads what the other holder published', async () => {
+    const stream = uniqueName('handover')
+    const mine = events(3, 'o')
+    const theirs = events(3, 'p')
+    const outbox = memoryOutbox(mine)
+    let holder = 'a'
+    const lease = (name: string): RelayLease => ({ hold: async () => holder === name })
+    const republished: number[] = []
+    const relays = ['a', 'b'].map((name) =>
+      createOutboxRelay(outbox.store, lease(name), {
+        redis,
+        stream,
+        logger: silentLogger,
+        onRepublish: (n) => republished.push(n),
+      }),
+    )
+    await relays[0]!.flush()
+    holder = 'b' // between two rounds of a: it never saw the lease go
+    for (const e of theirs) outbox.add(e)
+    await relays[1]!.flush()
+    holder = 'a'
+    // Redis goes back to before b's entries.
+    const ids = (await redis.xrange(stream, '-', '+')).map(([id]) => id)
+    await redis.xdel(stream, ...ids.slice(3))
+    await redis.xsetid(stream, ids[2]!)
+    await relays[0]!.flush()
+    expect(republished).toEqual([3])
+    expect(await onStream(stream)).toEqual([...mine, ...theirs].map((e) => e.id))
+  })
+
+  it('makes rows unpublished again in bounded batches, and stops when the lease goes', async () => {
+    const stream = uniqueName('batches')
+    const outbox = memoryOutbox(events(7, 'q'))
+    const batches: number[] = []
+    const store = {
+      ...outbox.store,
+      unpublishAfter: async (after: string | null, limit: number) => {
+        const n = await outbox.store.unpublishAfter(after, limit)
+        batches.push(n)
+        return n
+      },
+    }
+    let holds = Number.POSITIVE_INFINITY
+    const lease: RelayLease = { hold: async () => holds-- > 0 }
+    const relay = createOutboxRelay(store, lease, {
+      redis,
+      stream,
+      logger: silentLogger,
+      retentionBatch: 2,
+    })
+    await relay.flush()
+    await redis.del(stream)
+    holds = 2 // the round's own check, then one more batch
+    await relay.runOnce()
+    expect(batches).toEqual([2, 2])
+    expect(outbox.waiting()).toBe(4)
+    holds = Number.POSITIVE_INFINITY // the next holder finishes the job
+    await relay.flush()
+    expect(batches).toEqual([2, 2, 2, 1])
+    expect(await onStream(stream)).toHaveLength(7)
+  })
+
   it('a consumer group created after the loss reads each event once', async () => {
     const stream = uniqueName('group')
     const all = events(5, 'd')
@@ -145,7 +265,7 @@ describe('the outbox relay after Redis lost stream entries', () => {
       logger: silentLogger,
       retentionMs: 60_000,
       janitorMs: 0,
-      janitorBatch: 2,
+      retentionBatch: 2,
     })
     await relay.flush()
     outbox.age(61_000) // these five are past the retention
@@ -157,6 +277,22 @@ describe('the outbox relay after Redis lost stream entries', () => {
     await relay.runOnce()
     expect(outbox.kept()).toBe(3) // within the retention: kept
     expect(await onStream(stream)).toHaveLength(8)
+  })
+
+  it('the janitor stops between batches when the lease goes', async () => {
+    const stream = uniqueName('janitor-lease')
+    const outbox = memoryOutbox(events(5, 'r'))
+    let holds = Number.POSITIVE_INFINITY
+    const relay = createOutboxRelay(
+      outbox.store,
+      { hold: async () => holds-- > 0 },
+      { redis, stream, logger: silentLogger, retentionMs: 60_000, janitorMs: 0, retentionBatch: 2 },
+    )
+    await relay.flush()
+    outbox.age(61_000)
+    holds = 2 // the round's own check, then one between the janitor's batches
+    await relay.runOnce()
+    expect(outbox.kept()).toBe(1) // a third batch would have deleted it
   })
 
   it('two relays under one lease: only the holder publishes again, once', async () => {

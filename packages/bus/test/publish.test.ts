@@ -64,11 +64,22 @@ describe('stream info', () => {
     expect(await readGroupInfo(redis, stream, 'other')).toBeNull()
   })
 
-  it('orders stream ids numerically', () => {
-    expect(compareStreamIds('10-0', '9-5')).toBeGreaterThan(0)
-    expect(compareStreamIds('5-10', '5-9')).toBeGreaterThan(0)
-    expect(compareStreamIds('5-1', '5-1')).toBe(0)
-    expect(compareStreamIds('0-0', '1-0')).toBeLessThan(0)
-    expect(() => compareStreamIds('x', '1-0')).toThrow()
+  // Redis takes any 64-bit time part in an explicit id (XADD, XSETID): up to 20 digits, past a double's precision.
+  it.each([
+    ['10-0', '9-5', 1],
+    ['5-10', '5-9', 1],
+    ['5-1', '5-1', 0],
+    ['0-0', '1-0', -1],
+    ['18446744073709551615-0', '9999999999999999-5', 1],
+    ['9007199254740993-0', '9007199254740992-7', 1],
+    ['18446744073709551615-18446744073709551615', '18446744073709551615-18446744073709551614', 1],
+    ['12345678901234567890-3', '12345678901234567890-3', 0],
+  ])('orders stream ids numerically: %s vs %s', (a, b, sign) => {
+    expect(Math.sign(compareStreamIds(a, b))).toBe(sign)
+    expect(Math.sign(compareStreamIds(b, a)) + sign).toBe(0)
+  })
+
+  it.each(['x', '1', '1-', '-1', '1-2-3', '123456789012345678901-0'])('refuses %s as a stream id', (id) => {
+    expect(() => compareStreamIds(id, '1-0')).toThrow(/not a stream id/)
   })
 })

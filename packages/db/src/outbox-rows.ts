@@ -30,12 +30,14 @@ export function publishedOutboxRows<DB>(db: Kysely<DB>, table: string, keyColumn
         .executeTakeFirst()
       return (row?.k as string | null | undefined) ?? null
     },
-    /** Unpublished again: rows whose stream key is above `key` ('' for every published row). */
-    async unpublishAbove(key: string): Promise<number> {
+    /** Unpublished again: up to `limit` rows whose stream key is above `key` ('' for any published row). */
+    async unpublishAbove(key: string, limit: number): Promise<number> {
       const res = await q
         .updateTable(table)
         .set({ stream_key: null, published_at: null })
         .where('stream_key', '>', key)
+        .orderBy('stream_key')
+        .limit(limit)
         .executeTakeFirst()
       return Number(res.numUpdatedRows)
     },

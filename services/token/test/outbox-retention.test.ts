@@ -42,7 +42,10 @@ describe('the token outbox retention', () => {
     expect(await store.backlog!()).toBe(1)
     // Ids compare as ids, not as text: 10000000000000-5 is the highest although '9…' sorts after '1…'.
     expect(await store.highestPublished()).toBe('10000000000000-5')
-    expect(await store.unpublishAfter('1700000000001-0')).toBe(2)
+    // In bounded statements: one row, then what is left.
+    expect(await store.unpublishAfter('1700000000001-0', 1)).toBe(1)
+    expect(await store.read(10)).toHaveLength(2)
+    expect(await store.unpublishAfter('1700000000001-0', 10)).toBe(1)
     expect(await store.read(10)).toHaveLength(3)
     expect(await store.highestPublished()).toBe('1700000000001-0')
 
@@ -54,6 +57,6 @@ describe('the token outbox retention', () => {
     expect(await store.deletePublishedBefore(cutoff, 2)).toBe(0)
     expect(await store.read(10)).toHaveLength(3)
     expect(await store.highestPublished()).toBeNull()
-    expect(await store.unpublishAfter(null)).toBe(0)
+    expect(await store.unpublishAfter(null, 10)).toBe(0)
   })
 })
