@@ -109,13 +109,14 @@ async function snapshot(t: TestDb, users: string[]) {
 }
 
 /**
- * With the default limits every user's history fits in their risk row; the tight limits keep almost none
- * of it, so most batches take the event-store path (late events, cut histories) and must agree too.
+ * The clean run keeps each user's sweep state (every batch in order advances it), or loses it after every
+ * batch (as rows from before migration 012: every batch then re-scores from the event store and rebuilds
+ * it); the messy run mixes both paths (late events take the event-store one). All must agree.
  */
 describe.each([
-  { limits: 'default history limits', recent: undefined },
-  { limits: 'tight history limits', recent: { keepMs: 0, maxEvents: 2 } },
-])('ingest is independent of order, duplicates, batching and concurrency ($limits)', ({ recent }) => {
+  { clean: 'sweep states kept', forget: false },
+  { clean: 'sweep states lost after every batch', forget: true },
+])('ingest is independent of order, duplicates, batching and concurrency ($clean)', ({ forget }) => {
   let clean: TestDb
   let messy: TestDb
   beforeAll(async () => {
@@ -140,8 +141,10 @@ describe.each([
           await Promise.all([clean.truncate(), messy.truncate()])
 
           const ordered = [...events].sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt))
-          for (let i = 0; i < ordered.length; i += 20)
-            await ingestBatch(clean.db, ordered.slice(i, i + 20), { rules, now: () => NOW, recent })
+          for (let i = 0; i < ordered.length; i += 20) {
+            await ingestBatch(clean.db, ordered.slice(i, i + 20), { rules, now: () => NOW })
+            if (forget) await sql`update analytics_user_risk set sweep = null`.execute(clean.db)
+          }
 
           // Duplicates (some in the same batch), shuffled, random batch sizes, two workers at once.
           const delivered = [...events, ...events.filter(() => rand.next().value % 3 === 0)]
@@ -156,12 +159,11 @@ describe.each([
           }
           await Promise.all(
             queues.map(async (batches) => {
-              for (const batch of batches)
-                await ingestBatch(messy.db, batch, { rules, now: () => NOW, recent })
+              for (const batch of batches) await ingestBatch(messy.db, batch, { rules, now: () => NOW })
             }),
           )
           // Redelivering everything once more changes nothing.
-          await ingestBatch(messy.db, delivered.slice(0, 30), { rules, now: () => NOW, recent })
+          await ingestBatch(messy.db, delivered.slice(0, 30), { rules, now: () => NOW })
 
           const [a, b] = await Promise.all([snapshot(clean, users), snapshot(messy, users)])
           const strip = (s: typeof a) =>

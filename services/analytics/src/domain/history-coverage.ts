@@ -1,9 +1,9 @@
 import type { SessionEvent } from '@africhain/events'
 import { factsOf, userKey } from './event-facts.ts'
 import type { LockedUser } from './ingest-plan.ts'
-import { covers, type RecentEvents } from './recent-events.ts'
 import type { RiskRules } from './risk-rules.ts'
-import { byTime, type RiskEvent } from './risk-score.ts'
+import type { RiskEvent } from './risk-score.ts'
+import { inOrder } from './sweep-state.ts'
 
 /** Every stored event of `users` from `from` on: what re-scoring needs that their risk rows do not hold. */
 export type HistoryRead = { users: string[]; from: number }
@@ -12,9 +12,10 @@ export type HistoryRead = { users: string[]; from: number }
 export type HistoryNeeds = { added: Map<string, RiskEvent[]>; read: HistoryRead | null }
 
 /**
- * History coverage: a user's recent history in the risk row serves when it reaches back a window before
- * their earliest new event (or the user is new: no row, no stored events); the others are read from the
- * event store, all from the earliest point any of them needs.
+ * History coverage: a user's sweep state in the risk row serves when none of their new events is older than
+ * it (domain/sweep-state.ts `inOrder`), and a new user (no row, no stored events) starts from an empty one.
+ * The others — late events, a row without a state — are re-scored over the stored history, read from the
+ * event store for all of them from the earliest point any of them needs.
  */
 export function historyNeeds(
   fresh: readonly SessionEvent[],
@@ -43,26 +44,9 @@ export function historyNeeds(
   for (const [userId, list] of added) {
     const state = locked.get(userId)
     const newMin = Math.min(...list.map((e) => e.at))
-    if (!state || (state.recent && covers(state.recent, newMin, rules))) continue
+    if (!state || (state.sweep && inOrder(state.sweep, newMin))) continue
     users.push(userId)
     from = Math.min(from, newMin - rules.windowMs)
   }
   return { added, read: users.length > 0 ? { users, from } : null }
-}
-
-/** Each user's history with the new events in it (`stored`: what `needs.read` asked for; it holds this batch). */
-export function histories(
-  needs: HistoryNeeds,
-  locked: ReadonlyMap<string, LockedUser>,
-  stored: ReadonlyMap<string, RiskEvent[]>,
-): Map<string, RecentEvents> {
-  const out = new Map<string, RecentEvents>()
-  const read = new Set(needs.read?.users)
-  for (const [userId, list] of needs.added) {
-    const recent = locked.get(userId)?.recent
-    if (read.has(userId)) out.set(userId, { from: needs.read!.from, events: stored.get(userId) ?? [] })
-    else if (recent) out.set(userId, { from: recent.from, events: [...recent.events, ...list].sort(byTime) })
-    else out.set(userId, { from: null, events: list.sort(byTime) })
-  }
-  return out
 }

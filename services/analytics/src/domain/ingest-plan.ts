@@ -1,17 +1,18 @@
 import { newRiskAlert, type RiskAlert, type RiskFactor, type SessionEvent } from '@africhain/events'
 import { boundedWrites, type DayBounds } from './day-bounds.ts'
 import { type CounterDelta, counterDeltas } from './event-facts.ts'
-import { type HistoryNeeds, histories } from './history-coverage.ts'
-import { type RecentEvents, type RecentLimits, trimRecent } from './recent-events.ts'
+import type { HistoryNeeds } from './history-coverage.ts'
 import type { RiskRules } from './risk-rules.ts'
-import type { RiskEvent } from './risk-score.ts'
+import { byTime, type RiskEvent } from './risk-score.ts'
 import { type SessionDelta, sessionDeltas } from './session-delta.ts'
+import { advance, emptySweep, type SweepState, sweepStateAt } from './sweep-state.ts'
 import { alertTransition, rescoreUser } from './user-rescore.ts'
 
 /**
  * What one ingest transaction writes, decided without the database: `events + locked state → rows + alerts`.
- * storage/ingest.ts stores the events, locks the users' risk rows, asks history-coverage.ts which stored
- * history the rows lack (and reads it), hands all of it here, and renders the plan.
+ * storage/ingest.ts stores the events, locks the users' risk rows, reads the stored events leaving their
+ * windows, asks history-coverage.ts which users need their stored history instead (and reads it), hands
+ * all of it here, and renders the plan.
  */
 
 /** What a user's locked risk row says before this batch (no entry: a new user). */
@@ -20,7 +21,8 @@ export type LockedUser = {
   /** The holder score at the previous re-score (0 unless suspicious): a rise while suspicious is news. */
   holderScore: number
   lastEventAt: number | null
-  recent: RecentEvents | null
+  /** The window as of `lastEventAt` (domain/sweep-state.ts); null for a row written before migration 012. */
+  sweep: SweepState | null
   dayBounds: DayBounds
 }
 
@@ -34,12 +36,12 @@ export type RiskRow = {
   alerted: boolean
   /** Set when this batch alerted; otherwise the stored time stays. */
   alertedAt: number | null
-  recent: RecentEvents
+  sweep: SweepState
   dayBounds: DayBounds
 }
 
 /** A user whose new events are too old to reach their latest window: the score stands, the history grows. */
-export type HistoryRow = Pick<RiskRow, 'userId' | 'lastEventAt' | 'recent' | 'dayBounds'>
+export type HistoryRow = Pick<RiskRow, 'userId' | 'lastEventAt' | 'sweep' | 'dayBounds'>
 
 export type IngestPlan = {
   sessions: SessionDelta[]
@@ -54,19 +56,31 @@ export type IngestPlan = {
   alerts: RiskAlert[]
 }
 
-export type PlanContext = { rules: RiskRules; recent?: RecentLimits | undefined; now: Date }
+export type PlanContext = { rules: RiskRules; now: Date }
 
 /**
- * One re-score per user with new events (every evaluation point they can change, domain/user-rescore.ts),
- * then what to write: day maxima above the known bounds (domain/day-bounds.ts), the risk rows with their
- * trimmed history (domain/recent-events.ts), an alert for each fresh upward crossing. A crossing found in
- * replayed history older than one window updates the state without alerting.
+ * What the plan reads beyond the locked rows: `leaving`, per user, the stored events in their sweep state's
+ * `leavingRange` (domain/sweep-state.ts; it may hold this batch's events, which the state leaves out);
+ * `stored`, for the users of `needs.read`, their stored history from `needs.read.from` (holding this batch).
+ */
+export type StoredReads = {
+  leaving: ReadonlyMap<string, RiskEvent[]>
+  stored: ReadonlyMap<string, RiskEvent[]>
+}
+
+/**
+ * One re-score per user with new events: from their sweep state when the events are in order
+ * (domain/sweep-state.ts `advance`, O(new and leaving events)), else over their stored history (every
+ * evaluation point the events can change, domain/user-rescore.ts) with the state rebuilt from it. Then what
+ * to write: day maxima above the known bounds (domain/day-bounds.ts), the risk rows with their state, an
+ * alert for each fresh upward crossing. A crossing found in replayed history older than one window updates
+ * the state without alerting.
  */
 export function planIngest(
   fresh: readonly SessionEvent[],
   needs: HistoryNeeds,
   locked: ReadonlyMap<string, LockedUser>,
-  stored: ReadonlyMap<string, RiskEvent[]>,
+  reads: StoredReads,
   ctx: PlanContext,
 ): IngestPlan {
   const { rules, now } = ctx
@@ -79,22 +93,28 @@ export function planIngest(
     historyOnly: [],
     alerts: [],
   }
-  const all = histories(needs, locked, stored)
-  for (const userId of [...all.keys()].sort()) {
-    const history = all.get(userId)!
+  const read = new Set(needs.read?.users)
+  for (const userId of [...needs.added.keys()].sort()) {
+    const added = needs.added.get(userId)!
     const state = locked.get(userId)
-    const newTimes = needs.added.get(userId)!.map((e) => e.at)
-    const latestAt = newTimes.reduce(
-      (max, t) => Math.max(max, t),
-      state?.lastEventAt ?? Number.NEGATIVE_INFINITY,
-    )
-    const { dayMax, current } = rescoreUser(history.events, newTimes, latestAt, rules)
+    let rescored: ReturnType<typeof advance>
+    if (read.has(userId)) {
+      const history = [...(reads.stored.get(userId) ?? [])].sort(byTime)
+      const newTimes = added.map((e) => e.at)
+      const latestAt = newTimes.reduce(
+        (max, t) => Math.max(max, t),
+        state?.lastEventAt ?? Number.NEGATIVE_INFINITY,
+      )
+      const sweep = sweepStateAt(history, latestAt, rules)
+      rescored = { ...rescoreUser(history, newTimes, latestAt, rules), sweep }
+    } else rescored = advance(state?.sweep ?? emptySweep(), reads.leaving.get(userId) ?? [], added, rules)
+    const { dayMax, current, sweep } = rescored
+    const latestAt = sweep.at
     const bounded = boundedWrites(dayMax, state?.dayBounds ?? new Map())
     for (const [day, maxScore] of bounded.writes) plan.dayMaxima.push({ day, userId, maxScore })
-    const recent = trimRecent(history, latestAt, rules, ctx.recent)
     const dayBounds = bounded.bounds
     if (!current) {
-      plan.historyOnly.push({ userId, lastEventAt: latestAt, recent, dayBounds })
+      plan.historyOnly.push({ userId, lastEventAt: latestAt, sweep, dayBounds })
       continue
     }
     const isFresh = current.at > now.getTime() - rules.windowMs
@@ -110,7 +130,7 @@ export function planIngest(
       lastEventAt: latestAt,
       alerted: decision.alerted,
       alertedAt: decision.alert ? now.getTime() : null,
-      recent,
+      sweep,
       dayBounds,
     })
     if (decision.alert) plan.alerts.push(newRiskAlert(userId, { score, holderScore, factors }, now))

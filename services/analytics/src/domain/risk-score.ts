@@ -181,10 +181,16 @@ export function scoreAt(sorted: readonly RiskEvent[], t: number, rules: RiskRule
 export function holderScoreOf(events: readonly RiskEvent[], rules: RiskRules): number {
   const holders: RiskEvent[] = []
   for (const e of events) {
-    if (!isHolderEvent(e)) continue
-    holders.push(OWN_PLACE_TYPES.has(e.type) ? e : { ...e, ip: null, deviceKey: null })
+    const h = holderView(e)
+    if (h) holders.push(h)
   }
   return scoreEvents(holders, rules).score
+}
+
+/** An event as the holder score counts it: null for a stranger's, without IP and device unless it is the sessions' own place. */
+export function holderView(e: RiskEvent): RiskEvent | null {
+  if (!isHolderEvent(e)) return null
+  return OWN_PLACE_TYPES.has(e.type) ? e : { ...e, ip: null, deviceKey: null }
 }
 
 export function holderScoreAt(sorted: readonly RiskEvent[], t: number, rules: RiskRules): number {

@@ -4,8 +4,10 @@ import { decodeDayBounds } from '../domain/day-bounds.ts'
 import { factsOf, userKey } from '../domain/event-facts.ts'
 import type { LockedUser } from '../domain/ingest-plan.ts'
 import { eventBucket } from '../domain/partition.ts'
-import { decodeRecent } from '../domain/recent-events.ts'
+import type { RiskRules } from '../domain/risk-rules.ts'
+import type { RiskEvent } from '../domain/risk-score.ts'
 import { slimEnvelope } from '../domain/stored-envelope.ts'
+import { decodeSweep } from '../domain/sweep-state.ts'
 import { inList, type Row, type Stmt, valuesList } from './ingest-script.ts'
 import { chunks } from './sql-helpers.ts'
 
@@ -80,7 +82,7 @@ export function lockUsers(sorted: readonly string[]): Stmt[] {
   return chunks(sorted, ROWS_PER_STATEMENT).map((part) => {
     const ids = inList(part)
     return {
-      sql: `select user_id, alerted, holder_score, last_event_at, recent_from, recent, day_bounds from analytics_user_risk where user_id in ${ids} for update`,
+      sql: `select user_id, alerted, holder_score, last_event_at, sweep, day_bounds from analytics_user_risk where user_id in ${ids} for update`,
     }
   })
 }
@@ -89,14 +91,47 @@ export function lockUsers(sorted: readonly string[]): Stmt[] {
 export function lockedUsersOf(rows: readonly Row[][]): Map<string, LockedUser> {
   const out = new Map<string, LockedUser>()
   for (const part of rows)
-    for (const r of part) {
-      const events = r.recent === null ? null : decodeRecent(r.recent as string)
+    for (const r of part)
       out.set(userKey(r.user_id as string), {
         alerted: Boolean(r.alerted),
         holderScore: Number(r.holder_score),
         lastEventAt: (r.last_event_at as Date | null)?.getTime() ?? null,
-        recent: events && { from: (r.recent_from as Date | null)?.getTime() ?? null, events },
+        sweep: r.sweep === null ? null : decodeSweep(r.sweep as string),
         dayBounds: decodeDayBounds(r.day_bounds as string | null),
+      })
+  return out
+}
+
+/**
+ * The stored events that can leave the locked users' windows during this batch (domain/sweep-state.ts
+ * `leavingRange`): after the lock, each user's from their row's `last_event_at` (the state's time) less a
+ * window, up to `to` — the batch's latest event less a window plus a rapid span, one bound for all users (a
+ * user whose own batch ends earlier reads a little more, which the state ignores). In the common case the
+ * range holds about as many events as the batch brings, and none while the window's start passes no event.
+ * An index range per user on (user_id, occurred_at); rows without a state are re-scored from the store.
+ */
+export function leavingEvents(sorted: readonly string[], to: Date, rules: RiskRules): Stmt[] {
+  const windowUs = Math.round(rules.windowMs) * 1000
+  return chunks(sorted, ROWS_PER_STATEMENT).map((part) => ({
+    sql: `select e.user_id, e.id, e.type, e.occurred_at, e.ip, e.device_key, e.reason from analytics_user_risk r join analytics_events e on e.user_id = r.user_id and e.occurred_at > r.last_event_at - interval ${windowUs} microsecond and e.occurred_at <= ${sqlLiteral(to)} where r.user_id in ${inList(part)} and r.sweep is not null`,
+  }))
+}
+
+/** The `leavingEvents` rows by user key. */
+export function leavingOf(rows: readonly Row[][]): Map<string, RiskEvent[]> {
+  const out = new Map<string, RiskEvent[]>()
+  for (const part of rows)
+    for (const r of part) {
+      const key = userKey(r.user_id as string)
+      const list = out.get(key) ?? []
+      if (list.length === 0) out.set(key, list)
+      list.push({
+        id: r.id as string,
+        type: r.type as string,
+        at: (r.occurred_at as Date).getTime(),
+        ip: r.ip as string | null,
+        deviceKey: r.device_key as string | null,
+        reason: r.reason as string | null,
       })
     }
   return out

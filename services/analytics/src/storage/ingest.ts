@@ -5,7 +5,6 @@ import type { Kysely } from 'kysely'
 import { userKey } from '../domain/event-facts.ts'
 import { historyNeeds } from '../domain/history-coverage.ts'
 import { type LockedUser, planIngest } from '../domain/ingest-plan.ts'
-import type { RecentLimits } from '../domain/recent-events.ts'
 import type { RiskRules } from '../domain/risk-rules.ts'
 import type { RiskEvent } from '../domain/risk-score.ts'
 import { addCounters, savePosition, upsertSessions } from './aggregate-statements.ts'
@@ -16,6 +15,8 @@ import {
   COMMIT,
   idsOf,
   insertEvents,
+  leavingEvents,
+  leavingOf,
   lockedUsersOf,
   lockUsers,
   ROLLBACK,
@@ -36,8 +37,6 @@ export type IngestOptions = {
    * per statement. Same statements, same locks, same order either way.
    */
   multipleStatements?: boolean
-  /** How much of each user's recent history the risk row keeps (domain/recent-events.ts). */
-  recent?: RecentLimits
 }
 
 export type IngestResult = { stored: number; duplicates: number; alerts: RiskAlert[] }
@@ -48,9 +47,9 @@ export type IngestResult = { stored: number; duplicates: number; alerts: RiskAle
  *      the affected-row count says some were duplicates, one SELECT of the ids this transaction inserted (a
  *      random per-transaction token in `ingest_token`): only those change aggregates, so a redelivered
  *      event, committed before, changes nothing;
- *   2. lock the risk rows of the batch's users (a locking read, sorted); only users whose new events are
- *      older than the history in their row (late events) cost a read of the event store (after the lock:
- *      the previous holder's events are committed and visible);
+ *   2. lock the risk rows of the batch's users (a locking read, sorted) and read the stored events leaving
+ *      their windows (after the lock: the previous holder's events are committed and visible); only users
+ *      with events older than their row's state (late events) cost a read of their stored history;
  *   — the plan, in memory (domain/ingest-plan.ts): session merges, counter sums, one re-score per user —
  *   3. write it: sessions, per-day scores, risk rows, outbox alerts, counters, the stream position; COMMIT.
  * Steps 1–2 are one round trip and step 3 another on a `multipleStatements` connection. Locks are taken
@@ -92,9 +91,16 @@ async function transaction(
 
   // Round trip 1: begin, insert, lock users and read their state.
   const users = [...new Set(unique.flatMap((e) => (e.userId ? [userKey(e.userId)] : [])))].sort()
+  const newMax = unique.reduce((max, e) => Math.max(max, Date.parse(e.occurredAt)), 0)
+  const leavingTo = new Date(newMax - opts.rules.windowMs + opts.rules.rapidWindowMs)
   const first = await runScript(
     conn,
-    { begin: BEGIN, insert: insertEvents(unique, token), lock: lockUsers(users) },
+    {
+      begin: BEGIN,
+      insert: insertEvents(unique, token),
+      lock: lockUsers(users),
+      leaving: leavingEvents(users, leavingTo, opts.rules),
+    },
     multi,
   )
   // Which ids are new: all of them when every row was inserted (the common case), else one SELECT of the
@@ -107,7 +113,8 @@ async function transaction(
     fresh = unique.filter((e) => inserted.has(e.id))
   }
   const locked = lockedUsersOf(first.lock.rows)
-  const plan = fresh.length > 0 ? await planOf(conn, fresh, locked, opts, now) : undefined
+  const leaving = leavingOf(first.leaving.rows)
+  const plan = fresh.length > 0 ? await planOf(conn, fresh, locked, leaving, opts, now) : undefined
 
   // Round trip 2: everything the new events change, then COMMIT.
   await runScript(
@@ -128,11 +135,12 @@ async function transaction(
   return { stored: fresh.length, duplicates: delivered - fresh.length, alerts: plan?.alerts ?? [] }
 }
 
-/** The plan, after one read of the event store for the users whose risk rows do not hold enough history. */
+/** The plan, after one read of the event store for the users whose risk rows cannot take the batch in order. */
 async function planOf(
   conn: Kysely<Database>,
   fresh: readonly SessionEvent[],
   locked: ReadonlyMap<string, LockedUser>,
+  leaving: ReadonlyMap<string, RiskEvent[]>,
   opts: IngestOptions,
   now: Date,
 ) {
@@ -146,7 +154,7 @@ async function planOf(
       if (list.length === 0) stored.set(key, list)
       list.push(event)
     }
-  return planIngest(fresh, needs, locked, stored, { rules: opts.rules, recent: opts.recent, now })
+  return planIngest(fresh, needs, locked, { leaving, stored }, { rules: opts.rules, now })
 }
 
 /** Raises a consumer's committed position on its own: for a batch stored as several parts, once all committed. */

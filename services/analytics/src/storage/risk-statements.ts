@@ -1,6 +1,6 @@
 import { encodeDayBounds } from '../domain/day-bounds.ts'
 import type { HistoryRow, IngestPlan, RiskRow } from '../domain/ingest-plan.ts'
-import { encodeRecent, type RecentEvents } from '../domain/recent-events.ts'
+import { encodeSweep } from '../domain/sweep-state.ts'
 import { type Stmt, valuesList } from './ingest-script.ts'
 import { ROWS_PER_STATEMENT } from './ingest-statements.ts'
 import { chunks } from './sql-helpers.ts'
@@ -11,10 +11,9 @@ import { chunks } from './sql-helpers.ts'
  */
 
 const d = (ms: number | null) => (ms === null ? null : new Date(ms))
-const historyOf = (r: RecentEvents) => [d(r.from), encodeRecent(r.events)]
 
 const RISK_COLUMNS =
-  '(user_id, score, holder_score, factors, evaluated_at, last_event_at, alerted, alerted_at, recent_from, recent, day_bounds)'
+  '(user_id, score, holder_score, factors, evaluated_at, last_event_at, alerted, alerted_at, sweep, day_bounds)'
 
 function riskValues(rows: readonly RiskRow[]): string {
   return valuesList(
@@ -27,7 +26,7 @@ function riskValues(rows: readonly RiskRow[]): string {
       d(r.lastEventAt),
       r.alerted,
       d(r.alertedAt),
-      ...historyOf(r.recent),
+      encodeSweep(r.sweep),
       encodeDayBounds(r.dayBounds),
     ]),
   )
@@ -35,7 +34,7 @@ function riskValues(rows: readonly RiskRow[]): string {
 
 function historyValues(rows: readonly HistoryRow[]): string {
   return valuesList(
-    rows.map((r) => [r.userId, '[]', d(r.lastEventAt), ...historyOf(r.recent), encodeDayBounds(r.dayBounds)]),
+    rows.map((r) => [r.userId, '[]', d(r.lastEventAt), encodeSweep(r.sweep), encodeDayBounds(r.dayBounds)]),
   )
 }
 
@@ -53,14 +52,14 @@ export function insertRisk(plan: IngestPlan): Stmt[] {
 
 export function updateRisk(plan: IngestPlan): Stmt[] {
   return chunks(plan.changedRisk, ROWS_PER_STATEMENT).map((part) => ({
-    sql: `insert into analytics_user_risk ${RISK_COLUMNS} values ${riskValues(part)} on duplicate key update score = values(score), holder_score = values(holder_score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at), recent_from = values(recent_from), recent = values(recent), day_bounds = values(day_bounds)`,
+    sql: `insert into analytics_user_risk ${RISK_COLUMNS} values ${riskValues(part)} on duplicate key update score = values(score), holder_score = values(holder_score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at), sweep = values(sweep), day_bounds = values(day_bounds)`,
   }))
 }
 
-/** New events too old to reach the window of the user's latest event: the score stands, the history grows. */
+/** New events too old to reach the window of the user's latest event: the score and the window's state stand. */
 export function updateHistory(plan: IngestPlan): Stmt[] {
   return chunks(plan.historyOnly, ROWS_PER_STATEMENT).map((part) => ({
-    sql: `insert into analytics_user_risk (user_id, factors, last_event_at, recent_from, recent, day_bounds) values ${historyValues(part)} on duplicate key update last_event_at = greatest(last_event_at, values(last_event_at)), recent_from = values(recent_from), recent = values(recent), day_bounds = values(day_bounds)`,
+    sql: `insert into analytics_user_risk (user_id, factors, last_event_at, sweep, day_bounds) values ${historyValues(part)} on duplicate key update last_event_at = greatest(last_event_at, values(last_event_at)), sweep = values(sweep), day_bounds = values(day_bounds)`,
   }))
 }
 

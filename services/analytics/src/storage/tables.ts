@@ -71,10 +71,8 @@ export interface UserRiskTable {
   last_event_at: NullableTimestamp
   alerted: Generated<boolean>
   alerted_at: NullableTimestamp
-  /** Every stored event of the user from this time on is in `recent` (NULL with a history: all of them). */
-  recent_from: NullableTimestamp
-  /** The user's recent scoring facts (domain/recent-events.ts); NULL until the first batch after migration 003. */
-  recent: string | null
+  /** The window as of `last_event_at` (domain/sweep-state.ts, JSON); NULL until the first batch after migration 012. */
+  sweep: string | null
   /** Lower bounds of the user's latest day maxima in analytics_user_days (domain/day-bounds.ts); NULL: none. */
   day_bounds: string | null
 }

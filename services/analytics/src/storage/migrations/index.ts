@@ -10,6 +10,7 @@ import * as eventsByClient from './008-events-by-client.ts'
 import * as relayLease from './009-relay-lease.ts'
 import * as alertOutboxRetention from './010-alert-outbox-retention.ts'
 import * as notifierDeliveries from './011-notifier-deliveries.ts'
+import * as sweepState from './012-sweep-state-in-risk-rows.ts'
 
 /** Applied in key order under the `analytics_migrations` history table. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '009-relay-lease': relayLease,
   '010-alert-outbox-retention': alertOutboxRetention,
   '011-notifier-deliveries': notifierDeliveries,
+  '012-sweep-state-in-risk-rows': sweepState,
 }

@@ -1,0 +1,279 @@
+import type { RiskRules } from './risk-rules.ts'
+import {
+  byTime,
+  holderView,
+  isRapid,
+  type RiskEvent,
+  type RiskScore,
+  scoreTally,
+  windowAt,
+} from './risk-score.ts'
+import { utcDay } from './time.ts'
+import type { Rescore } from './user-rescore.ts'
+
+/**
+ * A user's risk window as of their latest event `at` — the window `(at - windowMs, at]` — kept as what
+ * scoring needs instead of the events themselves, so that a batch of newer events is scored in
+ * O(new events + events leaving the window), flat in the user's history. Two views of the same window:
+ * every event (the score) and the holder events as `holderScoreOf` sees them (the holder score).
+ *
+ * Its size is bounded by distinct keys in the window, not by events: one count per IP, device and kind;
+ * per revocation reason the (time, id) of each such revocation in the window (revocations are rare and
+ * `byReason` lists reasons in the order they first appear in the window, which needs the next one when
+ * the first leaves); the rapid events of the last `rapidWindowMs` (the spans of the next ones) and the
+ * rapid-activity candidates, at most one per distinct span length.
+ */
+export type SweepState = { at: number; all: View; holder: View }
+
+/** (time, id) of an event: `byTime` order. */
+type Key = [number, string]
+
+type View = {
+  ips: Map<string, number>
+  devices: Map<string, number>
+  reuse: number
+  failed: number
+  /** Revocations whose reason is not `logout`, per reason, in `byTime` order. */
+  reasons: Map<string, Key[]>
+  /** Times of the rapid events less than `rapidWindowMs` before the latest one, ascending. */
+  rapid: number[]
+  /**
+   * (time, span) of rapid events whose span — rapid events in `(time - rapidWindowMs, time]` — lies inside
+   * the window, spans strictly decreasing from the front: the front is the window's largest such span.
+   */
+  peaks: [number, number][]
+}
+
+const emptyView = (): View => ({
+  ips: new Map(),
+  devices: new Map(),
+  reuse: 0,
+  failed: 0,
+  reasons: new Map(),
+  rapid: [],
+  peaks: [],
+})
+
+export const emptySweep = (): SweepState => ({
+  at: Number.NEGATIVE_INFINITY,
+  all: emptyView(),
+  holder: emptyView(),
+})
+
+const cmpKey = (a: Key, b: Key) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)
+
+function bump(m: Map<string, number>, key: string | null, by: 1 | -1) {
+  if (!key) return
+  const n = (m.get(key) ?? 0) + by
+  if (n === 0) m.delete(key)
+  else m.set(key, n)
+}
+
+function enter(v: View, e: RiskEvent, rules: RiskRules) {
+  bump(v.ips, e.ip, 1)
+  bump(v.devices, e.deviceKey, 1)
+  if (e.type === 'login.failed') v.failed++
+  else if (e.type === 'token.reuse_detected') v.reuse++
+  else if (e.type === 'session.revoked' && e.reason !== 'logout') {
+    const reason = e.reason ?? 'unknown'
+    const list = v.reasons.get(reason) ?? []
+    if (list.length === 0) v.reasons.set(reason, list)
+    const key: Key = [e.at, e.id]
+    let i = list.length
+    while (i > 0 && cmpKey(list[i - 1]!, key) > 0) i-- // only events at the same time come in out of id order
+    list.splice(i, 0, key)
+  }
+  if (isRapid(e)) {
+    let cut = 0
+    while (cut < v.rapid.length && e.at - v.rapid[cut]! >= rules.rapidWindowMs) cut++
+    if (cut > 0) v.rapid.splice(0, cut)
+    v.rapid.push(e.at)
+    const span = v.rapid.length
+    while (v.peaks.length > 0 && v.peaks[v.peaks.length - 1]![1] <= span) v.peaks.pop()
+    v.peaks.push([e.at, span])
+  }
+}
+
+/** `e` leaves the window (events leave in time order: a reason's first revocation is the one leaving). */
+function leave(v: View, e: RiskEvent) {
+  bump(v.ips, e.ip, -1)
+  bump(v.devices, e.deviceKey, -1)
+  if (e.type === 'login.failed') v.failed--
+  else if (e.type === 'token.reuse_detected') v.reuse--
+  else if (e.type === 'session.revoked' && e.reason !== 'logout') {
+    const reason = e.reason ?? 'unknown'
+    const list = v.reasons.get(reason)!
+    list.shift()
+    if (list.length === 0) v.reasons.delete(reason)
+  }
+}
+
+/** Drops the peaks whose span reaches before the window ending at `t` (their count there is the `cut` one). */
+function expire(v: View, t: number, rules: RiskRules) {
+  const from = t - rules.windowMs + rules.rapidWindowMs
+  let n = 0
+  while (n < v.peaks.length && v.peaks[n]![0] < from) n++
+  if (n > 0) v.peaks.splice(0, n)
+}
+
+/**
+ * The score of the window ending at `t`. The most rapid events inside any span shorter than `rapidWindowMs`
+ * is the larger of the spans ending at least `rapidWindowMs` after the window's start (all their events are
+ * in the window: the peaks) and the rapid events in the window before that point (`cut`: every span ending
+ * there is cut by the window's start, the longest is the one ending last).
+ */
+function scoreView(v: View, t: number, cut: number, rules: RiskRules): RiskScore {
+  expire(v, t, rules)
+  const byReason: Record<string, number> = {}
+  let revocations = 0
+  for (const [reason, list] of [...v.reasons].sort((a, b) => cmpKey(a[1][0]!, b[1][0]!))) {
+    byReason[reason] = list.length
+    revocations += list.length
+  }
+  const rapid = Math.max(cut, v.peaks[0]?.[1] ?? 0)
+  const { reuse, failed } = v
+  return scoreTally(
+    { distinctIps: v.ips.size, distinctDevices: v.devices.size, rapid, revocations, byReason, reuse, failed },
+    rules,
+  )
+}
+
+/** True when a batch whose earliest new event is at `newMin` can advance the state (no event before it). */
+export function inOrder(state: SweepState, newMin: number): boolean {
+  return newMin >= state.at
+}
+
+/** Where the stored events `advance` needs lie: `(from, to]` for new events up to `newMax`. */
+export function leavingRange(
+  state: SweepState,
+  newMax: number,
+  rules: RiskRules,
+): { from: number; to: number } {
+  return { from: state.at - rules.windowMs, to: newMax - rules.windowMs + rules.rapidWindowMs }
+}
+
+/**
+ * One view's walk over the evaluation points: new events enter up to each point, events at or before
+ * `point - windowMs` leave, and `cut` counts the window's rapid events less than `rapidWindowMs` after its
+ * start. `known`: every event of the window that can leave or be counted in `cut` during the walk (the
+ * stored ones in `leavingRange` and the new ones), time-sorted.
+ */
+function walker(v: View, known: readonly RiskEvent[], added: readonly RiskEvent[], rules: RiskRules) {
+  const rapid = known.filter(isRapid).map((e) => e.at)
+  let entered = 0
+  let left = 0
+  let rLo = 0
+  let rHi = 0
+  return (t: number): number => {
+    while (entered < added.length && added[entered]!.at <= t) enter(v, added[entered++]!, rules)
+    while (left < known.length && known[left]!.at <= t - rules.windowMs) leave(v, known[left++]!)
+    while (rLo < rapid.length && rapid[rLo]! <= t - rules.windowMs) rLo++
+    const end = Math.min(t - rules.windowMs + rules.rapidWindowMs, t + 1)
+    rHi = Math.max(rHi, rLo)
+    while (rHi < rapid.length && rapid[rHi]! < end) rHi++
+    return rHi - rLo
+  }
+}
+
+const projected = (list: readonly RiskEvent[]) =>
+  list.flatMap((e) => {
+    const h = holderView(e)
+    return h ? [h] : []
+  })
+
+/**
+ * Scores a batch of new events against the state, when `inOrder`: the evaluation points are the new
+ * events' times (no stored event is later), exactly as `rescoreUser` would find them over the whole
+ * history. `stored`: the user's stored events in `leavingRange`, in any order (the new ones among them are
+ * left out here).
+ * Mutates and returns the state as of the batch's latest event.
+ */
+export function advance(
+  state: SweepState,
+  stored: readonly RiskEvent[],
+  added: readonly RiskEvent[],
+  rules: RiskRules,
+): Rescore & { sweep: SweepState } {
+  const news = [...added].sort(byTime)
+  // Stored events at or before the window's start left it before this batch; the new ones enter below.
+  const ids = new Set(news.map((e) => e.id))
+  const inWindow = stored.filter((e) => e.at > state.at - rules.windowMs && !ids.has(e.id))
+  const known = [...inWindow, ...news].sort(byTime)
+  const points = [...new Set(news.map((e) => e.at))]
+  const latestAt = points[points.length - 1]!
+  const walkAll = walker(state.all, known, news, rules)
+  const dayMax = new Map<string, number>()
+  let atLatest: RiskScore | undefined
+  for (const t of points) {
+    atLatest = scoreView(state.all, t, walkAll(t), rules)
+    const day = utcDay(t)
+    dayMax.set(day, Math.max(dayMax.get(day) ?? 0, atLatest.score))
+  }
+  // The holder view needs the last point only: what enters and leaves does not depend on the points between.
+  const cut = walker(state.holder, projected(known), projected(news), rules)(latestAt)
+  const holder = scoreView(state.holder, latestAt, cut, rules)
+  const holderScore = atLatest!.score > rules.suspiciousAbove ? holder.score : 0
+  state.at = latestAt
+  return { dayMax, current: { ...atLatest!, holderScore, at: latestAt }, sweep: state }
+}
+
+/** The state of the window ending at `t`, from a time-sorted history that holds all of it. */
+export function sweepStateAt(sorted: readonly RiskEvent[], t: number, rules: RiskRules): SweepState {
+  const state = emptySweep()
+  const window = windowAt(sorted, t, rules)
+  for (const e of window) enter(state.all, e, rules)
+  for (const e of projected(window)) enter(state.holder, e, rules)
+  expire(state.all, t, rules)
+  expire(state.holder, t, rules)
+  state.at = t
+  return state
+}
+
+type ViewJson = {
+  ips: [string, number][]
+  devices: [string, number][]
+  reuse: number
+  failed: number
+  reasons: [string, Key[]][]
+  rapid: number[]
+  peaks: [number, number][]
+}
+
+/** The rapid times as the first one and the steps between them: a few digits each instead of thirteen. */
+const steps = (times: readonly number[]) => times.map((t, i) => (i === 0 ? t : t - times[i - 1]!))
+function sums(steps: readonly number[]): number[] {
+  const out = new Array<number>(steps.length)
+  for (let i = 0; i < steps.length; i++) out[i] = i === 0 ? steps[0]! : out[i - 1]! + steps[i]!
+  return out
+}
+
+const viewJson = (v: View): ViewJson => ({
+  ...v,
+  ips: [...v.ips],
+  devices: [...v.devices],
+  reasons: [...v.reasons],
+  rapid: steps(v.rapid),
+})
+const viewOf = (j: ViewJson): View => ({
+  ...j,
+  ips: new Map(j.ips),
+  devices: new Map(j.devices),
+  reasons: new Map(j.reasons),
+  rapid: sums(j.rapid),
+})
+
+/** JSON text for the risk row's `sweep` column. */
+export function encodeSweep(s: SweepState): string {
+  return JSON.stringify({ at: s.at, all: viewJson(s.all), holder: viewJson(s.holder) })
+}
+
+/** The state of `encodeSweep`; null when the text is not one (the batch then reads the event store). */
+export function decodeSweep(text: string): SweepState | null {
+  try {
+    const j = JSON.parse(text) as { at: number; all: ViewJson; holder: ViewJson }
+    if (!Number.isFinite(j.at) || !Array.isArray(j.all?.ips) || !Array.isArray(j.holder?.ips)) return null
+    return { at: j.at, all: viewOf(j.all), holder: viewOf(j.holder) }
+  } catch {
+    return null
+  }
+}
