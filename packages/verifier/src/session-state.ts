@@ -23,6 +23,64 @@ export function parseSessionState(value: string | null, sub: string): SessionSta
   return value.slice(2) === sub ? 'active' : 'foreign'
 }
 
+type Read = { sub: string; resolve: (state: SessionState) => void; reject: (err: unknown) => void }
+type Batch = { keys: string[]; reads: Read[] }
+
+/** The most keys one MGET carries; a busier turn of the event loop sends several. */
+const MAX_BATCH = 128
+
+const batchers = new WeakMap<Redis, (sid: string, sub: string) => Promise<SessionState>>()
+
+/**
+ * The reads a standalone Redis is asked for in one turn of the event loop go out as one MGET, sent from
+ * `setImmediate`, i.e. once the turn has handled every socket that was ready: one command for ioredis to
+ * build, time, write and parse and for Redis to run, instead of one GET per request. (ioredis's
+ * auto-pipelining does not get there: it sends from `process.nextTick`, which Node runs after each socket's
+ * callback, so requests arriving on different connections still went out one GET per write.) Measured with
+ * `GET /auth/me` under 50 connections: ~13 µs less token-service CPU per request and ~0.6 µs less in Redis.
+ *
+ * Each read is answered by a Redis read sent after it was asked for (a read never joins a batch already
+ * sent), so a revocation Redis had taken before the request started is always seen: the ordering the
+ * revocation rule needs is the same as with one GET each. A failed MGET fails every read of its batch (the
+ * verifier then fails closed). A Cluster keeps one GET per key: the keys of a batch live in different slots.
+ */
+function batcher(redis: Redis): (sid: string, sub: string) => Promise<SessionState> {
+  let pending: Batch | undefined
+  const send = (batch: Batch) => {
+    if (pending === batch) pending = undefined
+    redis.mget(batch.keys).then(
+      (values) => {
+        for (let i = 0; i < batch.reads.length; i++) {
+          const read = batch.reads[i]!
+          read.resolve(parseSessionState(values[i] ?? null, read.sub))
+        }
+      },
+      (err: unknown) => {
+        for (const read of batch.reads) read.reject(err)
+      },
+    )
+  }
+  return (sid, sub) =>
+    new Promise<SessionState>((resolve, reject) => {
+      let batch = pending
+      if (!batch || batch.keys.length >= MAX_BATCH) {
+        batch = { keys: [], reads: [] }
+        pending = batch
+        setImmediate(send, batch)
+      }
+      batch.keys.push(sessionKey(sid))
+      batch.reads.push({ sub, resolve, reject })
+    })
+}
+
+/** The state of `sid` for a token of `sub`: one Redis read, batched with the others of its turn. */
 export async function readSessionState(redis: RedisClient, sid: string, sub: string): Promise<SessionState> {
-  return parseSessionState(await redis.get(sessionKey(sid)), sub)
+  if (redis.isCluster) return parseSessionState(await redis.get(sessionKey(sid)), sub)
+  const single = redis as Redis
+  let read = batchers.get(single)
+  if (!read) {
+    read = batcher(single)
+    batchers.set(single, read)
+  }
+  return read(sid, sub)
 }
