@@ -35,7 +35,10 @@ type View = {
   failed: number
   /** Revocations whose reason is not `logout`, per reason, in `byTime` order. */
   reasons: Map<string, Key[]>
-  /** Times of the rapid events less than `rapidWindowMs` before the latest one, ascending. */
+  /**
+   * Times of the rapid events, ascending: every one less than `rapidWindowMs` before the latest, and in
+   * memory some older ones (`enter` drops them in bulk, `settle` all of them).
+   */
   rapid: number[]
   /**
    * (time, span) of rapid events whose span — rapid events in `(time - rapidWindowMs, time]` — lies inside
@@ -84,14 +87,26 @@ function enter(v: View, e: RiskEvent, rules: RiskRules) {
     list.splice(i, 0, key)
   }
   if (isRapid(e)) {
-    let cut = 0
-    while (cut < v.rapid.length && e.at - v.rapid[cut]! >= rules.rapidWindowMs) cut++
-    if (cut > 0) v.rapid.splice(0, cut)
     v.rapid.push(e.at)
-    const span = v.rapid.length
+    const from = firstWithin(v.rapid, e.at, rules)
+    const span = v.rapid.length - from
+    // Times a span behind are dropped once they are half the list: amortized O(1) per event.
+    if (from > v.rapid.length >> 1) v.rapid.splice(0, from)
     while (v.peaks.length > 0 && v.peaks[v.peaks.length - 1]![1] <= span) v.peaks.pop()
     v.peaks.push([e.at, span])
   }
+}
+
+/** Index of the first of the ascending `times` less than `rapidWindowMs` before `at`. */
+function firstWithin(times: readonly number[], at: number, rules: RiskRules): number {
+  let lo = 0
+  let hi = times.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (at - times[mid]! >= rules.rapidWindowMs) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 /** `e` leaves the window (events leave in time order: a reason's first revocation is the one leaving). */
@@ -213,7 +228,7 @@ export function advance(
   const cut = walker(state.holder, projected(known), projected(news), rules)(latestAt)
   const holder = scoreView(state.holder, latestAt, cut, rules)
   const holderScore = atLatest!.score > rules.suspiciousAbove ? holder.score : 0
-  state.at = latestAt
+  settle(state, latestAt, rules)
   return { dayMax, current: { ...atLatest!, holderScore, at: latestAt }, sweep: state }
 }
 
@@ -223,10 +238,17 @@ export function sweepStateAt(sorted: readonly RiskEvent[], t: number, rules: Ris
   const window = windowAt(sorted, t, rules)
   for (const e of window) enter(state.all, e, rules)
   for (const e of projected(window)) enter(state.holder, e, rules)
-  expire(state.all, t, rules)
-  expire(state.holder, t, rules)
-  state.at = t
+  settle(state, t, rules)
   return state
+}
+
+/** The state as of `t`, holding nothing the next batch cannot use: what is stored. */
+function settle(state: SweepState, t: number, rules: RiskRules) {
+  for (const v of [state.all, state.holder]) {
+    expire(v, t, rules)
+    v.rapid.splice(0, firstWithin(v.rapid, t, rules))
+  }
+  state.at = t
 }
 
 type ViewJson = {
