@@ -1,5 +1,5 @@
 import { ApiError } from '@africhain/http'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuthContext } from './verifier.ts'
 
@@ -9,7 +9,7 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** onRequest hook for bearer-protected routes (before body parsing and validation): sets `request.auth` or answers 401/503. */
-    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    authenticate: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
     /** onRequest hook factory: the caller must hold one of these roles (after `authenticate`). */
     requireRole: (...roles: string[]) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   }
@@ -32,9 +32,22 @@ export type VerifierPluginOptions = { verify: (token: string) => Promise<AuthCon
 export const verifierPlugin = fp(
   async (app: FastifyInstance, opts: VerifierPluginOptions) => {
     app.decorateRequest('auth', null)
-    app.decorate('authenticate', async (request: FastifyRequest) => {
-      request.auth = await opts.verify(bearerToken(request))
-    })
+    // A callback hook: as an async one it cost a promise of its own and Fastify's `then` on it, per request.
+    app.decorate(
+      'authenticate',
+      (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+        let token: string
+        try {
+          token = bearerToken(request)
+        } catch (err) {
+          return done(err as Error)
+        }
+        opts.verify(token).then((auth) => {
+          request.auth = auth
+          done()
+        }, done)
+      },
+    )
     app.decorate('requireRole', (...roles: string[]) => async (request: FastifyRequest) => {
       if (!request.auth) throw new ApiError('TOKEN_MISSING')
       if (!request.auth.roles.some((r) => roles.includes(r))) throw new ApiError('FORBIDDEN')

@@ -74,8 +74,8 @@ function batcher(redis: Redis): (sid: string, sub: string) => Promise<SessionSta
 }
 
 /** The state of `sid` for a token of `sub`: one Redis read, batched with the others of its turn. */
-export async function readSessionState(redis: RedisClient, sid: string, sub: string): Promise<SessionState> {
-  if (redis.isCluster) return parseSessionState(await redis.get(sessionKey(sid)), sub)
+export function readSessionState(redis: RedisClient, sid: string, sub: string): Promise<SessionState> {
+  if (redis.isCluster) return redis.get(sessionKey(sid)).then((value) => parseSessionState(value, sub))
   const single = redis as Redis
   let read = batchers.get(single)
   if (!read) {
