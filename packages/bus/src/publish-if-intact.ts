@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { encodeEvent, type RiskAlert, type SessionEvent } from '@africhain/events'
 import type { RedisClient } from './redis-client.ts'
 
 const SCRIPT = readFileSync(new URL('./lua/publish-if-intact-1.lua', import.meta.url), 'utf8')
-const COMMAND = 'publishIfIntact1'
+const SHA = createHash('sha1').update(SCRIPT).digest('hex')
 
 type Reply = [1, string[]] | [0, string]
 
@@ -22,17 +23,21 @@ export async function publishIfIntact(
   events: readonly (SessionEvent | RiskAlert)[],
   maxLen?: number,
 ): Promise<IntactPublish> {
-  const client = redis as RedisClient & Record<string, unknown>
-  // ioredis sends EVALSHA, and the script itself after a SCRIPT FLUSH or a restart.
-  if (client[COMMAND] === undefined) redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: SCRIPT })
-  const run = client[COMMAND] as (...args: string[]) => Promise<Reply>
-  const reply = await run.call(
-    redis,
+  const args = [
     stream,
     recorded ?? '',
     maxLen === undefined ? '' : String(maxLen),
     ...events.flatMap(encodeEvent),
-  )
+  ]
+  // EVALSHA, and EVAL (which caches it again) after a restart or SCRIPT FLUSH. Not `defineCommand`: defined
+  // on a client in use, its first call can land in an auto-pipeline made before it and break that pipeline.
+  let reply: Reply
+  try {
+    reply = (await redis.evalsha(SHA, 1, ...args)) as Reply
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
+    reply = (await redis.eval(SCRIPT, 1, ...args)) as Reply
+  }
   if (reply[0] === 1) return { published: reply[1] }
   return { lost: true, holds: reply[1] === '' ? null : reply[1] }
 }

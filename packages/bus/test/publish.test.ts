@@ -1,7 +1,9 @@
 import { decodeEvent } from '@africhain/events'
+import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { compareStreamIds, publish, readGroupInfo, readStreamInfo } from '../src/index.ts'
-import { dropPrefix, failedLogin, testRedis, uniqueName } from './helpers.ts'
+import { publishIfIntact } from '../src/publish-if-intact.ts'
+import { dropPrefix, failedLogin, REDIS_URL, testRedis, uniqueName } from './helpers.ts'
 
 const redis = testRedis()
 afterAll(async () => {
@@ -62,6 +64,23 @@ describe('stream info', () => {
       lag: 2,
     })
     expect(await readGroupInfo(redis, stream, 'other')).toBeNull()
+  })
+
+  it('the relay publishes through an auto-pipelining client busy with other commands', async () => {
+    const busy = new Redis(REDIS_URL, { keyPrefix: redis.options.keyPrefix!, enableAutoPipelining: true })
+    try {
+      const stream = uniqueName('auto')
+      // Same tick: the PING opens an auto-pipeline before the relay's first script call.
+      const [pong, result] = await Promise.all([
+        busy.ping(),
+        publishIfIntact(busy, stream, null, [failedLogin()]),
+      ])
+      expect(pong).toBe('PONG')
+      expect('published' in result && result.published).toHaveLength(1)
+      expect(await busy.xlen(stream)).toBe(1)
+    } finally {
+      busy.disconnect()
+    }
   })
 
   // Redis takes any 64-bit time part in an explicit id (XADD, XSETID): up to 20 digits, past a double's precision.
