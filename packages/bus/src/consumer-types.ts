@@ -36,6 +36,13 @@ export type ConsumerOptions<T> = {
   /** Validates an entry's fields; an entry that does not decode is dead-lettered at once. */
   decode: (fields: readonly string[]) => Decoded<T>
   batchSize?: number
+  /**
+   * After a read of fewer than `batchSize` new entries, wait this long (then read once more, without
+   * blocking) so the handler gets one fuller batch instead of several short ones: under load its per-batch
+   * cost (a transaction, an XACK) is shared by more entries. Default 0 (handle at once). `stop()` cuts the
+   * wait short; what was read is then handled and acknowledged as usual.
+   */
+  lingerMs?: number
   /** How long one blocking read waits for new entries. */
   blockMs?: number
   /** Pending entries idle longer than this belong to a dead (or stuck) consumer and are claimed. Keep it above the slowest batch. */

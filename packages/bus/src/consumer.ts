@@ -20,6 +20,8 @@ export type { BatchSource, Consumer, ConsumerHooks, ConsumerOptions, StreamEntry
  */
 export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
   const blockMs = opts.blockMs ?? 5000
+  const batchSize = opts.batchSize ?? 100
+  const lingerMs = opts.lingerMs ?? 0
   const claimIdleMs = opts.claimIdleMs ?? 60_000
   const claimIntervalMs = opts.claimIntervalMs ?? Math.max(Math.floor(claimIdleMs / 2), 100)
   const retry = { baseMs: opts.retryDelayMs ?? 100, maxMs: opts.maxRetryDelayMs ?? 5000 }
@@ -45,7 +47,7 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
   const onExternalAbort = () => void stop()
   opts.signal?.addEventListener('abort', onExternalAbort, { once: true })
 
-  const commands = groupCommands({ redis, stream, group, consumer, batchSize: opts.batchSize ?? 100 })
+  const commands = groupCommands({ redis, stream, group, consumer, batchSize })
   const runner = createBatchRunner<T>({
     handler: opts.handler,
     decode: opts.decode,
@@ -92,6 +94,19 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
     }
   }
 
+  /**
+   * A short read waits up to `lingerMs` (one timer) and takes what arrived meanwhile (one read that does
+   * not block), so the wait never exceeds the bound. Entries stay in stream order; the first ones are
+   * already pending for this consumer, so a failing second read loses nothing (the loop re-reads its
+   * pending list). Stopping ends the wait at once and the batch is handled as it is.
+   */
+  async function linger(entries: RawEntry[]): Promise<RawEntry[]> {
+    if (lingerMs <= 0 || entries.length >= batchSize) return entries
+    await sleep(lingerMs, signal)
+    if (signal.aborted) return entries
+    return entries.concat(await commands.readWaiting(batchSize - entries.length))
+  }
+
   async function run(groupReady: boolean): Promise<void> {
     let backlog = true // own pending entries first: what a previous run of this consumer left unacknowledged
     let claimCursor = '0-0'
@@ -123,6 +138,7 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
           entries = await readNew(Math.min(blockMs, nextClaimAt - Date.now()))
           source = 'new'
           if (entries.length === 0) continue
+          entries = await linger(entries)
         }
         const complete = await runner.process(entries, source)
         errors = 0

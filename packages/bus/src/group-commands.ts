@@ -101,6 +101,21 @@ export function groupCommands(t: GroupTarget) {
       return (reply?.[0]?.[1] ?? []).map(([id, fields]) => ({ id, fields, deliveries: 1 }))
     },
 
+    /** New entries (`>`) already in the stream, up to `count`, without waiting (the consumer's linger). */
+    async readWaiting(count: number): Promise<RawEntry[]> {
+      const reply = (await redis.xreadgroup(
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        count,
+        'STREAMS',
+        stream,
+        '>',
+      )) as ReadReply
+      return (reply?.[0]?.[1] ?? []).map(([id, fields]) => ({ id, fields, deliveries: 1 }))
+    },
+
     async ack(ids: string[]): Promise<void> {
       if (ids.length > 0) await redis.xack(stream, group, ...ids)
     },

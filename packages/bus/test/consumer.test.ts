@@ -373,6 +373,57 @@ describe('consumer group runner', () => {
     expect(Date.now() - begun).toBeLessThan(10_000)
   })
 
+  it('a short batch lingers up to lingerMs for more, then goes to the handler as one batch, in order', async () => {
+    const stream = uniqueName('s')
+    const lingerMs = 400
+    const { consumer, seen } = consumerFor(stream, { lingerMs })
+    await consumer.start()
+    const first = failedLogin()
+    const begun = Date.now()
+    await publish(redis, stream, [first])
+    await waitFor(async () => (await pendingCount(stream)) === 1, 'the first entry delivered')
+    const more = [failedLogin(), failedLogin()]
+    await publish(redis, stream, more) // inside the linger: joins the first entry's batch
+    await seen.handled(3)
+    const waited = Date.now() - begun
+    expect(seen.batches.map((b) => b.ids)).toEqual([[first, ...more].map((e) => e.id)])
+    // The wait is bounded: one linger (plus a blocking read that returned at once and one that does not block).
+    expect(waited).toBeGreaterThanOrEqual(lingerMs - 50)
+    expect(waited).toBeLessThan(lingerMs + 1500)
+  })
+
+  it('a full batch does not linger', async () => {
+    const stream = uniqueName('s')
+    const { consumer, seen } = consumerFor(stream, { lingerMs: 60_000, batchSize: 2 })
+    await consumer.start()
+    const events = [failedLogin(), failedLogin()]
+    await publish(redis, stream, events)
+    await seen.handled(2) // within the tally's 5 s, far below the minute a linger would take
+    expect(seen.batches.map((b) => b.ids)).toEqual([events.map((e) => e.id)])
+  })
+
+  it('stop() during a linger handles what was read once, acknowledges it, and returns at once', async () => {
+    const stream = uniqueName('s')
+    const { consumer, seen } = consumerFor(stream, { lingerMs: 60_000 })
+    await consumer.start()
+    const events = [failedLogin(), failedLogin()]
+    await publish(redis, stream, events)
+    await waitFor(async () => (await pendingCount(stream)) === 2, 'both entries delivered')
+    expect(seen.ids).toEqual([]) // lingering
+    const begun = Date.now()
+    await consumer.stop()
+    expect(Date.now() - begun).toBeLessThan(5_000) // not the minute of the linger
+    expect(seen.batches.map((b) => b.ids)).toEqual([events.map((e) => e.id)])
+    expect(await pendingCount(stream)).toBe(0)
+    // The same consumer name again: nothing of the first run is left to handle a second time.
+    const later = failedLogin()
+    const again = consumerFor(stream)
+    await again.consumer.start()
+    await publish(redis, stream, [later])
+    await again.seen.handled(1)
+    expect(again.seen.ids).toEqual([later.id])
+  })
+
   it('two consumers in one group share the work without handing an entry to both', async () => {
     const stream = uniqueName('s')
     const seen = newSeen() // both consumers' entries, in one list

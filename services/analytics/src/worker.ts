@@ -104,6 +104,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       consumer: name,
       decode: decodeEvent,
       batchSize: config.BATCH_SIZE,
+      lingerMs: config.BATCH_LINGER_MS,
       claimIdleMs: config.CLAIM_IDLE * 1000,
       maxDeliveries: config.MAX_DELIVERIES,
       deadLetterStream: deadLetterStreamOf(config),
