@@ -8,7 +8,7 @@ import { seedRotations, tokenRows } from './aged.ts'
 import { ingestFlat } from './ingest.ts'
 import { systemMe } from './me.ts'
 import { openProbes, waitSettled } from './probes.ts'
-import { type ChainSide, chainPairs, medianCpu } from './refresh.ts'
+import { batchCounts, type ChainSide, chainPairs, medianCpu } from './refresh.ts'
 
 export type SystemOptions = {
   seconds: number
@@ -73,6 +73,7 @@ export async function benchSystem(env: BenchEnv, opts: SystemOptions): Promise<B
       topUp: main.topUp,
       procs: everything,
       settle,
+      batches: () => batchCounts(system.tokenUrl, system.analyticsUrl),
     }
     if (opts.parts.includes('refresh')) await refreshVsBare()
     if (opts.parts.includes('aged')) await agedVsFresh()

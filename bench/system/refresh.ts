@@ -16,6 +16,44 @@ export type ChainSide = {
   client?: ChainJob['client']
   /** Resolves when the work a run caused has finished everywhere (relay, worker); CPU is read after it. */
   settle?: () => Promise<boolean>
+  /** Running totals of the relay's and the worker's batches and events (their /metrics), read around a run. */
+  batches?: () => Promise<BatchCounts>
+}
+
+export type BatchCounts = {
+  relayEvents: number
+  relayBatches: number
+  workerEvents: number
+  workerBatches: number
+}
+
+/** Sums a counter's series in a Prometheus text exposition. */
+function counter(text: string, name: string): number {
+  let sum = 0
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.split(' ').at(-1))
+  return sum
+}
+
+/** The relay's (token service) and the worker's (analytics) batch counters, from their /metrics. */
+export async function batchCounts(tokenUrl: string, analyticsUrl: string): Promise<BatchCounts> {
+  const [token, analytics] = await Promise.all(
+    [tokenUrl, analyticsUrl].map(async (u) => (await fetch(`${u}/metrics`)).text()),
+  )
+  return {
+    relayEvents: counter(token!, 'token_events_published_total'),
+    relayBatches: counter(token!, 'token_outbox_batches_total'),
+    workerEvents: counter(analytics!, 'analytics_worker_events_total'),
+    workerBatches: counter(analytics!, 'analytics_worker_batches_total'),
+  }
+}
+
+function perBatch(before: BatchCounts, after: BatchCounts): string {
+  const ratio = (events: number, batches: number) => (batches > 0 ? (events / batches).toFixed(1) : '–')
+  return (
+    `  events per batch: relay ${ratio(after.relayEvents - before.relayEvents, after.relayBatches - before.relayBatches)}, ` +
+    `worker ${ratio(after.workerEvents - before.workerEvents, after.workerBatches - before.workerBatches)}`
+  )
 }
 
 export type SideFigures = { rps: number[]; p99: number[]; cpuUs: number[]; cpuText: string[]; errors: number }
@@ -40,6 +78,7 @@ export async function chainPairs(
     const side = which === 'subject' ? subject : reference
     states.set(side, await side.topUp(states.get(side)!))
     await side.settle?.()
+    const batchesBefore = await side.batches?.()
     const meter = cpuMeter(side.procs)
     const r: ChainResult = await runChains({
       baseUrl: side.baseUrl,
@@ -51,6 +90,7 @@ export async function chainPairs(
     })
     const settled = side.settle ? await side.settle() : true
     const cpu = perUnit(meter(), r.sent)
+    const batchesAfter = await side.batches?.()
     states.set(side, r.states)
     const f = figures.get(side)!
     f.rps.push(r.rps)
@@ -61,7 +101,8 @@ export async function chainPairs(
     console.log(
       `  ${side.label.padEnd(14)} ${fmt(r.rps).padStart(6)} /s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  ` +
         `CPU/req ${cpu.text}${settled ? '' : ' (not settled within 60 s)'}` +
-        (r.errors ? `  errors ${r.errors} (${r.errorSamples.slice(0, 2).join(' | ')})` : ''),
+        (r.errors ? `  errors ${r.errors} (${r.errorSamples.slice(0, 2).join(' | ')})` : '') +
+        (batchesBefore && batchesAfter ? perBatch(batchesBefore, batchesAfter) : ''),
     )
     return r
   })

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
+import { newEvent } from '@africhain/events'
 import { describe, expect, it } from 'vitest'
 import { hashRefreshToken, refreshTokenCodec } from '../src/domain/refresh-token.ts'
+import { sessionRepository } from '../src/storage/session.repository.ts'
 import { type Pair, refresh, signIn, useTestApp } from './helpers/app.ts'
 
 // Signed refresh tokens: a live session keeps the rows of its current and previous tokens only, a replay of
@@ -89,6 +91,48 @@ describe('signed refresh tokens', () => {
     expect(codeOf(await refresh(app, forged))).toBe('TOKEN_INVALID')
     const next = await refresh(app, victimChain.at(-1)!)
     expect(next.statusCode, next.body).toBe(200)
+  })
+
+  it('a rotation that loses its compare-and-set to a revocation writes and deletes no row', async () => {
+    const { pair } = await signIn(app)
+    const chain = await rotate(pair.refreshToken, 2)
+    const sessions = sessionRepository(app.db, () => {}, app.rotationDb)
+    const found = (await sessions.findByRefreshHash(hashRefreshToken(chain[2]!)))!
+    expect(found.session.previousHash).toEqual(hashRefreshToken(chain[1]!))
+    // Revoked after the lookup, before the CAS: the race the rotation's conditions exist for.
+    await app.db
+      .updateTable('sessions')
+      .set({ revoked_at: new Date() })
+      .where('id', '=', pair.sessionId)
+      .execute()
+    const event = newEvent({
+      type: 'session.refreshed',
+      userId: found.session.userId,
+      sessionId: pair.sessionId,
+      ip: '10.0.0.1',
+      data: { generation: found.generation + 1 },
+    })
+    const won = await sessions.rotate({
+      sessionId: pair.sessionId,
+      fromGeneration: found.generation,
+      newHash: randomBytes(32),
+      successorEnc: 'sealed',
+      previousHash: hashRefreshToken(chain[2]!),
+      dropHash: found.session.previousHash,
+      now: new Date(),
+      ip: '10.0.0.1',
+      userAgent: null,
+      event,
+    })
+    expect(won).toBe(false)
+    // The previous token's row stays (it answers TOKEN_REVOKED, not TOKEN_INVALID); no new row, no event.
+    expect(await rowsOf(pair.sessionId)).toEqual([
+      { generation: 2, signed: 1 },
+      { generation: 3, signed: 1 },
+    ])
+    const outbox = await app.db.selectFrom('outbox').select('id').where('id', '=', event.id).execute()
+    expect(outbox).toEqual([])
+    expect(codeOf(await refresh(app, chain[1]!))).toBe('TOKEN_REVOKED')
   })
 
   it('a token issued before signed tokens keeps working until it rotates, and is reuse after', async () => {

@@ -13,6 +13,14 @@ export type { OutboxRelay } from '@africhain/bus'
 type Revoked = Extract<SessionEvent, { type: 'session.revoked' }>
 
 /**
+ * After a commit's nudge the relay waits this long before its round, so one round (lease, stream check,
+ * `SELECT`, XADD pipeline, `UPDATE`) carries the events of many refreshes, and the worker reads them as one
+ * burst (one ingest batch). The events reach the stream up to this much later; nothing waits on them: the
+ * refresh has committed and answered, and a revocation writes the hot state itself before it answers.
+ */
+const RELAY_LINGER_MS = 50
+
+/**
  * The token service's relay (createOutboxRelay in @africhain/bus): the MySQL outbox to EVENTS_STREAM, one
  * instance per deployment at a time (a Redis lease under the deployment's key, storage/redis-keys.ts). It
  * also re-applies the revocation tombstone of every `session.revoked` it relays, so a revocation whose
@@ -36,6 +44,7 @@ export function tokenOutboxRelay(opts: {
     stream: opts.stream,
     maxLen: opts.maxLen,
     retentionMs: opts.retentionMs,
+    lingerMs: RELAY_LINGER_MS,
     logger: opts.log,
     afterPublish: async (events) => {
       const revoked = events.filter((e): e is Revoked => e.type === 'session.revoked' && !!e.sessionId)

@@ -19,6 +19,11 @@ export const outboxRelayPlugin = fp(
       help: 'Events relayed to the stream',
       registers: [app.metrics],
     })
+    const batches = new Counter({
+      name: 'token_outbox_batches_total',
+      help: 'Batches relayed to the stream (events relayed ÷ batches: events per round)',
+      registers: [app.metrics],
+    })
     const backlog = new Gauge({
       name: 'token_outbox_backlog',
       help: 'Events waiting in the outbox',
@@ -37,7 +42,10 @@ export const outboxRelayPlugin = fp(
       retentionMs: config.OUTBOX_RETENTION * 1000,
       leaseKey: app.redisKeys.relayLease,
       log: app.log.child({ component: 'outbox-relay' }),
-      onPublished: (n) => published.inc(n),
+      onPublished: (n) => {
+        published.inc(n)
+        batches.inc()
+      },
       onBacklog: (n) => backlog.set(n),
       onRepublish: (n) => republished.inc(n),
     })

@@ -1,6 +1,6 @@
 import { retryOnDeadlock } from '@africhain/db'
 import type { RevokeReason, SessionEvent } from '@africhain/events'
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { type InferResult, type Kysely, sql, type Transaction } from 'kysely'
 import type { Rotation, Selection, SessionRecord, SessionStore } from '../domain/ports.ts'
 import { insertOutbox } from './outbox.ts'
 import { rotatedAgo, sessionWithUser, toFound, toSessionRecord } from './session-rows.ts'
@@ -16,6 +16,14 @@ export function sessionRepository(
   /** A pool with `multipleStatements`: the rotation transaction in one round trip. */
   rotationDb: Kysely<TokenDatabase>,
 ): SessionStore {
+  // Every refresh starts with this lookup: built and compiled once, each call only binds its hash (kysely
+  // builds and compiles a query of this size in ~10 µs, the whole of that per request otherwise).
+  const byRefreshHash = sessionWithUser(db)
+    .innerJoin('refresh_tokens as rt', 'rt.session_id', 's.id')
+    .select('rt.generation as token_generation')
+    .where('rt.hash', '=', Buffer.alloc(32))
+  const byRefreshHashSql = byRefreshHash.compile()
+  type ByRefreshHashRow = InferResult<typeof byRefreshHash>[number]
   return {
     async create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[], passwordHash?: string) {
       const outcome = await db.transaction().execute(async (trx) => {
@@ -70,11 +78,8 @@ export function sessionRepository(
     },
 
     async findByRefreshHash(hash: Buffer) {
-      const row = await sessionWithUser(db)
-        .innerJoin('refresh_tokens as rt', 'rt.session_id', 's.id')
-        .select('rt.generation as token_generation')
-        .where('rt.hash', '=', hash)
-        .executeTakeFirst()
+      const { rows } = await db.executeQuery<ByRefreshHashRow>({ ...byRefreshHashSql, parameters: [hash] })
+      const row = rows[0]
       if (!row) return undefined
       const { token_generation, ...rest } = row
       return { ...toFound(rest), generation: token_generation }
@@ -181,12 +186,13 @@ type OkPacket = { affectedRows?: number }
  * UPDATE lost. The DELETE keeps the session's rows bounded: the token before the presented one (the old
  * previous, `dropHash`, read with the session; unchanged since, or the CAS would lose) is now two
  * generations old, recognised by its MAC rather than its row (rotate-refresh-token.ts, `pruned`), so its
- * row goes — only when this request won (`@rotated`, the UPDATE's row count): a CAS lost to a revocation
- * leaves the session at `fromGeneration`, whose previous token keeps its row to answer TOKEN_REVOKED. By
- * primary key, one row lock: a range DELETE on the session's rows let MariaDB pick a full scan on a small,
- * churning table, and rotations of different sessions deadlocked. Only signed rows are dropped (a legacy
- * token is recognised by its row alone, so those stay until the session ends). Rows of legacy tokens stay until the session ends (only a
- * row recognises one). Any error rolls back on the same connection before it returns to the pool.
+ * row goes — only when this request won (the INSERTs' check on the row it wrote, so no session variable and
+ * no statement to set one): a CAS lost to a revocation leaves the session at `fromGeneration`, whose
+ * previous token keeps its row to answer TOKEN_REVOKED. By primary key, one row lock: a range DELETE on the
+ * session's rows let MariaDB pick a full scan on a small, churning table, and rotations of different
+ * sessions deadlocked. Only signed rows are dropped: a legacy token is recognised by its row alone, so
+ * those stay until the session ends. Any error rolls back on the same connection before it returns to the
+ * pool.
  */
 async function rotateInOneRoundTrip(db: Kysely<TokenDatabase>, r: Rotation): Promise<boolean> {
   const next = r.fromGeneration + 1
@@ -196,16 +202,15 @@ async function rotateInOneRoundTrip(db: Kysely<TokenDatabase>, r: Rotation): Pro
       previous_hash = ${r.previousHash},
       last_active_at = ${r.now}, ip = ${r.ip}, user_agent = ${r.userAgent}
       where id = ${r.sessionId} and generation = ${r.fromGeneration} and revoked_at is null and expires_at > ${r.now};
-    set @rotated = row_count();
     insert into refresh_tokens (hash, session_id, generation, created_at, signed)
       select ${r.newHash}, id, generation, ${r.now}, 1 ${ours};
     insert into outbox (id, payload, created_at) select ${r.event.id}, ${JSON.stringify(r.event)}, ${r.now} ${ours};
-    delete from refresh_tokens where hash = ${r.dropHash} and signed and @rotated = 1;
+    delete from refresh_tokens where hash = ${r.dropHash} and signed and exists (select 1 ${ours});
     commit`
   return db.connection().execute(async (conn) => {
     try {
       const { rows } = await statements.execute(conn)
-      const [, update, , tokenInsert] = rows as OkPacket[]
+      const [, update, tokenInsert] = rows as OkPacket[]
       return update?.affectedRows === 1 && tokenInsert?.affectedRows === 1
     } catch (err) {
       await sql`rollback`.execute(conn).catch(() => {})
