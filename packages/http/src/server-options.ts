@@ -3,6 +3,7 @@ import { clientErrorHandler } from './client-error.ts'
 import { sendApiError } from './error-handler.ts'
 import { ApiError } from './errors.ts'
 import { type LogLevel, loggerOptions } from './logger.ts'
+import { RequestLogger } from './request-logger.ts'
 
 /**
  * The Fastify options both services share: pino with redaction, the client IP from TRUST_PROXY only when set,
@@ -20,6 +21,8 @@ export function serverOptions(opts: {
     logger: loggerOptions(opts.logLevel as LogLevel, opts.logStream),
     // One access line per request instead of two (accessLogPlugin, registered by each app).
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log is made on first use (request-logger.ts): most requests never log through it.
+    childLoggerFactory: (logger, bindings, options) => new RequestLogger(logger, bindings, options),
     // A hop count is valid at run time; Fastify's types only list the other forms.
     trustProxy: opts.trustProxy as boolean | string,
     bodyLimit: 16_384,
