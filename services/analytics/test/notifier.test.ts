@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { backoffDelay } from '@africhain/bus'
+import { createDb } from '@africhain/db'
 import { encodeEvent, newRiskAlert, type RiskAlert } from '@africhain/events'
 import type { Redis } from 'ioredis'
 import { pino } from 'pino'
@@ -9,8 +10,14 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadAnalyticsConfig } from '../src/config.ts'
 import { retryBackoff } from '../src/notifier/deliver.ts'
-import { createNotifier, type Notifier, notifierProblem } from '../src/notifier/notifier.ts'
+import {
+  createNotifier,
+  type Notifier,
+  notifierDeadLetterStream,
+  notifierProblem,
+} from '../src/notifier/notifier.ts'
 import { parseWebhooks } from '../src/notifier/webhooks.ts'
+import type { Database } from '../src/storage/tables.ts'
 import { testEnv } from './helpers/config.ts'
 import { type TestDb, testDatabase } from './helpers/db.ts'
 import { dropRedis, eventually, redisFor } from './helpers/redis.ts'
@@ -184,6 +191,45 @@ describe('notifier configuration', () => {
     const wait = (n: number, random: () => number) => backoffDelay(n - 1, retryBackoff(policy), random)
     expect([1, 2, 3, 4, 5].map((n) => wait(n, () => 1))).toEqual([100, 200, 400, 800, 1000])
     expect([1, 2, 3, 4, 5].map((n) => wait(n, () => 0))).toEqual([50, 100, 200, 400, 500])
+  })
+})
+
+describe('a notifier whose database is away', () => {
+  it('keeps the alert pending and retries it in place instead of dead-lettering it', async () => {
+    const env = testEnv({
+      ANALYTICS_ROLE: 'notifier',
+      ALERT_WEBHOOKS: 'chat=slack:http://127.0.0.1:9/never',
+      MAX_DELIVERIES: '2',
+    })
+    const cfg = loadAnalyticsConfig(env)
+    const r = redisFor(cfg)
+    const lines: string[] = []
+    const away = createDb<Database>({ url: 'mysql://root@127.0.0.1:1/nowhere', connectionLimit: 1 })
+    const n = createNotifier({
+      config: cfg,
+      redis: r,
+      db: away,
+      logger: pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }),
+      registry: new Registry(),
+      blockMs: 100,
+    })
+    try {
+      await n.start()
+      await r.xadd(
+        cfg.ALERTS_STREAM,
+        '*',
+        ...encodeEvent(newRiskAlert('user-db', { score: 80, holderScore: 60, factors: [] })),
+      )
+      // More tries than MAX_DELIVERIES allows deliveries, all of the same delivery.
+      await eventually(async () => lines.filter((l) => l.includes('transient error; retrying')).length > 3)
+      expect(await r.xlen(notifierDeadLetterStream(cfg))).toBe(0)
+    } finally {
+      await n.stop()
+      await away.destroy()
+    }
+    const pending = (await r.xpending(cfg.ALERTS_STREAM, cfg.NOTIFIER_GROUP)) as [number]
+    expect(pending[0]).toBe(1)
+    await dropRedis(r)
   })
 })
 

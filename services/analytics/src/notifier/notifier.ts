@@ -1,5 +1,6 @@
 import { type BusLogger, createConsumer, dedupeWindowMs } from '@africhain/bus'
 import { decodeAlert, type RiskAlert } from '@africhain/events'
+import { dependencyOf } from '@africhain/http'
 import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import { Counter, Histogram, type Registry } from 'prom-client'
@@ -124,6 +125,8 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     claimIdleMs: worstCaseMs,
     maxDeliveries: config.MAX_DELIVERIES,
     deadLetterStream: deadLetters,
+    // The database (delivery records) or Redis away: retried in place, never dead-lettered for it.
+    isTransient: (err) => dependencyOf(err) !== undefined,
     // A notifier deployed now notifies from now on, not the stream's whole history.
     startId: '$',
     replayMs: config.OUTBOX_RETENTION * 1000,
