@@ -41,11 +41,12 @@ export const AnalyticsConfigSpec = {
   CONSUMER_NAME: string(`${hostname()}-${process.pid}`),
   BATCH_SIZE: integer(2000, 1, 10_000),
   /**
-   * A read of fewer than BATCH_SIZE entries waits this long for more before it is stored: under load one
-   * batch (its transactions, one XACK) carries several of the relays' bursts. Adds at most this to an
-   * event's way into analytics; 0 stores each read at once.
+   * A read of fewer than BATCH_SIZE entries waits this long for more before it is stored, so one batch (its
+   * transactions, one XACK) can carry several of the relay's bursts. Off by default: the token relay already
+   * sends ~50 ms of commits as one burst, which is one read, and while one consumer waits the other takes
+   * the next burst, so a shorter wait merges nothing (docs/performance.md).
    */
-  BATCH_LINGER_MS: integer(25, 0, 1000),
+  BATCH_LINGER_MS: integer(0, 0, 1000),
   /** Consumers per worker process (each its own blocking connection and transaction at a time). */
   WORKER_CONCURRENCY: integer(2, 1, 64),
   /**
