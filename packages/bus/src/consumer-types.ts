@@ -68,6 +68,12 @@ export type ConsumerOptions<T> = {
    * dedupes them by event id); without it, from `0`. Keep it at least the outbox retention.
    */
   replayMs?: number
+  /**
+   * Asked when the group is created at start: true when durable records show this consumer ran before, so
+   * a missing group was lost rather than new and is created like one that went missing (read back). Without
+   * it a process that starts after Redis lost the group begins at `startId`.
+   */
+  ranBefore?: () => Promise<boolean>
   retryDelayMs?: number
   maxRetryDelayMs?: number
   logger?: BusLogger

@@ -5,6 +5,7 @@ import type { BatchSource, Consumer, ConsumerOptions } from './consumer-types.ts
 import { groupCommands, type RawEntry } from './group-commands.ts'
 import { isNoGroupError } from './keys.ts'
 import { silentLogger } from './logger.ts'
+import { readGroupInfo } from './stream-info.ts'
 
 export type { BatchSource, Consumer, ConsumerHooks, ConsumerOptions, StreamEntry } from './consumer-types.ts'
 
@@ -69,8 +70,15 @@ export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
   const missingStartId = () =>
     opts.replayMs === undefined ? '0' : `${Math.max(0, Date.now() - opts.replayMs)}-0`
 
+  /** At start, a missing group is a lost one when the owner's records say it ran before (asked only then). */
+  async function lostAtStart(): Promise<boolean> {
+    if (!opts.ranBefore || (await readGroupInfo(redis, stream, group)) !== null) return false
+    return opts.ranBefore()
+  }
+
   async function ensureGroup(reason: 'start' | 'missing'): Promise<void> {
-    const startId = reason === 'missing' ? missingStartId() : (opts.startId ?? '0')
+    const lost = reason === 'missing' || (await lostAtStart())
+    const startId = lost ? missingStartId() : (opts.startId ?? '0')
     if (!(await commands.createGroup(startId))) return
     log.info({ reason }, 'consumer group created')
     await hooks.onGroupCreated?.({ reason })

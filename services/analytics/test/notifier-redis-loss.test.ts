@@ -153,6 +153,69 @@ describe('the notifier after Redis lost alerts still in the outbox', () => {
   })
 })
 
+describe('a notifier that starts after Redis lost its group', () => {
+  // `ran before`: the database shows deliveries, so a missing group was lost, not new (read back);
+  // a first start (no delivery recorded) begins at the stream's end and does not page about old alerts.
+  it.each([
+    ['that delivered before reads back what the relay published again', true],
+    ['on its first start notifies from now on', false],
+  ])('a notifier %s', async (_, ranBefore) => {
+    await t.truncate()
+    accepted.length = 0
+    const config = testConfig({
+      REDIS_URL: own.url,
+      DATABASE_URL: t.url,
+      ANALYTICS_ROLE: 'notifier',
+      ALERT_WEBHOOKS: `ops=slack:${base}/ops`,
+    })
+    const redis = redisFor(config)
+    await redis.flushall()
+    const logger = pino({ level: 'silent' })
+    const relay = createAlertRelay({
+      db: t.db,
+      redis,
+      stream: config.ALERTS_STREAM,
+      logger,
+      retentionMs: 3_600_000,
+    })
+    const notifierFor = () =>
+      createNotifier({ config, redis, db: t.db, logger, registry: new Registry(), blockMs: 100 })
+    const before = await raise(t, 3)
+    let expected = before
+    if (ranBefore) {
+      const first = notifierFor()
+      await first.start()
+      await relay.flush()
+      await waitFor(async () => accepted.length === 3 && (await caughtUp(redis, config)), 'delivered once')
+      await first.stop()
+      const missed = await raise(t, 2) // published while no notifier runs
+      await relay.flush()
+      await redis.flushall() // the host restarts: Redis comes back empty, the relay publishes again first
+      await relay.flush()
+      expected = [...before, ...missed]
+    } else {
+      await relay.flush() // alerts raised before any notifier ran
+      expected = []
+    }
+    const next = notifierFor()
+    try {
+      await next.start()
+      const after = await raise(t, 2)
+      await relay.flush()
+      expected = [...expected, ...after]
+      await waitFor(
+        async () => accepted.length >= expected.length && (await caughtUp(redis, config)),
+        'the alerts after the start delivered',
+      )
+      expect([...accepted].sort()).toEqual(expected.map((a) => a.id).sort())
+    } finally {
+      await relay.stop()
+      await next.stop()
+      redis.disconnect()
+    }
+  })
+})
+
 describe('the delivery markers', () => {
   it('deletes only markers older than the cutoff, however many there are', async () => {
     await t.truncate()

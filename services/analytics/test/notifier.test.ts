@@ -213,6 +213,14 @@ describe('a notifier whose database is away', () => {
       registry: new Registry(),
       blockMs: 100,
     })
+    // The group exists, as for a deployment whose notifier ran before.
+    await r.xgroup(
+      'CREATE',
+      `${cfg.REDIS_KEY_PREFIX}${cfg.ALERTS_STREAM}`,
+      cfg.NOTIFIER_GROUP,
+      '$',
+      'MKSTREAM',
+    )
     try {
       await n.start()
       await r.xadd(

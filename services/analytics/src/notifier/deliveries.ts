@@ -22,6 +22,15 @@ export function notifierDeliveries(db: Kysely<Database>) {
         .execute()
       return new Set(rows.map((r) => pairKey(r.hook, r.alert_id)))
     },
+    /** Whether any delivery is recorded (within the markers' window): this deployment's notifier ran. */
+    async any(): Promise<boolean> {
+      const row = await db
+        .selectFrom('analytics_notifier_deliveries')
+        .select('hook')
+        .limit(1)
+        .executeTakeFirst()
+      return row !== undefined
+    },
     async record(hook: string, alertId: string, at: Date): Promise<void> {
       await db
         .insertInto('analytics_notifier_deliveries')

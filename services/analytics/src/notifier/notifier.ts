@@ -47,7 +47,8 @@ export function notifierProblem(config: AnalyticsConfig): string | undefined {
  * a claim by another process, the relay publishing it again after Redis lost it) is not posted again to a
  * hook that already took it. The entry is acknowledged once every hook took the alert or it was
  * dead-lettered for that hook. The group starts at `$` (a notifier deployed now notifies from now on); one
- * created again because Redis lost it reads back OUTBOX_RETENTION, where what the relay republished is.
+ * created again because Redis lost it (or missing at start while deliveries are on record) reads back
+ * OUTBOX_RETENTION, where what the relay republished is.
  */
 export function createNotifier(opts: NotifierOptions): Notifier {
   const { config, redis } = opts
@@ -130,6 +131,8 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     // A notifier deployed now notifies from now on, not the stream's whole history.
     startId: '$',
     replayMs: config.OUTBOX_RETENTION * 1000,
+    // Deliveries on record: a group missing at start was lost with Redis, not new.
+    ranBefore: () => deliveries.any(),
     logger: opts.logger,
     ...(opts.blockMs ? { blockMs: opts.blockMs } : {}),
     handler: async (batch, { signal }) => {
