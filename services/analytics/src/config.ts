@@ -15,7 +15,7 @@ import {
   trustProxy,
   url,
 } from '@africhain/config'
-import type { RiskRules } from './domain/risk-rules.ts'
+import { DISTINCT_CAP, type RiskRules } from './domain/risk-rules.ts'
 import { parseWebhooks } from './notifier/webhooks.ts'
 
 export const ROLES = ['worker', 'api', 'notifier', 'all'] as const
@@ -68,12 +68,12 @@ export const AnalyticsConfigSpec = {
   RISK_WINDOW: duration('24h'),
   /** `suspicious` is `riskScore > RISK_SUSPICIOUS_SCORE`; crossing it publishes a `risk.alert`. */
   RISK_SUSPICIOUS_SCORE: integer(50, 0, 99),
-  RISK_MULTIPLE_IPS: integer(3, 1, 1000),
+  RISK_MULTIPLE_IPS: integer(3, 1, DISTINCT_CAP),
   /** RAPID_ACTIVITY fires above this many logins, refreshes or failed logins within RISK_RAPID_WINDOW. */
   RISK_RAPID_ACTIVITY: integer(10, 1, 100_000),
   RISK_RAPID_WINDOW: duration('60s'),
   RISK_REVOCATIONS: integer(1, 1, 1000),
-  RISK_MULTIPLE_DEVICES: integer(3, 1, 1000),
+  RISK_MULTIPLE_DEVICES: integer(3, 1, DISTINCT_CAP),
   RISK_TOKEN_REUSE: integer(1, 1, 1000),
   RISK_FAILED_LOGINS: integer(5, 1, 100_000),
 

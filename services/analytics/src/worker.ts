@@ -94,6 +94,8 @@ export function createWorker(opts: WorkerOptions): Worker {
     onRepublish: (n) => metrics.alertsRepublished.inc(n),
   })
 
+  // Users whose sweep state was not kept, logged once per process (domain/sweep-state.ts `encodeSweep`).
+  const unkept = new Set<string>()
   const store = batchStore({ ingestDb, partitions: config.INGEST_PARTITIONS, stream, rules, now })
 
   function consumerFor(name: string): Consumer {
@@ -128,6 +130,14 @@ export function createWorker(opts: WorkerOptions): Worker {
         if (result.duplicates > 0) metrics.events.inc({ result: 'duplicate' }, result.duplicates)
         await opts.hooks?.afterStore?.(batch)
         if (result.alerts.length > 0) alerts.nudge()
+        for (const userId of result.unkeptStates) {
+          if (unkept.has(userId)) continue
+          unkept.add(userId)
+          log.warn(
+            { userId },
+            'risk row stored without its sweep state: the next batch re-scores from the event store',
+          )
+        }
       },
     })
   }

@@ -1,6 +1,8 @@
+import { newEvent } from '@africhain/events'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_RISK_RULES, type RiskRules } from '../src/domain/risk-rules.ts'
+import { factsOf } from '../src/domain/event-facts.ts'
+import { DEFAULT_RISK_RULES, DISTINCT_CAP, type RiskRules } from '../src/domain/risk-rules.ts'
 import { byTime, holderScoreAt, type RiskEvent, scoreAt } from '../src/domain/risk-score.ts'
 import {
   advance,
@@ -9,6 +11,7 @@ import {
   encodeSweep,
   inOrder,
   leavingRange,
+  MAX_SWEEP_BYTES,
   type SweepState,
   sweepStateAt,
 } from '../src/domain/sweep-state.ts'
@@ -32,51 +35,95 @@ const rules: RiskRules = {
   suspiciousAbove: 20,
 }
 
+const at = fc.oneof(
+  fc.integer({ min: 0, max: 400_000 }),
+  // many events at the same millisecond, on the boundaries of window and rapid span, and long quiet
+  // gaps (more than a window)
+  fc.integer({ min: 0, max: 80 }).map((s) => s * 5_000),
+)
+
 const event = fc.record({
   type: fc.constantFrom(...TYPES),
-  at: fc.oneof(
-    fc.integer({ min: 0, max: 400_000 }),
-    // many events at the same millisecond, on the boundaries of window and rapid span, and long quiet
-    // gaps (more than a window)
-    fc.integer({ min: 0, max: 80 }).map((s) => s * 5_000),
-  ),
+  at,
   ip: fc.constantFrom(null, '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'),
   deviceKey: fc.constantFrom(null, 'a', 'b', 'c', 'd'),
   reason: fc.constantFrom(...REASONS),
 })
 
+/** What utf8mb4 columns keep of a string: every lone surrogate becomes U+FFFD. */
+const utf8mb4 = (s: string | null) =>
+  s?.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD') ?? null
+
+/** The IP and device key of a client that chose them, made as the worker makes them (event-facts.ts). */
+function clientKeys(ip: string, deviceId: string) {
+  const facts = factsOf(
+    newEvent({
+      type: 'login.failed',
+      userId: 'u',
+      ip,
+      device: { platform: 'web', id: deviceId },
+      data: { reason: 'locked' },
+    }),
+  )
+  return { ip: facts.ip, deviceKey: facts.deviceKey }
+}
+
+/**
+ * Events from clients a stranger controls: IPs and device ids far more numerous than `DISTINCT_CAP` (a few
+ * hundred within one window), some ill-formed (lone surrogates) and the same id again well-formed.
+ */
+const ILL_FORMED = ['a\uD800b', 'a\uFFFDb', 'x\uDC00', 'tail\uD83D', 'tail\uFFFD', '\uD83D\uDE00ok']
+const strangerEvent = fc
+  .record({
+    type: fc.constantFrom(...TYPES),
+    at: fc.integer({ min: 0, max: 120_000 }),
+    ip: fc.oneof(
+      fc.integer({ min: 0, max: 2_000 }).map((i) => `2001:db8::${i.toString(16)}`),
+      fc.constantFrom(...ILL_FORMED),
+    ),
+    device: fc.oneof(fc.integer({ min: 0, max: 2_000 }).map(String), fc.constantFrom(...ILL_FORMED)),
+    reason: fc.constantFrom(...REASONS),
+  })
+  .map(({ ip, device, ...e }) => ({ ...e, ...clientKeys(ip, device) }))
+
 /**
  * Deliveries as the event store leaves them for the plan: batches of events, some late (older than the
  * user's latest), some delivered again (the store drops the ids it holds; here as there).
  */
-const deliveries = fc
-  .tuple(
-    fc.array(event, { minLength: 1, maxLength: 200, size: 'max' }),
-    fc.array(fc.integer({ min: 1, max: 25 }), { minLength: 1, maxLength: 40, size: 'max' }),
-    fc.integer({ min: 0, max: 3 }),
-    fc.infiniteStream(fc.nat()),
-  )
-  .map(([raw, sizes, mode, rand]) => {
-    // Ids out of time order, so ties at one millisecond are ordered by id, not by arrival.
-    const events: RiskEvent[] = raw.map((e, i) => ({ ...e, id: `e${(i * 7919) % 1000}-${i}` }))
-    // mode 0: in time order; 1: shuffled; 2: in order with a few late ones; 3: in order, then all again
-    const ordered = [...events].sort(byTime)
-    let list = ordered
-    if (mode === 1) list = [...events].sort(() => (rand.next().value % 3) - 1)
-    if (mode === 2)
-      list = ordered
-        .map((e, i) => ({ e, k: i + (rand.next().value % 10 === 0 ? -20 : 0) }))
-        .sort((a, b) => a.k - b.k)
-        .map(({ e }) => e)
-    if (mode === 3) list = [...ordered, ...ordered.slice(0, ordered.length >> 1)]
-    const batches: RiskEvent[][] = []
-    for (let i = 0, s = 0; i < list.length; s++) {
-      const size = sizes[s % sizes.length]!
-      batches.push(list.slice(i, i + size))
-      i += size
-    }
-    return batches
-  })
+const deliveriesOf = (
+  events: fc.Arbitrary<Omit<RiskEvent, 'id'>>,
+  length: [number, number],
+  maxBatch: number,
+) =>
+  fc
+    .tuple(
+      fc.array(events, { minLength: length[0], maxLength: length[1], size: 'max' }),
+      fc.array(fc.integer({ min: 1, max: maxBatch }), { minLength: 1, maxLength: 40, size: 'max' }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.infiniteStream(fc.nat()),
+    )
+    .map(([raw, sizes, mode, rand]) => {
+      // Ids out of time order, so ties at one millisecond are ordered by id, not by arrival.
+      const events: RiskEvent[] = raw.map((e, i) => ({ ...e, id: `e${(i * 7919) % 1000}-${i}` }))
+      // mode 0: in time order; 1: shuffled; 2: in order with a few late ones; 3: in order, then all again
+      const ordered = [...events].sort(byTime)
+      let list = ordered
+      if (mode === 1) list = [...events].sort(() => (rand.next().value % 3) - 1)
+      if (mode === 2)
+        list = ordered
+          .map((e, i) => ({ e, k: i + (rand.next().value % 10 === 0 ? -20 : 0) }))
+          .sort((a, b) => a.k - b.k)
+          .map(({ e }) => e)
+      if (mode === 3) list = [...ordered, ...ordered.slice(0, ordered.length >> 1)]
+      const batches: RiskEvent[][] = []
+      for (let i = 0, s = 0; i < list.length; s++) {
+        const size = sizes[s % sizes.length]!
+        batches.push(list.slice(i, i + size))
+        i += size
+      }
+      return batches
+    })
+const deliveries = deliveriesOf(event, [1, 200], 25)
 
 /** What storage/ingest.ts does per user and batch, with an in-memory event store. */
 function ingest(
@@ -89,7 +136,8 @@ function ingest(
   for (const batch of batches) {
     const fresh = [...new Map(batch.filter((e) => !store.has(e.id)).map((e) => [e.id, e])).values()]
     if (fresh.length === 0) continue
-    for (const e of fresh) store.set(e.id, e)
+    // The store keeps what the columns keep; the batch itself is scored as it arrived.
+    for (const e of fresh) store.set(e.id, { ...e, ip: utf8mb4(e.ip), deviceKey: utf8mb4(e.deviceKey) })
     const all = [...store.values()].sort(byTime)
     const times = fresh.map((e) => e.at)
     const newMin = Math.min(...times)
@@ -97,7 +145,7 @@ function ingest(
     let result: Rescore
     if (isNew || (state && inOrder(state, newMin))) {
       // Through the column's text, as the worker stores it between batches.
-      const s: SweepState = state ? decodeSweep(encodeSweep(state))! : emptySweep()
+      const s: SweepState = state ? decodeSweep(encodeSweep(state)!)! : emptySweep()
       const { from, to } = leavingRange(s, Math.max(...times), rules)
       // A little more than the range, and the new events too, as the worker's one read may return.
       const stored = all.filter((e) => e.at >= from && e.at <= to + 1)
@@ -117,25 +165,30 @@ function ingest(
   return paths
 }
 
+/** Runs the batches, checking each against the per-point evaluation of everything stored; the paths taken. */
+function checkedIngest(batches: RiskEvent[][]) {
+  return ingest(batches, (result, all, fresh) => {
+    const times = fresh.map((e) => e.at)
+    const latestAt = Math.max(...all.map((e) => e.at))
+    const expected = rescoreUser(all, times, latestAt, rules)
+    expect(result.dayMax).toEqual(expected.dayMax)
+    expect(JSON.stringify(result.current)).toBe(JSON.stringify(expected.current))
+    if (expected.current) {
+      // ...and the per-point evaluation itself, byReason's key order included (stored as JSON)
+      const direct = scoreAt(all, latestAt, rules)
+      expect(JSON.stringify(result.current!.factors)).toBe(JSON.stringify(direct.factors))
+      const holder = direct.score > rules.suspiciousAbove ? holderScoreAt(all, latestAt, rules) : 0
+      expect(result.current!.holderScore).toBe(holder)
+    }
+  })
+}
+
 describe('the sweep state: batches scored from the state give what the whole history gives', () => {
   it('same day maxima, latest score, factors and holder score as the per-point evaluation, batch after batch', () => {
     const seen = { advanced: 0, exact: 0 }
     fc.assert(
       fc.property(deliveries, (batches) => {
-        const paths = ingest(batches, (result, all, fresh) => {
-          const times = fresh.map((e) => e.at)
-          const latestAt = Math.max(...all.map((e) => e.at))
-          const expected = rescoreUser(all, times, latestAt, rules)
-          expect(result.dayMax).toEqual(expected.dayMax)
-          expect(JSON.stringify(result.current)).toBe(JSON.stringify(expected.current))
-          if (expected.current) {
-            // ...and the per-point evaluation itself, byReason's key order included (stored as JSON)
-            const direct = scoreAt(all, latestAt, rules)
-            expect(JSON.stringify(result.current!.factors)).toBe(JSON.stringify(direct.factors))
-            const holder = direct.score > rules.suspiciousAbove ? holderScoreAt(all, latestAt, rules) : 0
-            expect(result.current!.holderScore).toBe(holder)
-          }
-        })
+        const paths = checkedIngest(batches)
         seen.advanced += paths.advanced
         seen.exact += paths.exact
       }),
@@ -144,6 +197,26 @@ describe('the sweep state: batches scored from the state give what the whole his
     // Both paths ran many times (the property would hold trivially for one of them otherwise).
     expect(seen.advanced).toBeGreaterThan(1000)
     expect(seen.exact).toBeGreaterThan(500)
+  })
+
+  it('the same with distinct IPs and devices past DISTINCT_CAP, some ill-formed, stored as utf8mb4 stores them', () => {
+    const seen = { advanced: 0, exact: 0, capped: 0 }
+    fc.assert(
+      fc.property(deliveriesOf(strangerEvent, [400, 1500], 200), (batches) => {
+        const paths = checkedIngest(batches)
+        seen.advanced += paths.advanced
+        seen.exact += paths.exact
+        const all = [...new Map(batches.flat().map((e) => [e.id, e])).values()].sort(byTime)
+        const last = scoreAt(all, all.at(-1)!.at, rules).factors.find((f) => f.code === 'MULTIPLE_IPS')
+        if (last?.detail.distinctIps === DISTINCT_CAP) seen.capped++
+      }),
+      // A failure shrinks slowly over histories this long: report the first counterexample as found.
+      { numRuns: 40, endOnFailure: true },
+    )
+    expect(seen.advanced).toBeGreaterThan(150)
+    expect(seen.exact).toBeGreaterThan(50)
+    // The cap was reached in many histories: dropped keys were exercised, not only counted.
+    expect(seen.capped).toBeGreaterThan(3)
   })
 
   it('a state rebuilt from the history equals the one advanced batch by batch', () => {
@@ -163,7 +236,7 @@ describe('the sweep state: batches scored from the state give what the whole his
         const rebuilt = sweepStateAt(ordered, times.at(-1)!, rules)
         const scoreOf = (s: SweepState, t: number) =>
           advance(
-            decodeSweep(encodeSweep(s))!,
+            decodeSweep(encodeSweep(s)!)!,
             [],
             [{ id: 'probe', type: 'user.locked', at: t, ip: null, deviceKey: null, reason: null }],
             rules,
@@ -221,7 +294,7 @@ describe('the sweep state: batches scored from the state give what the whole his
       state = r.sweep
       current = r.current
       all.push(...batch)
-      size = Math.max(size, encodeSweep(state).length)
+      size = Math.max(size, encodeSweep(state)!.length)
     }
     // 10,000 events in the window; the state holds two IPs, one device and the last minute's 7 rapid times
     expect(size).toBeLessThan(1000)
@@ -232,5 +305,80 @@ describe('the sweep state: batches scored from the state give what the whole his
         at: all.at(-1)!.at,
       }),
     )
+  })
+
+  // Refused logins (reason `locked` once the account is locked) keep coming with a fresh address and a
+  // 128-character device id each: the state keeps at most DISTINCT_CAP of either, whatever their number.
+  const ipOf = (i: number) =>
+    `2001:0db8:85a3:${(i >> 16).toString(16).padStart(4, '0')}:0000:8a2e:${(i & 0xffff).toString(16).padStart(4, '0')}:7334`
+  const idOf = (i: number) => `${i}`.padStart(128, 'z')
+  it.each([
+    [1_000, 64 * 1024],
+    [20_000, 64 * 1024],
+    [100_000, 64 * 1024],
+  ])(
+    '%i refused logins from distinct clients in one window: the stored state stays under %i bytes',
+    (n, bound) => {
+      const W = DEFAULT_RISK_RULES.windowMs
+      let state = emptySweep()
+      const step = (W - 60_000) / n
+      let current: Rescore['current'] = null
+      for (let b = 0; b < n; b += 5_000) {
+        const batch: RiskEvent[] = []
+        for (let i = b; i < Math.min(n, b + 5_000); i++)
+          batch.push({
+            id: `f${i}`,
+            type: 'login.failed',
+            at: Math.floor(i * step),
+            ip: ipOf(i),
+            deviceKey: `id:${idOf(i)}`,
+            reason: 'locked',
+          })
+        // All of them inside one window: none leaves.
+        const r = advance(state, [], batch, DEFAULT_RISK_RULES)
+        state = r.sweep
+        current = r.current
+      }
+      const size = Buffer.byteLength(encodeSweep(state)!)
+      expect(size, `${size} bytes`).toBeLessThan(bound)
+      expect(size).toBeLessThan(MAX_SWEEP_BYTES)
+      const detail = (code: string) => current!.factors.find((f) => f.code === code)?.detail
+      expect(detail('MULTIPLE_IPS')).toEqual({ distinctIps: Math.min(n, DISTINCT_CAP) })
+      expect(detail('MULTIPLE_DEVICES')).toEqual({ distinctDevices: Math.min(n, DISTINCT_CAP) })
+      expect(detail('FAILED_LOGINS')).toEqual({ failedLogins: n })
+    },
+  )
+
+  it('a leaving event the state does not hold marks it inconsistent: not stored, the next batch reads the store', () => {
+    const failed = (id: string, at: number): RiskEvent => ({
+      id,
+      type: 'login.failed',
+      at,
+      ip: null,
+      deviceKey: null,
+      reason: 'locked',
+    })
+    const state = advance(emptySweep(), [], [failed('a', 0)], rules).sweep
+    expect(encodeSweep(state)).not.toBeNull()
+    // Two stored events leave a window that counted one: the state is not the window's.
+    const locked: RiskEvent = { ...failed('c', rules.windowMs + 1), type: 'user.locked', reason: null }
+    const next = advance(state, [failed('a', 0), failed('b', 0)], [locked], rules)
+    expect(next.sweep.all.failed).toBe(0)
+    expect(encodeSweep(next.sweep)).toBeNull()
+  })
+
+  it('a state above MAX_SWEEP_BYTES is not encoded (the row keeps NULL and the next batch reads the store)', () => {
+    // 600,000 refused logins in one millisecond: the rapid span alone holds them all.
+    const batch: RiskEvent[] = Array.from({ length: 600_000 }, (_, i) => ({
+      id: `r${i}`,
+      type: 'login.failed',
+      at: 1000,
+      ip: null,
+      deviceKey: null,
+      reason: 'locked',
+    }))
+    const small = advance(emptySweep(), [], batch.slice(0, 1000), rules).sweep
+    expect(encodeSweep(small)).not.toBeNull()
+    expect(encodeSweep(advance(emptySweep(), [], batch, rules).sweep)).toBeNull()
   })
 })

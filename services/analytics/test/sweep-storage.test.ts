@@ -1,12 +1,14 @@
-import type { SessionEvent } from '@africhain/events'
+import { newEvent, type SessionEvent } from '@africhain/events'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEFAULT_RISK_RULES as rules } from '../src/domain/risk-rules.ts'
+import type { IngestPlan, RiskRow } from '../src/domain/ingest-plan.ts'
+import { DISTINCT_CAP, DEFAULT_RISK_RULES as rules } from '../src/domain/risk-rules.ts'
 import { byTime, type RiskEvent, scoreAt } from '../src/domain/risk-score.ts'
-import { decodeSweep } from '../src/domain/sweep-state.ts'
+import { decodeSweep, MAX_SWEEP_BYTES } from '../src/domain/sweep-state.ts'
 import { riskEventRows } from '../src/storage/event.repository.ts'
 import { ingestBatch } from '../src/storage/ingest.ts'
-import { leavingEvents } from '../src/storage/ingest-statements.ts'
+import { leavingEvents, ROWS_PER_STATEMENT } from '../src/storage/ingest-statements.ts'
+import { updateRisk } from '../src/storage/risk-statements.ts'
 import { type TestDb, testDatabase } from './helpers/db.ts'
 import { login, refresh, revoke } from './helpers/events.ts'
 
@@ -34,16 +36,37 @@ function day(from: number, n: number, step: number, tag: string): SessionEvent[]
   })
 }
 
-async function stored(): Promise<RiskEvent[]> {
-  return (await riskEventRows(t.db, [USER], new Date(0))).map((r) => r.event).sort(byTime)
+async function stored(user = USER): Promise<RiskEvent[]> {
+  return (await riskEventRows(t.db, [user], new Date(0))).map((r) => r.event).sort(byTime)
 }
 
-async function riskRow() {
-  const r = await sql<{ score: number; factors: string; sweep: string; last_event_at: Date }>`
-    select score, factors, sweep, last_event_at from analytics_user_risk where user_id = ${USER}`.execute(
+async function riskRow(user = USER) {
+  const r = await sql<{
+    score: number
+    factors: string
+    sweep: string
+    last_event_at: Date
+    evaluated_at: Date
+  }>`
+    select score, factors, sweep, last_event_at, evaluated_at from analytics_user_risk where user_id = ${user}`.execute(
     t.db,
   )
   return r.rows[0]!
+}
+
+/** A refused login for `userId` as the token service emits it: the client's own device id, its IP. */
+function strangerFailure(userId: string, at: number, ip: string, deviceId: string): SessionEvent {
+  return newEvent(
+    {
+      type: 'login.failed',
+      userId,
+      ip,
+      userAgent: 'curl/8',
+      device: { platform: 'web', id: deviceId },
+      data: { reason: 'locked' },
+    },
+    new Date(at),
+  )
 }
 
 describe('a busy user: 10,000 events in the window', () => {
@@ -98,5 +121,121 @@ describe('a busy user: 10,000 events in the window', () => {
     expect(state.all.rapid).toHaveLength(1)
     const all = await stored()
     expect(JSON.parse((await riskRow()).factors)).toEqual(scoreAt(all, all.at(-1)!.at, rules).factors)
+  })
+})
+
+describe('a device id the database stores differently from memory', () => {
+  // The login body's device.id is any 1..128-char JSON string; "\ud800" is valid JSON. utf8mb4 stores a lone
+  // surrogate as U+FFFD; the facts are made well-formed the same way, so memory and the store agree.
+  it.each([
+    ['a lone high surrogate inside', 'a\uD800b'],
+    ['a lone low surrogate', 'x\uDC00'],
+    ['a lone high surrogate at the end', 'tail\uD83D'],
+  ])('%s: the score after it left the window is the per-point evaluation', async (_, deviceId) => {
+    const user = `victim-${Buffer.from(deviceId).toString('hex').slice(0, 12)}`
+    await ingestBatch(t.db, [strangerFailure(user, T0, '41.90.1.1', deviceId)], { rules })
+    const who = { userId: user, sessionId: 's1', ip: '196.201.214.10', deviceId: 'phone' }
+    // A day and a second later: the failed login leaves the window in this in-order batch.
+    await ingestBatch(t.db, [login(who, T0 + W + 1000)], { rules })
+    const state = decodeSweep((await riskRow(user)).sweep)!
+    expect([...state.all.devices.keys()]).toEqual(['id:phone'])
+    const all = await stored(user)
+    expect(JSON.parse((await riskRow(user)).factors)).toEqual(scoreAt(all, all.at(-1)!.at, rules).factors)
+  })
+
+  it('the same ill-formed id again after the row was rebuilt from the store is one device', async () => {
+    const user = 'victim-again'
+    const id = 'a\uD800b'
+    await ingestBatch(t.db, [strangerFailure(user, T0 + 10_000, '41.90.1.1', id)], { rules })
+    // A late event: the state is rebuilt from the store (which holds U+FFFD), then the raw id comes again.
+    await ingestBatch(t.db, [strangerFailure(user, T0, '41.90.1.2', 'other')], { rules })
+    await ingestBatch(t.db, [strangerFailure(user, T0 + 20_000, '41.90.1.3', id)], { rules })
+    const all = await stored(user)
+    const factors = JSON.parse((await riskRow(user)).factors)
+    expect(factors).toEqual(scoreAt(all, all.at(-1)!.at, rules).factors)
+    expect(factors.find((f: { code: string }) => f.code === 'MULTIPLE_IPS').detail).toEqual({
+      distinctIps: 3,
+    })
+    expect(factors.find((f: { code: string }) => f.code === 'MULTIPLE_DEVICES')).toBeUndefined()
+  })
+})
+
+describe('a stranger cannot grow the victim row past what the packet takes', () => {
+  // Refused logins (reason `locked` once the account is locked) with a distinct address and a 128-character
+  // device id each: before the cap the state kept one entry per address and per id of the window (~184 B a
+  // refused login), until the row passed max_allowed_packet and every write for the user failed.
+  const ipOf = (i: number) =>
+    `2001:0db8:85a3:${(i >> 16).toString(16).padStart(4, '0')}:0000:8a2e:${(i & 0xffff).toString(16).padStart(4, '0')}:7334`
+  const idOf = (i: number) => `${i}`.padStart(128, 'z')
+
+  it('100,000 refused logins from distinct clients in one window: a small row, every batch stored, the takeover scored', async () => {
+    const user = 'victim-grown'
+    const n = 100_000
+    const step = (W - 600_000) / n
+    for (let b = 0; b < n; b += 10_000) {
+      const batch: SessionEvent[] = []
+      for (let k = b; k < b + 10_000; k++)
+        batch.push(strangerFailure(user, T0 + Math.floor(k * step), ipOf(k), idOf(k)))
+      await ingestBatch(t.db, batch, { rules })
+    }
+    expect(Buffer.byteLength((await riskRow(user)).sweep)).toBeLessThan(64 * 1024)
+    // The attacker's own successful login, from a new address and device: it is scored (and alerts).
+    const who = {
+      userId: user,
+      sessionId: 's1',
+      ip: '2001:0db8:ffff:ffff:ffff:ffff:ffff:ffff',
+      deviceId: idOf(-1),
+    }
+    const takeover = T0 + Math.floor(n * step) + 1
+    await ingestBatch(t.db, [login(who, takeover)], { rules })
+    const row = await riskRow(user)
+    expect(row.evaluated_at.getTime()).toBe(takeover)
+    expect(Buffer.byteLength(row.sweep)).toBeLessThan(64 * 1024)
+    const factors = JSON.parse(row.factors) as { code: string; detail: unknown }[]
+    const detail = (code: string) => factors.find((f) => f.code === code)?.detail
+    expect(detail('MULTIPLE_IPS')).toEqual({ distinctIps: DISTINCT_CAP })
+    expect(detail('MULTIPLE_DEVICES')).toEqual({ distinctDevices: DISTINCT_CAP })
+    expect(detail('FAILED_LOGINS')).toEqual({ failedLogins: n })
+    const all = await stored(user)
+    expect(all).toHaveLength(n + 1)
+    expect(factors).toEqual(scoreAt(all, takeover, rules).factors)
+    expect(Number(row.score)).toBeGreaterThan(rules.suspiciousAbove)
+  }, 300_000)
+})
+
+describe('risk upserts stay far inside max_allowed_packet', () => {
+  const row = (i: number, sweep: string | null): RiskRow => ({
+    userId: `u${i}`,
+    score: 0,
+    holderScore: 0,
+    factors: [],
+    evaluatedAt: T0,
+    lastEventAt: T0,
+    alerted: false,
+    alertedAt: null,
+    sweep,
+    dayBounds: new Map(),
+  })
+  const plan = (rows: RiskRow[]): IngestPlan => ({
+    sessions: [],
+    counters: [],
+    dayMaxima: [],
+    newRisk: [],
+    changedRisk: rows,
+    historyOnly: [],
+    alerts: [],
+    unkeptStates: [],
+  })
+
+  it('cuts by state size as well as by rows: ten states of the largest size are several statements', async () => {
+    const big = `"${'\u00e9'.repeat(MAX_SWEEP_BYTES / 2 - 1)}"`
+    const stmts = updateRisk(plan(Array.from({ length: 10 }, (_, i) => row(i, big))))
+    expect(stmts.length).toBeGreaterThan(1)
+    for (const s of stmts) expect(Buffer.byteLength(s.sql)).toBeLessThan(8 << 20)
+    expect(updateRisk(plan(Array.from({ length: 2500 }, (_, i) => row(i, null))))).toHaveLength(
+      Math.ceil(2500 / ROWS_PER_STATEMENT),
+    )
+    const [packet] = (await sql<{ p: number }>`select @@max_allowed_packet as p`.execute(t.db)).rows
+    for (const s of stmts) expect(Buffer.byteLength(s.sql)).toBeLessThan(Number(packet!.p))
   })
 })

@@ -1,8 +1,15 @@
+/// <reference lib="es2024.string" />
 import type { SessionEvent } from '@africhain/events'
 import { utcDay, utcHour } from './time.ts'
 
-/** What the event store keeps next to each envelope, for indexes and scoring. */
+/**
+ * What the event store keeps next to each envelope, for indexes and scoring. Strings a client chooses (its
+ * IP as forwarded, its device id and user agent) are made well-formed here, at the one place facts are made:
+ * a lone surrogate becomes U+FFFD, as the utf8mb4 columns store it, so a key in memory (the sweep state)
+ * and the same key read back from the event store are one key.
+ */
 export type EventFacts = {
+  ip: string | null
   /** A device's identity: its id when it sent one, else platform and user agent. */
   deviceKey: string | null
   platform: string | null
@@ -12,12 +19,9 @@ export type EventFacts = {
 
 export function deviceKeyOf(event: SessionEvent): string | null {
   if (!event.device) return null
-  if (event.device.id) return `id:${event.device.id}`
-  // Cut at 200 UTF-16 units (the column's size); half a surrogate pair at the cut becomes U+FFFD, as storage
-  // would make it, so the key in memory is the key stored.
-  return `${event.device.platform}:${event.userAgent ?? ''}`
-    .slice(0, 200)
-    .replace(/[\uD800-\uDBFF]$/, '\uFFFD')
+  if (event.device.id) return `id:${event.device.id}`.toWellFormed()
+  // Cut at 200 UTF-16 units (the column's size); half a surrogate pair at the cut becomes U+FFFD too.
+  return `${event.device.platform}:${event.userAgent ?? ''}`.slice(0, 200).toWellFormed()
 }
 
 /**
@@ -31,7 +35,12 @@ export function userKey(userId: string): string {
 export function factsOf(event: SessionEvent): EventFacts {
   let reason: string | null = null
   if (event.type === 'session.revoked' || event.type === 'login.failed') reason = event.data.reason
-  return { deviceKey: deviceKeyOf(event), platform: event.device?.platform ?? null, reason }
+  return {
+    ip: event.ip?.toWellFormed() ?? null,
+    deviceKey: deviceKeyOf(event),
+    platform: event.device?.platform ?? null,
+    reason,
+  }
 }
 
 /** The daily total each event type adds one to. */

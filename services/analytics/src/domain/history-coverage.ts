@@ -34,7 +34,7 @@ export function historyNeeds(
       id: e.id,
       type: e.type,
       at,
-      ip: e.ip ?? null,
+      ip: facts.ip,
       deviceKey: facts.deviceKey,
       reason: facts.reason,
     })

@@ -5,7 +5,7 @@ import type { HistoryNeeds } from './history-coverage.ts'
 import type { RiskRules } from './risk-rules.ts'
 import { byTime, type RiskEvent } from './risk-score.ts'
 import { type SessionDelta, sessionDeltas } from './session-delta.ts'
-import { advance, emptySweep, type SweepState, sweepStateAt } from './sweep-state.ts'
+import { advance, emptySweep, encodeSweep, type SweepState, sweepStateAt } from './sweep-state.ts'
 import { alertTransition, rescoreUser } from './user-rescore.ts'
 
 /**
@@ -36,7 +36,8 @@ export type RiskRow = {
   alerted: boolean
   /** Set when this batch alerted; otherwise the stored time stays. */
   alertedAt: number | null
-  sweep: SweepState
+  /** The window's state as of `lastEventAt`, encoded (`encodeSweep`); null when it is not kept. */
+  sweep: string | null
   dayBounds: DayBounds
 }
 
@@ -54,6 +55,8 @@ export type IngestPlan = {
   historyOnly: HistoryRow[]
   /** Upward crossings (domain/user-rescore.ts `alertTransition`), written to the outbox with the rows. */
   alerts: RiskAlert[]
+  /** Users whose state `encodeSweep` refused (too large or inconsistent): their next batch reads the store. */
+  unkeptStates: string[]
 }
 
 export type PlanContext = { rules: RiskRules; now: Date }
@@ -92,6 +95,7 @@ export function planIngest(
     changedRisk: [],
     historyOnly: [],
     alerts: [],
+    unkeptStates: [],
   }
   const read = new Set(needs.read?.users)
   for (const userId of [...needs.added.keys()].sort()) {
@@ -108,8 +112,10 @@ export function planIngest(
       const sweep = sweepStateAt(history, latestAt, rules)
       rescored = { ...rescoreUser(history, newTimes, latestAt, rules), sweep }
     } else rescored = advance(state?.sweep ?? emptySweep(), reads.leaving.get(userId) ?? [], added, rules)
-    const { dayMax, current, sweep } = rescored
-    const latestAt = sweep.at
+    const { dayMax, current } = rescored
+    const latestAt = rescored.sweep.at
+    const sweep = encodeSweep(rescored.sweep)
+    if (sweep === null) plan.unkeptStates.push(userId)
     const bounded = boundedWrites(dayMax, state?.dayBounds ?? new Map())
     for (const [day, maxScore] of bounded.writes) plan.dayMaxima.push({ day, userId, maxScore })
     const dayBounds = bounded.bounds

@@ -44,6 +44,16 @@ export type FactorCode = keyof typeof FACTOR_POINTS
 
 export const MAX_SCORE = 100
 
+/**
+ * Distinct IPs and devices of a window are counted up to this many (the contract's table fires at 3 and
+ * reports the count): the score and its details are a function of `min(distinct keys, DISTINCT_CAP)`, on
+ * the per-point evaluation and in the sweep state alike. That is what bounds the state a stranger can grow
+ * for a victim with refused logins from fresh addresses and device ids (domain/sweep-state.ts keeps the
+ * `DISTINCT_CAP` most recently seen keys, which is exact up to the cap). `RISK_MULTIPLE_IPS` and
+ * `RISK_MULTIPLE_DEVICES` are configured at most this.
+ */
+export const DISTINCT_CAP = 256
+
 /** What the security team is advised to do about each factor. */
 export const RECOMMENDATIONS: Record<FactorCode, string> = {
   MULTIPLE_IPS: 'Confirm recent sign-ins with the user: the account is used from several networks.',

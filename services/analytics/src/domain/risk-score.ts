@@ -1,5 +1,6 @@
 import type { RiskFactor } from '@africhain/events'
 import {
+  DISTINCT_CAP,
   FACTOR_POINTS,
   type FactorCode,
   MAX_SCORE,
@@ -76,6 +77,7 @@ export function maxInSpan(times: readonly number[], spanMs: number): number {
 
 /** What the factors are computed from: the window's counts (risk-sweep.ts keeps the same ones incrementally). */
 export type Tally = {
+  /** Distinct IPs in the window; counted up to `DISTINCT_CAP` (more is scored as the cap). */
   distinctIps: number
   distinctDevices: number
   /** The most RAPID_TYPES events inside any span shorter than the rapid window. */
@@ -92,13 +94,15 @@ export function isRapid(e: RiskEvent): boolean {
   return RAPID_TYPES.has(e.type)
 }
 
-/** The factors and the score of a window's tally: the contract's table (docs/api.md). */
+/** The factors and the score of a window's tally: the contract's table (docs/api.md), distinct keys capped. */
 export function scoreTally(t: Tally, rules: RiskRules): RiskScore {
   const factors: RiskFactor[] = []
   const add = (code: FactorCode, fires: boolean, detail: Record<string, unknown>) => {
     if (fires) factors.push({ code, points: FACTOR_POINTS[code], detail })
   }
-  add('MULTIPLE_IPS', t.distinctIps >= rules.multipleIps, { distinctIps: t.distinctIps })
+  const distinctIps = Math.min(t.distinctIps, DISTINCT_CAP)
+  const distinctDevices = Math.min(t.distinctDevices, DISTINCT_CAP)
+  add('MULTIPLE_IPS', distinctIps >= rules.multipleIps, { distinctIps })
   add('RAPID_ACTIVITY', t.rapid > rules.rapidActivity, {
     maxEvents: t.rapid,
     withinSeconds: rules.rapidWindowMs / 1000,
@@ -107,7 +111,7 @@ export function scoreTally(t: Tally, rules: RiskRules): RiskScore {
     revocations: t.revocations,
     byReason: t.byReason,
   })
-  add('MULTIPLE_DEVICES', t.distinctDevices >= rules.multipleDevices, { distinctDevices: t.distinctDevices })
+  add('MULTIPLE_DEVICES', distinctDevices >= rules.multipleDevices, { distinctDevices })
   add('TOKEN_REUSE', t.reuse >= rules.tokenReuse, { detections: t.reuse })
   add('FAILED_LOGINS', t.failed >= rules.failedLogins, { failedLogins: t.failed })
   const score = Math.min(

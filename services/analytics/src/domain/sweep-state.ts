@@ -1,4 +1,4 @@
-import type { RiskRules } from './risk-rules.ts'
+import { DISTINCT_CAP, type RiskRules } from './risk-rules.ts'
 import {
   byTime,
   holderView,
@@ -17,11 +17,20 @@ import type { Rescore } from './user-rescore.ts'
  * O(new events + events leaving the window), flat in the user's history. Two views of the same window:
  * every event (the score) and the holder events as `holderScoreOf` sees them (the holder score).
  *
- * Its size is bounded by distinct keys in the window, not by events: one count per IP, device and kind;
- * per revocation reason the (time, id) of each such revocation in the window (revocations are rare and
- * `byReason` lists reasons in the order they first appear in the window, which needs the next one when
- * the first leaves); the rapid events of the last `rapidWindowMs` (the spans of the next ones) and the
- * rapid-activity candidates, at most one per distinct span length.
+ * Its size does not grow with events: per IP and per device the time it was last seen, for at most
+ * `DISTINCT_CAP` of each (below); a count per kind; per revocation reason (a closed set) the (time, id) of
+ * each such revocation in the window (revocations are rare and `byReason` lists reasons in the order they
+ * first appear in the window, which needs the next one when the first leaves); the rapid events of the
+ * last `rapidWindowMs` (the spans of the next ones) and the rapid-activity candidates, at most one per
+ * distinct span length. `encodeSweep` refuses a state above `MAX_SWEEP_BYTES` as a backstop.
+ *
+ * Distinct keys without decrements: an IP or device is in the window ending at `t` iff it was last seen
+ * after `t - windowMs`. A view keeps the `DISTINCT_CAP` most recently seen keys (a Map in last-seen order:
+ * a key seen again moves to the end, the oldest is dropped past the cap) and forgets those that left the
+ * window. Every dropped key was last seen no later than every kept one, so once a kept key has left the
+ * window every dropped one has too: the kept keys in the window number min(distinct keys, cap), which is
+ * what scoring counts (risk-rules.ts `DISTINCT_CAP`). A stranger's refused logins from fresh addresses and
+ * device ids therefore cost a victim's row at most the cap's worth of keys.
  */
 export type SweepState = { at: number; all: View; holder: View }
 
@@ -29,6 +38,7 @@ export type SweepState = { at: number; all: View; holder: View }
 type Key = [number, string]
 
 type View = {
+  /** Last-seen time per IP, in last-seen order, at most `DISTINCT_CAP`, none that left the window. */
   ips: Map<string, number>
   devices: Map<string, number>
   reuse: number
@@ -45,6 +55,11 @@ type View = {
    * the window, spans strictly decreasing from the front: the front is the window's largest such span.
    */
   peaks: [number, number][]
+  /**
+   * A leaving event found nothing to take away (a kind's count at 0, a reason missing): the state is not the
+   * window's. It is never stored (`encodeSweep`), so the next batch re-scores from the event store.
+   */
+  broken?: true
 }
 
 const emptyView = (): View => ({
@@ -65,16 +80,25 @@ export const emptySweep = (): SweepState => ({
 
 const cmpKey = (a: Key, b: Key) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)
 
-function bump(m: Map<string, number>, key: string | null, by: 1 | -1) {
+/** `key` seen at `at` (no earlier than any time in `m`): moved to the end, the oldest dropped past the cap. */
+function see(m: Map<string, number>, key: string | null, at: number) {
   if (!key) return
-  const n = (m.get(key) ?? 0) + by
-  if (n === 0) m.delete(key)
-  else m.set(key, n)
+  m.delete(key)
+  m.set(key, at)
+  if (m.size > DISTINCT_CAP) m.delete(m.keys().next().value!)
+}
+
+/** Drops the keys last seen at or before `t - windowMs` (the front of the last-seen order). */
+function forget(m: Map<string, number>, t: number, rules: RiskRules) {
+  for (const [key, at] of m) {
+    if (at > t - rules.windowMs) return
+    m.delete(key)
+  }
 }
 
 function enter(v: View, e: RiskEvent, rules: RiskRules) {
-  bump(v.ips, e.ip, 1)
-  bump(v.devices, e.deviceKey, 1)
+  see(v.ips, e.ip, e.at)
+  see(v.devices, e.deviceKey, e.at)
   if (e.type === 'login.failed') v.failed++
   else if (e.type === 'token.reuse_detected') v.reuse++
   else if (e.type === 'session.revoked' && e.reason !== 'logout') {
@@ -109,17 +133,23 @@ function firstWithin(times: readonly number[], at: number, rules: RiskRules): nu
   return lo
 }
 
-/** `e` leaves the window (events leave in time order: a reason's first revocation is the one leaving). */
+/**
+ * `e` leaves the window (events leave in time order: a reason's first revocation is the one leaving). Its
+ * IP and device are not touched: `forget` drops them by time.
+ */
 function leave(v: View, e: RiskEvent) {
-  bump(v.ips, e.ip, -1)
-  bump(v.devices, e.deviceKey, -1)
-  if (e.type === 'login.failed') v.failed--
-  else if (e.type === 'token.reuse_detected') v.reuse--
-  else if (e.type === 'session.revoked' && e.reason !== 'logout') {
+  if (e.type === 'login.failed') {
+    if (v.failed === 0) v.broken = true
+    else v.failed--
+  } else if (e.type === 'token.reuse_detected') {
+    if (v.reuse === 0) v.broken = true
+    else v.reuse--
+  } else if (e.type === 'session.revoked' && e.reason !== 'logout') {
     const reason = e.reason ?? 'unknown'
-    const list = v.reasons.get(reason)!
-    list.shift()
-    if (list.length === 0) v.reasons.delete(reason)
+    const list = v.reasons.get(reason)
+    if (!list) v.broken = true
+    else if (list.length === 1) v.reasons.delete(reason)
+    else list.shift()
   }
 }
 
@@ -139,6 +169,8 @@ function expire(v: View, t: number, rules: RiskRules) {
  */
 function scoreView(v: View, t: number, cut: number, rules: RiskRules): RiskScore {
   expire(v, t, rules)
+  forget(v.ips, t, rules)
+  forget(v.devices, t, rules)
   const byReason: Record<string, number> = {}
   let revocations = 0
   for (const [reason, list] of [...v.reasons].sort((a, b) => cmpKey(a[1][0]!, b[1][0]!))) {
@@ -246,12 +278,15 @@ export function sweepStateAt(sorted: readonly RiskEvent[], t: number, rules: Ris
 function settle(state: SweepState, t: number, rules: RiskRules) {
   for (const v of [state.all, state.holder]) {
     expire(v, t, rules)
+    forget(v.ips, t, rules)
+    forget(v.devices, t, rules)
     v.rapid.splice(0, firstWithin(v.rapid, t, rules))
   }
   state.at = t
 }
 
 type ViewJson = {
+  /** Keys in last-seen order with how long before the state's time they were last seen (a few digits). */
   ips: [string, number][]
   devices: [string, number][]
   reuse: number
@@ -269,24 +304,44 @@ function sums(steps: readonly number[]): number[] {
   return out
 }
 
-const viewJson = (v: View): ViewJson => ({
-  ...v,
-  ips: [...v.ips],
-  devices: [...v.devices],
+const ages = (m: Map<string, number>, at: number): [string, number][] =>
+  Array.from(m, ([key, seen]) => [key, at - seen])
+const times = (list: readonly [string, number][], at: number) =>
+  new Map(list.map(([key, age]) => [key, at - age]))
+
+const viewJson = (v: View, at: number): ViewJson => ({
+  ips: ages(v.ips, at),
+  devices: ages(v.devices, at),
+  reuse: v.reuse,
+  failed: v.failed,
   reasons: [...v.reasons],
   rapid: steps(v.rapid),
+  peaks: v.peaks,
 })
-const viewOf = (j: ViewJson): View => ({
+const viewOf = (j: ViewJson, at: number): View => ({
   ...j,
-  ips: new Map(j.ips),
-  devices: new Map(j.devices),
+  ips: times(j.ips, at),
+  devices: times(j.devices, at),
   reasons: new Map(j.reasons),
   rapid: sums(j.rapid),
 })
 
-/** JSON text for the risk row's `sweep` column. */
-export function encodeSweep(s: SweepState): string {
-  return JSON.stringify({ at: s.at, all: viewJson(s.all), holder: viewJson(s.holder) })
+/**
+ * Bytes an encoded state may take: with the distinct keys capped it stays far below (a few tens of KiB
+ * when a stranger filled both caps with the longest keys); a state beyond it — a flood of rapid events
+ * inside one rapid span, say — is not stored, and the user's next batch re-scores from the event store.
+ * Keeps every risk row, and a statement of them (storage/risk-statements.ts), well inside a packet.
+ */
+export const MAX_SWEEP_BYTES = 1 << 20
+
+/**
+ * JSON text for the risk row's `sweep` column; null (stored as NULL: the next batch reads the event store)
+ * for a state above `MAX_SWEEP_BYTES` or one a leaving event found inconsistent.
+ */
+export function encodeSweep(s: SweepState): string | null {
+  if (s.all.broken || s.holder.broken) return null
+  const text = JSON.stringify({ at: s.at, all: viewJson(s.all, s.at), holder: viewJson(s.holder, s.at) })
+  return text.length * 3 <= MAX_SWEEP_BYTES || Buffer.byteLength(text) <= MAX_SWEEP_BYTES ? text : null
 }
 
 /** The state of `encodeSweep`; null when the text is not one (the batch then reads the event store). */
@@ -294,7 +349,7 @@ export function decodeSweep(text: string): SweepState | null {
   try {
     const j = JSON.parse(text) as { at: number; all: ViewJson; holder: ViewJson }
     if (!Number.isFinite(j.at) || !Array.isArray(j.all?.ips) || !Array.isArray(j.holder?.ips)) return null
-    return { at: j.at, all: viewOf(j.all), holder: viewOf(j.holder) }
+    return { at: j.at, all: viewOf(j.all, j.at), holder: viewOf(j.holder, j.at) }
   } catch {
     return null
   }

@@ -43,7 +43,7 @@ export function batchStore(o: {
     const settled = await Promise.allSettled(
       parts.map((events, k) =>
         events.length === 0
-          ? { stored: 0, duplicates: 0, alerts: [] }
+          ? { stored: 0, duplicates: 0, alerts: [], unkeptStates: [] }
           : inLane(k, () =>
               ingestBatch(ingestDb, events, {
                 rules,
@@ -62,6 +62,7 @@ export function batchStore(o: {
       stored: results.reduce((n, r) => n + r.stored, 0),
       duplicates: results.reduce((n, r) => n + r.duplicates, 0),
       alerts: results.flatMap((r) => r.alerts),
+      unkeptStates: results.flatMap((r) => r.unkeptStates),
     }
   }
 }

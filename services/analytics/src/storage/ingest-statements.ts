@@ -40,7 +40,7 @@ export function insertEvents(events: readonly SessionEvent[], token: string): St
           new Date(e.occurredAt),
           e.userId ?? null,
           e.sessionId ?? null,
-          e.ip ?? null,
+          facts.ip,
           facts.deviceKey,
           facts.reason,
           slimEnvelope(e),

@@ -39,7 +39,13 @@ export type IngestOptions = {
   multipleStatements?: boolean
 }
 
-export type IngestResult = { stored: number; duplicates: number; alerts: RiskAlert[] }
+export type IngestResult = {
+  stored: number
+  duplicates: number
+  alerts: RiskAlert[]
+  /** Users whose risk row was written without a sweep state (domain/ingest-plan.ts `unkeptStates`). */
+  unkeptStates: string[]
+}
 
 /**
  * Stores a batch of events and everything they change, in one READ COMMITTED transaction:
@@ -132,7 +138,12 @@ async function transaction(
     },
     multi,
   )
-  return { stored: fresh.length, duplicates: delivered - fresh.length, alerts: plan?.alerts ?? [] }
+  return {
+    stored: fresh.length,
+    duplicates: delivered - fresh.length,
+    alerts: plan?.alerts ?? [],
+    unkeptStates: plan?.unkeptStates ?? [],
+  }
 }
 
 /** The plan, after one read of the event store for the users whose risk rows cannot take the batch in order. */

@@ -1,9 +1,35 @@
 import { encodeDayBounds } from '../domain/day-bounds.ts'
 import type { HistoryRow, IngestPlan, RiskRow } from '../domain/ingest-plan.ts'
-import { encodeSweep } from '../domain/sweep-state.ts'
 import { type Stmt, valuesList } from './ingest-script.ts'
 import { ROWS_PER_STATEMENT } from './ingest-statements.ts'
 import { chunks } from './sql-helpers.ts'
+
+/**
+ * Characters of sweep states per risk statement: `ROWS_PER_STATEMENT` rows of the largest states
+ * (`MAX_SWEEP_BYTES`) would pass `max_allowed_packet` (16 MiB by default) and fail every batch of those
+ * users, so rows are also cut at this much state (at most 3 bytes a character, twice that escaped: under
+ * 8 MiB a statement); a state that large alone is one statement.
+ */
+const SWEEP_CHARS_PER_STATEMENT = 1 << 20
+
+/** `rows` in statements of at most `ROWS_PER_STATEMENT` rows and about `SWEEP_CHARS_PER_STATEMENT` of state. */
+function riskChunks<T extends { sweep: string | null }>(rows: readonly T[]): T[][] {
+  const out: T[][] = []
+  let part: T[] = []
+  let chars = 0
+  for (const r of rows) {
+    const n = r.sweep?.length ?? 0
+    if (part.length > 0 && (part.length === ROWS_PER_STATEMENT || chars + n > SWEEP_CHARS_PER_STATEMENT)) {
+      out.push(part)
+      part = []
+      chars = 0
+    }
+    part.push(r)
+    chars += n
+  }
+  if (part.length > 0) out.push(part)
+  return out
+}
 
 /**
  * The risk writes of an ingest plan (domain/ingest-plan.ts), in the transaction's lock order: per-day maxima
@@ -26,7 +52,7 @@ function riskValues(rows: readonly RiskRow[]): string {
       d(r.lastEventAt),
       r.alerted,
       d(r.alertedAt),
-      encodeSweep(r.sweep),
+      r.sweep,
       encodeDayBounds(r.dayBounds),
     ]),
   )
@@ -34,7 +60,7 @@ function riskValues(rows: readonly RiskRow[]): string {
 
 function historyValues(rows: readonly HistoryRow[]): string {
   return valuesList(
-    rows.map((r) => [r.userId, '[]', d(r.lastEventAt), encodeSweep(r.sweep), encodeDayBounds(r.dayBounds)]),
+    rows.map((r) => [r.userId, '[]', d(r.lastEventAt), r.sweep, encodeDayBounds(r.dayBounds)]),
   )
 }
 
@@ -45,20 +71,20 @@ export function writeDayMaxima(plan: IngestPlan): Stmt[] {
 }
 
 export function insertRisk(plan: IngestPlan): Stmt[] {
-  return chunks(plan.newRisk, ROWS_PER_STATEMENT).map((part) => ({
+  return riskChunks(plan.newRisk).map((part) => ({
     sql: `insert into analytics_user_risk ${RISK_COLUMNS} values ${riskValues(part)}`,
   }))
 }
 
 export function updateRisk(plan: IngestPlan): Stmt[] {
-  return chunks(plan.changedRisk, ROWS_PER_STATEMENT).map((part) => ({
+  return riskChunks(plan.changedRisk).map((part) => ({
     sql: `insert into analytics_user_risk ${RISK_COLUMNS} values ${riskValues(part)} on duplicate key update score = values(score), holder_score = values(holder_score), factors = values(factors), evaluated_at = values(evaluated_at), last_event_at = values(last_event_at), alerted = values(alerted), alerted_at = coalesce(values(alerted_at), alerted_at), sweep = values(sweep), day_bounds = values(day_bounds)`,
   }))
 }
 
 /** New events too old to reach the window of the user's latest event: the score and the window's state stand. */
 export function updateHistory(plan: IngestPlan): Stmt[] {
-  return chunks(plan.historyOnly, ROWS_PER_STATEMENT).map((part) => ({
+  return riskChunks(plan.historyOnly).map((part) => ({
     sql: `insert into analytics_user_risk (user_id, factors, last_event_at, sweep, day_bounds) values ${historyValues(part)} on duplicate key update last_event_at = greatest(last_event_at, values(last_event_at)), sweep = values(sweep), day_bounds = values(day_bounds)`,
   }))
 }
