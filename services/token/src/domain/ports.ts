@@ -144,6 +144,18 @@ export interface SessionStore {
     now: Date,
     eventsFor: (session: SessionRecord) => SessionEvent[],
   ): Promise<SessionRecord[]>
+  /**
+   * `revoke` on behalf of a risk alert, at most once per alert: the alert's id is recorded in the same
+   * transaction and its primary key decides, so the alert read again — redelivered, published again after
+   * Redis lost it, or delivered to two instances at once — revokes nothing. Undefined when it applied before.
+   */
+  revokeForAlert(
+    alertId: string,
+    selection: Selection,
+    reason: RevokeReason,
+    now: Date,
+    eventsFor: (session: SessionRecord) => SessionEvent[],
+  ): Promise<SessionRecord[] | undefined>
   listActive(userId: string, now: Date): Promise<SessionRecord[]>
   /** Events that go with no state change of ours (failed logins, device mismatches): outbox only. */
   appendEvents(events: SessionEvent[]): Promise<void>

@@ -5,12 +5,16 @@ import { dependencyOf } from '@africhain/http'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { SessionUseCases } from '../domain/use-cases/session-use-cases.ts'
+import type { RiskAlertRecords } from '../storage/risk-alert-records.ts'
 
 /**
  * `stranger_only`: the full score reached the threshold but the holder score did not (failed logins and
  * other signals anyone can cause); `below_threshold`: neither did.
  */
 export type RiskAlertOutcome = 'revoked' | 'duplicate' | 'stranger_only' | 'below_threshold' | 'disabled'
+
+/** The consumer group of every token instance: one delivery per alert per deployment. */
+export const RISK_ALERT_GROUP = 'token-service'
 
 /**
  * Closes the loop with analytics: consumes `risk.alert` events in the token service's own consumer group.
@@ -19,38 +23,47 @@ export type RiskAlertOutcome = 'revoked' | 'duplicate' | 'stranger_only' | 'belo
  * can raise that with failed logins from a few addresses, and must not be able to log anyone out.
  * Alerts from older workers carry no holder score and decode with 0, so they never revoke. Off, alerts are
  * acknowledged and counted only.
- * An alert acts once (outcome `duplicate` after): when it revoked, its id is marked in Redis for
- * `dedupeWindowMs(OUTBOX_RETENTION)`, so the same alert read again — published again by analytics' relay after
- * Redis lost the stream, read back by a group created again (`replayMs`), redelivered after a crash — does
- * not log out the sessions the user opened since. When Redis lost the marker too (everything flushed, an
- * older snapshot restored) the alert revokes what is live then again: revoking is idempotent, and that errs
- * on the safe side (filtering by the alert's time instead would compare analytics' clock with the token
- * database's, and spare an attacker's session opened in the skew).
+ * An alert acts once, whatever Redis loses: its id is recorded in the token database in the transaction
+ * that revokes (`SessionStore.revokeForAlert`), so the same alert read again — published again by analytics'
+ * relay after Redis lost the stream, read back by a group created again (`replayMs`), redelivered after a
+ * crash, claimed by another instance — is outcome `duplicate` and spares the sessions opened since.
+ * The group is recorded in the database too: missing when the service starts (Redis lost it during a
+ * deploy or a reboot), it was lost, not new, and reads back `replayMs` like one that went missing while
+ * running, instead of starting at `$` past the alerts the relay published again.
  */
 export function riskAlertConsumer(opts: {
   redis: Redis
   stream: string
   threshold: number | undefined
-  sessions: Pick<SessionUseCases, 'revokeUser'>
-  /** The deployment's key marking an alert as acted on (storage/redis-keys.ts). */
-  appliedKey: (alertId: string) => string
-  /** OUTBOX_RETENTION in ms: how far back a group created again reads, and what the marker outlives. */
+  sessions: Pick<SessionUseCases, 'revokeForAlert'>
+  records: RiskAlertRecords
+  /** OUTBOX_RETENTION in ms: how far back a group created again reads. */
   retentionMs: number
   log: FastifyBaseLogger
   onOutcome: (outcome: RiskAlertOutcome) => void
 }): Consumer {
   const log = opts.log.child({ component: 'risk-alerts' })
+  // The group exists for this deployment once created or read from (a deployment older than the record).
+  let groupRecorded = false
+  const recordGroup = async () => {
+    if (groupRecorded) return
+    await opts.records.recordGroup(RISK_ALERT_GROUP, new Date())
+    groupRecorded = true
+  }
   return createConsumer<RiskAlert>({
     redis: opts.redis,
     stream: opts.stream,
-    group: 'token-service',
+    group: RISK_ALERT_GROUP,
     consumer: `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     decode: decodeAlert,
     startId: '$',
     replayMs: opts.retentionMs,
+    ranBefore: () => opts.records.hadGroup(RISK_ALERT_GROUP),
+    hooks: { onGroupCreated: recordGroup },
     isTransient: (err) => dependencyOf(err) !== undefined,
     logger: log,
     handler: async (batch) => {
+      await recordGroup()
       for (const { event } of batch) {
         if (opts.threshold === undefined) {
           opts.onOutcome('disabled')
@@ -67,16 +80,19 @@ export function riskAlertConsumer(opts: {
           opts.onOutcome(outcome)
           continue
         }
-        const applied = opts.appliedKey(event.id)
-        if ((await opts.redis.exists(applied)) === 1) {
+        const revoked = await opts.sessions.revokeForAlert(event.id, event.userId, {
+          ip: '',
+          userAgent: null,
+        })
+        if (revoked === 'duplicate') {
           opts.onOutcome('duplicate')
           continue
         }
-        const revoked = await opts.sessions.revokeUser(event.userId, 'risk', { ip: '', userAgent: null })
-        // After the revocation committed: a failure in between delivers the alert again, and it acts then.
-        await opts.redis.set(applied, '1', 'PX', dedupeWindowMs(opts.retentionMs))
         log.warn({ userId: event.userId, score, holderScore, revoked }, 'risk alert: revoked all sessions')
         opts.onOutcome('revoked')
+        // Kept for as long as the alert can be read again: the relay publishes an alert again for up to
+        // its retention, and a stopped consumer's pending entries wait for its return (dedupeWindowMs).
+        await opts.records.pruneApplied(new Date(Date.now() - dedupeWindowMs(opts.retentionMs)))
       }
     },
   })

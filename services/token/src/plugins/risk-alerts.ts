@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { Cluster, type Redis } from 'ioredis'
 import { Counter } from 'prom-client'
 import { riskAlertConsumer } from '../events/risk-alerts.ts'
+import { riskAlertRecords } from '../storage/risk-alert-records.ts'
 import type { BackgroundOptions } from './options.ts'
 
 /**
@@ -30,7 +31,7 @@ export const riskAlertsPlugin = fp(
       stream: config.ALERTS_STREAM,
       threshold: config.RISK_AUTO_REVOKE_SCORE,
       sessions: app.sessions,
-      appliedKey: app.redisKeys.riskAlertApplied,
+      records: riskAlertRecords(app.db),
       retentionMs: config.OUTBOX_RETENTION * 1000,
       log: app.log,
       onOutcome: (outcome) => outcomes.inc({ outcome }),

@@ -25,8 +25,6 @@ export type DeploymentKeys = {
   loginLock(tag: string): string
   /** Set once per limited client, route and window: one `abuse.rate_limited` event each. */
   rateLimitedOnce(route: string, client: string): string
-  /** Set once a risk alert revoked the user's sessions: read again, it acts no more (events/risk-alerts.ts). */
-  riskAlertApplied(alertId: string): string
 }
 
 export function deploymentKeys(deploymentId: string): DeploymentKeys {
@@ -41,7 +39,6 @@ export function deploymentKeys(deploymentId: string): DeploymentKeys {
     loginAttempts: (tag) => `${d}lf:{${tag}}:n`,
     loginLock: (tag) => `${d}lf:{${tag}}:lock`,
     rateLimitedOnce: (route, client) => `${d}rl-event:${route}:${client}`,
-    riskAlertApplied: (alertId) => `${d}risk-alert-applied:${alertId}`,
   }
 }
 

@@ -121,6 +121,29 @@ export function sessionRepository(
       return revoked
     },
 
+    async revokeForAlert(
+      alertId: string,
+      selection: Selection,
+      reason: RevokeReason,
+      now: Date,
+      eventsFor: (session: SessionRecord) => SessionEvent[],
+    ): Promise<SessionRecord[] | undefined> {
+      const revoked = await retryOnDeadlock(() =>
+        db.transaction().execute(async (trx) => {
+          // A second transaction inserting the same id waits on this one's key lock, then finds the row.
+          const first = await trx
+            .insertInto('risk_alerts_applied')
+            .ignore()
+            .values({ alert_id: alertId, applied_at: now })
+            .executeTakeFirst()
+          if (Number(first.numInsertedOrUpdatedRows) === 0) return undefined
+          return revokeInTransaction(trx, selection, reason, now, eventsFor)
+        }),
+      )
+      if (revoked && revoked.length > 0) afterCommit()
+      return revoked
+    },
+
     async listActive(userId: string, now: Date) {
       const rows = await db
         .selectFrom('sessions')

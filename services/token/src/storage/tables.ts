@@ -80,6 +80,18 @@ export type DeploymentTable = {
   created_at: ColumnType<Date, Date, never>
 }
 
+/** An alert that revoked (migration 007): read again, it revokes nothing. */
+export type RiskAlertAppliedTable = {
+  alert_id: string
+  applied_at: Date
+}
+
+/** A consumer group this deployment created or read from (migration 007). */
+export type ConsumerGroupTable = {
+  name: string
+  created_at: ColumnType<Date, Date, never>
+}
+
 export type TokenDatabase = {
   deployment: DeploymentTable
   users: UserTable
@@ -88,4 +100,6 @@ export type TokenDatabase = {
   signing_keys: SigningKeyTable
   outbox: OutboxTable
   token_secrets: TokenSecretTable
+  risk_alerts_applied: RiskAlertAppliedTable
+  consumer_groups: ConsumerGroupTable
 }

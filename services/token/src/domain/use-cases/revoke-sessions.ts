@@ -88,15 +88,35 @@ export function logoutAll(d: Revoking, caller: Caller, keepCurrent: boolean, ctx
 }
 
 /**
- * Every live session of a user, by an administrator (`admin`, `actorId` in each event) or the risk loop
- * (`risk`): how many. An administrator's lookup of one session or user is in account-admin.ts.
+ * Every live session of a user, by an administrator (`actorId` in each event): how many. An administrator's
+ * lookup of one session or user is in account-admin.ts.
  */
 export function revokeUserSessions(
   d: Revoking,
   selection: Selection,
-  reason: 'admin' | 'risk',
+  reason: 'admin',
   ctx: RequestContext,
   actorId?: string,
 ): Promise<number> {
   return revokeWith(d, selection, reason, ctx, actorId)
+}
+
+/**
+ * Every live session of a user, for the risk alert `alertId` (reason `risk`), once per alert: how many, or
+ * `duplicate` when the alert revoked before (`SessionStore.revokeForAlert`), so the sessions the user opened
+ * since the first risk logout stay.
+ */
+export async function revokeForRiskAlert(
+  d: Revoking,
+  alertId: string,
+  userId: string,
+  ctx: RequestContext,
+): Promise<number | 'duplicate'> {
+  const now = d.now()
+  const revoked = await d.sessions.revokeForAlert(alertId, { userId }, 'risk', now, (s) => [
+    revokedEvent(s, ctx, 'risk', now, d.policy.accessTtl),
+  ])
+  if (!revoked) return 'duplicate'
+  await tombstone(d, revoked, 'risk', now)
+  return revoked.length
 }

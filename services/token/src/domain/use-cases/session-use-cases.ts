@@ -6,7 +6,7 @@ import { listSessions } from './list-sessions.ts'
 import { type LoginInput, login } from './login.ts'
 import { type Registration, register } from './register.ts'
 import { resolveUnknownSession } from './resolve-unknown-session.ts'
-import { logout, logoutAll, revokeOwnSession, revokeUserSessions } from './revoke-sessions.ts'
+import { logout, logoutAll, revokeForRiskAlert, revokeOwnSession } from './revoke-sessions.ts'
 import { rotateRefreshToken } from './rotate-refresh-token.ts'
 
 export type SessionUseCases = ReturnType<typeof sessionUseCases>
@@ -28,9 +28,9 @@ export function sessionUseCases(deps: Omit<SessionDeps, 'now'> & { now?: () => D
       revokeOwnSession(d, caller, sessionId, ctx),
     logoutAll: (caller: Caller, keepCurrent: boolean, ctx: RequestContext) =>
       logoutAll(d, caller, keepCurrent, ctx),
-    /** Every live session of a user: the risk loop (`risk`); administrators go through account-admin.ts. */
-    revokeUser: (userId: string, reason: 'admin' | 'risk', ctx: RequestContext) =>
-      revokeUserSessions(d, { userId }, reason, ctx),
+    /** Every live session of a user, once per risk alert; administrators go through account-admin.ts. */
+    revokeForAlert: (alertId: string, userId: string, ctx: RequestContext) =>
+      revokeForRiskAlert(d, alertId, userId, ctx),
     list: (caller: Caller) => listSessions(d, caller),
     resolveUnknown: (sessionId: string, sub: string) => resolveUnknownSession(d, sessionId, sub),
   }

@@ -12,6 +12,8 @@ const OWNED: Record<keyof TokenDatabase, true> = {
   signing_keys: true,
   outbox: true,
   token_secrets: true,
+  risk_alerts_applied: true,
+  consumer_groups: true,
 }
 const TABLES = [...Object.keys(OWNED), `${MIGRATION_TABLE}_migrations`, `${MIGRATION_TABLE}_migrations_lock`]
 

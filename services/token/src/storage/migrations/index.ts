@@ -5,6 +5,7 @@ import * as deployment from './003-deployment-and-revocations.ts'
 import * as userDisabled from './004-user-disabled.ts'
 import * as signedRefreshTokens from './005-signed-refresh-tokens.ts'
 import * as outboxRetention from './006-outbox-retention.ts'
+import * as riskAlertRecords from './007-risk-alert-records.ts'
 
 export const tokenMigrations: Record<string, Migration> = {
   '001-initial': initial,
@@ -13,5 +14,6 @@ export const tokenMigrations: Record<string, Migration> = {
   '004-user-disabled': userDisabled,
   '005-signed-refresh-tokens': signedRefreshTokens,
   '006-outbox-retention': outboxRetention,
+  '007-risk-alert-records': riskAlertRecords,
 }
 export const MIGRATION_TABLE = 'token'
