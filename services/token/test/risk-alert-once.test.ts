@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { readGroupInfo, readStreamInfo } from '@africhain/bus'
 import { encodeEvent, newRiskAlert, type RiskAlert } from '@africhain/events'
-import { waitFor } from '@africhain/testing'
+import { OwnRedis, waitFor } from '@africhain/testing'
 import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import type { TokenConfig } from '../src/config.ts'
@@ -98,7 +101,7 @@ describe('a revoking alert read again after Redis lost what it knew', () => {
       (r) => r.xgroup('DESTROY', fullKey(config), RISK_ALERT_GROUP),
     ],
     [
-      'an older snapshot restored (the group back before the alert)',
+      'the group set back before the alert (XGROUP SETID)',
       (r) => r.xgroup('SETID', fullKey(config), RISK_ALERT_GROUP, '0'),
     ],
   ])('%s: the session opened since stays', async (_, lose) => {
@@ -225,6 +228,42 @@ describe('a token service that starts while its group is missing', () => {
       await app?.close()
       redis.disconnect()
       await cleanup(c)
+    }
+  })
+})
+
+describe('a revoking alert read again after Redis went back to an older snapshot', () => {
+  it('revokes nothing: the session opened since stays', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'africhain-risk-snapshot-'))
+    const own = new OwnRedis({ dir })
+    await own.start()
+    const c = testConfig('risk_snapshot', { ...env, REDIS_URL: own.url })
+    const redis = rawRedis(c)
+    redis.on('error', () => {}) // the server restarts
+    let app: TestApp | undefined
+    try {
+      app = await startApp(c)
+      await waitFor(() => groupExists(redis, c), 'the group')
+      await redis.save() // the snapshot: the group before the alert
+      const victim = await signIn(app)
+      const alert = revoking(victim.userId)
+      await redis.xadd(c.ALERTS_STREAM, '*', ...encodeEvent(alert))
+      await waitFor(async () => (await meStatus(app!, victim.pair.accessToken)) === 401, 'revoked')
+      const since = await login(app, victim.identifier)
+      await own.stop()
+      await own.start() // loads the snapshot: the alert, its acknowledgement and anything after it are gone
+      await waitFor(async () => (await redis.ping().catch(() => '')) === 'PONG', 'redis answers')
+      await redis.xadd(c.ALERTS_STREAM, '*', ...encodeEvent(alert)) // the relay publishes it again
+      await waitFor(async () => (await groupExists(redis, c)) && (await caughtUp(redis, c)), 'caught up')
+      expect(await handled([app], 'revoked')).toBe(1)
+      expect(await handled([app], 'duplicate')).toBe(1)
+      expect(await meStatus(app, since.accessToken)).toBe(200)
+    } finally {
+      await app?.close()
+      redis.disconnect()
+      await cleanup(c)
+      await own.stop()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })
