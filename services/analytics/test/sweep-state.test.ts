@@ -381,4 +381,18 @@ describe('the sweep state: batches scored from the state give what the whole his
     expect(encodeSweep(small)).not.toBeNull()
     expect(encodeSweep(advance(emptySweep(), [], batch, rules).sweep)).toBeNull()
   })
+
+  it('a state in the first encoding (counts per key, no version) decodes as none: the batch reads the store', () => {
+    const state = advance(
+      emptySweep(),
+      [],
+      [{ id: 'a', type: 'session.created', at: 1000, ip: '10.0.0.1', deviceKey: 'phone', reason: null }],
+      rules,
+    ).sweep
+    const text = encodeSweep(state)!
+    expect(decodeSweep(text)).not.toBeNull()
+    const { v: _, ...first } = JSON.parse(text)
+    first.all.ips = [['10.0.0.1', 3]]
+    expect(decodeSweep(JSON.stringify(first))).toBeNull()
+  })
 })

@@ -327,6 +327,13 @@ const viewOf = (j: ViewJson, at: number): View => ({
 })
 
 /**
+ * The encoding's version. 2: IPs and devices as last-seen ages; the first states (no `v`) held counts per
+ * key, which read as ages would keep keys a window too long, so they decode as no state (re-scored from
+ * the event store once).
+ */
+const SWEEP_FORMAT = 2
+
+/**
  * Bytes an encoded state may take: with the distinct keys capped it stays far below (a few tens of KiB
  * when a stranger filled both caps with the longest keys); a state beyond it — a flood of rapid events
  * inside one rapid span, say — is not stored, and the user's next batch re-scores from the event store.
@@ -340,15 +347,26 @@ export const MAX_SWEEP_BYTES = 1 << 20
  */
 export function encodeSweep(s: SweepState): string | null {
   if (s.all.broken || s.holder.broken) return null
-  const text = JSON.stringify({ at: s.at, all: viewJson(s.all, s.at), holder: viewJson(s.holder, s.at) })
+  const text = JSON.stringify({
+    v: SWEEP_FORMAT,
+    at: s.at,
+    all: viewJson(s.all, s.at),
+    holder: viewJson(s.holder, s.at),
+  })
   return text.length * 3 <= MAX_SWEEP_BYTES || Buffer.byteLength(text) <= MAX_SWEEP_BYTES ? text : null
 }
 
 /** The state of `encodeSweep`; null when the text is not one (the batch then reads the event store). */
 export function decodeSweep(text: string): SweepState | null {
   try {
-    const j = JSON.parse(text) as { at: number; all: ViewJson; holder: ViewJson }
-    if (!Number.isFinite(j.at) || !Array.isArray(j.all?.ips) || !Array.isArray(j.holder?.ips)) return null
+    const j = JSON.parse(text) as { v?: number; at: number; all: ViewJson; holder: ViewJson }
+    if (
+      j.v !== SWEEP_FORMAT ||
+      !Number.isFinite(j.at) ||
+      !Array.isArray(j.all?.ips) ||
+      !Array.isArray(j.holder?.ips)
+    )
+      return null
     return { at: j.at, all: viewOf(j.all, j.at), holder: viewOf(j.holder, j.at) }
   } catch {
     return null
