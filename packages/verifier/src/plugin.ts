@@ -26,6 +26,14 @@ export function bearerToken(request: FastifyRequest): string {
   return match[1]!
 }
 
+/**
+ * A rejection that is not an Error says nothing about the token (and a falsy one passed to `done` would let the
+ * request through): it is answered as a check that could not be made, so the route never runs.
+ */
+function couldNotCheck(err: unknown): Error {
+  return err instanceof Error ? err : new ApiError('DEPENDENCY_UNAVAILABLE')
+}
+
 export type VerifierPluginOptions = { verify: (token: string) => Promise<AuthContext> }
 
 /** What any resource server registers to accept AfriChain access tokens. */
@@ -42,10 +50,13 @@ export const verifierPlugin = fp(
         } catch (err) {
           return done(err as Error)
         }
-        opts.verify(token).then((auth) => {
-          request.auth = auth
-          done()
-        }, done)
+        opts.verify(token).then(
+          (auth) => {
+            request.auth = auth
+            done()
+          },
+          (err: unknown) => done(couldNotCheck(err)),
+        )
       },
     )
     app.decorate('requireRole', (...roles: string[]) => async (request: FastifyRequest) => {
