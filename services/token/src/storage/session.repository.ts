@@ -2,6 +2,7 @@ import { retryOnDeadlock } from '@africhain/db'
 import type { RevokeReason, SessionEvent } from '@africhain/events'
 import { type InferResult, type Kysely, sql, type Transaction } from 'kysely'
 import type { Rotation, Selection, SessionRecord, SessionStore } from '../domain/ports.ts'
+import { compileWithOneParameter } from './compiled-query.ts'
 import { insertOutbox } from './outbox.ts'
 import { rotatedAgo, sessionWithUser, toFound, toSessionRecord } from './session-rows.ts'
 import type { TokenDatabase } from './tables.ts'
@@ -18,11 +19,12 @@ export function sessionRepository(
 ): SessionStore {
   // Every refresh starts with this lookup: built and compiled once, each call only binds its hash (kysely
   // builds and compiles a query of this size in ~10 µs, the whole of that per request otherwise).
+  const hashPlaceholder = Buffer.alloc(32)
   const byRefreshHash = sessionWithUser(db)
     .innerJoin('refresh_tokens as rt', 'rt.session_id', 's.id')
     .select('rt.generation as token_generation')
-    .where('rt.hash', '=', Buffer.alloc(32))
-  const byRefreshHashSql = byRefreshHash.compile()
+    .where('rt.hash', '=', hashPlaceholder)
+  const byRefreshHashSql = compileWithOneParameter(byRefreshHash, hashPlaceholder)
   type ByRefreshHashRow = InferResult<typeof byRefreshHash>[number]
   return {
     async create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[], passwordHash?: string) {
@@ -78,7 +80,7 @@ export function sessionRepository(
     },
 
     async findByRefreshHash(hash: Buffer) {
-      const { rows } = await db.executeQuery<ByRefreshHashRow>({ ...byRefreshHashSql, parameters: [hash] })
+      const { rows } = await db.executeQuery<ByRefreshHashRow>(byRefreshHashSql(hash))
       const row = rows[0]
       if (!row) return undefined
       const { token_generation, ...rest } = row
