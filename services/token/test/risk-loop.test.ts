@@ -1,10 +1,15 @@
+import { dedupeWindowMs } from '@africhain/bus'
 import { encodeEvent, newRiskAlert } from '@africhain/events'
-import { waitFor } from '@africhain/testing'
+import { LogLines, waitFor } from '@africhain/testing'
 import { describe, expect, it } from 'vitest'
 import { authed, rawRedis, signIn, type TestApp, useTestApp } from './helpers/app.ts'
 
 // The token service consumes analytics' risk alerts in its own group; auto-revocation is opt-in.
-const { app: appOn, config: on } = useTestApp('risk_on', { env: { RISK_AUTO_REVOKE_SCORE: '60' } })
+const logs = new LogLines()
+const { app: appOn, config: on } = useTestApp('risk_on', {
+  env: { RISK_AUTO_REVOKE_SCORE: '60', LOG_LEVEL: 'info' },
+  build: { logStream: logs },
+})
 const { app: appOff, config: off } = useTestApp('risk_off')
 
 async function handled(app: TestApp, outcome: string): Promise<number> {
@@ -23,6 +28,7 @@ async function publishAlert(
   userId: string,
   score: number,
   holderScore: number | undefined,
+  agoMs = 0,
 ) {
   const redis = rawRedis(config)
   try {
@@ -37,7 +43,11 @@ async function publishAlert(
       'the group',
     )
     const factors = [{ code: 'TOKEN_REUSE', points: 40, detail: {} }]
-    const alert = newRiskAlert(userId, { score, holderScore: holderScore ?? 0, factors })
+    const alert = newRiskAlert(
+      userId,
+      { score, holderScore: holderScore ?? 0, factors },
+      new Date(Date.now() - agoMs),
+    )
     if (holderScore === undefined) delete (alert.data as Partial<typeof alert.data>).holderScore
     await redis.xadd(config.ALERTS_STREAM, '*', ...encodeEvent(alert))
     return alert
@@ -46,40 +56,102 @@ async function publishAlert(
   }
 }
 
+type Case = {
+  name: string
+  /** The user's one session is logged out before the alert. */
+  loggedOut?: boolean
+  score: number
+  holderScore: number | undefined
+  /** How long before now the alert occurred, if not now. */
+  agoMs?: number
+  outcome: string
+  revoked: boolean
+  /** The line the consumer logs, and its level (30 info, 40 warn). */
+  log?: { msg: string; level: number }
+}
+
+const windowMs = dedupeWindowMs(on.OUTBOX_RETENTION * 1000)
+const CASES: Case[] = [
+  {
+    name: 'revokes every session of the user when the holder score reaches RISK_AUTO_REVOKE_SCORE',
+    score: 75,
+    holderScore: 60,
+    outcome: 'revoked',
+    revoked: true,
+    log: { msg: 'risk alert: revoked all sessions', level: 40 },
+  },
+  {
+    name: 'revokes on an alert that occurred just inside the dedupe window',
+    score: 75,
+    holderScore: 60,
+    agoMs: windowMs - 60_000,
+    outcome: 'revoked',
+    revoked: true,
+  },
+  {
+    name: 'an alert for a user without a live session revokes nothing: no_sessions',
+    loggedOut: true,
+    score: 75,
+    holderScore: 60,
+    outcome: 'no_sessions',
+    revoked: false,
+    log: { msg: 'risk alert: the user has no live session', level: 30 },
+  },
+  {
+    name: 'an alert older than the dedupe window (its record may be pruned) never revokes: stale',
+    score: 75,
+    holderScore: 60,
+    agoMs: windowMs + 60_000,
+    outcome: 'stale',
+    revoked: false,
+    log: { msg: 'risk alert older than the dedupe window: sessions kept', level: 40 },
+  },
+  {
+    name: 'leaves sessions alone below the threshold',
+    score: 55,
+    holderScore: 55,
+    outcome: 'below_threshold',
+    revoked: false,
+  },
+  {
+    name: 'never revokes on the full score: a high score with a low holder score is stranger_only',
+    score: 100,
+    holderScore: 59,
+    outcome: 'stranger_only',
+    revoked: false,
+  },
+  {
+    name: 'never revokes on an alert from an older worker (no holderScore: read as 0)',
+    score: 100,
+    holderScore: undefined,
+    outcome: 'stranger_only',
+    revoked: false,
+  },
+]
+
 describe('risk alerts → automatic revocation', () => {
-  it('revokes every session of the user when the holder score reaches RISK_AUTO_REVOKE_SCORE', async () => {
-    const victim = await signIn(appOn)
-    await publishAlert(on, victim.userId, 75, 60)
-    await alertsHandled(appOn, 'revoked', 1)
-    const me = await authed(appOn, 'GET', '/auth/me', victim.pair.accessToken)
-    expect(me.json().code).toBe('TOKEN_REVOKED')
+  it.each(CASES)('$name', async (c) => {
+    const user = await signIn(appOn)
+    if (c.loggedOut) await authed(appOn, 'POST', '/auth/logout', user.pair.accessToken)
+    const before = await handled(appOn, c.outcome)
+    const alert = await publishAlert(on, user.userId, c.score, c.holderScore, c.agoMs)
+    await alertsHandled(appOn, c.outcome, before + 1)
     const row = await appOn.db
       .selectFrom('sessions')
       .select('revoked_reason')
-      .where('id', '=', victim.pair.sessionId)
-      .executeTakeFirst()
-    expect(row?.revoked_reason).toBe('risk')
-  })
-
-  it('leaves sessions alone below the threshold', async () => {
-    const user = await signIn(appOn)
-    await publishAlert(on, user.userId, 55, 55)
-    await alertsHandled(appOn, 'below_threshold', 1)
-    expect((await authed(appOn, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
-  })
-
-  it('never revokes on the full score: a high score with a low holder score is stranger_only', async () => {
-    const user = await signIn(appOn)
-    await publishAlert(on, user.userId, 100, 59)
-    await alertsHandled(appOn, 'stranger_only', 1)
-    expect((await authed(appOn, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
-  })
-
-  it('never revokes on an alert from an older worker (no holderScore: read as 0)', async () => {
-    const user = await signIn(appOn)
-    await publishAlert(on, user.userId, 100, undefined)
-    await alertsHandled(appOn, 'stranger_only', 2)
-    expect((await authed(appOn, 'GET', '/auth/me', user.pair.accessToken)).statusCode).toBe(200)
+      .where('id', '=', user.pair.sessionId)
+      .executeTakeFirstOrThrow()
+    expect(row.revoked_reason).toBe(c.revoked ? 'risk' : c.loggedOut ? 'logout' : null)
+    if (!c.loggedOut) {
+      const me = await authed(appOn, 'GET', '/auth/me', user.pair.accessToken)
+      expect(me.statusCode).toBe(c.revoked ? 401 : 200)
+    }
+    if (c.log) {
+      const lines = logs.all.map((l) => JSON.parse(l) as { msg: string; level: number; userId?: string })
+      expect(lines.filter((l) => l.userId === alert.userId && l.msg === c.log!.msg)).toEqual([
+        expect.objectContaining({ level: c.log.level }),
+      ])
+    }
   })
 
   it('only counts alerts when RISK_AUTO_REVOKE_SCORE is unset (the default)', async () => {

@@ -9,9 +9,18 @@ import type { RiskAlertRecords } from '../storage/risk-alert-records.ts'
 
 /**
  * `stranger_only`: the full score reached the threshold but the holder score did not (failed logins and
- * other signals anyone can cause); `below_threshold`: neither did.
+ * other signals anyone can cause); `below_threshold`: neither did; `no_sessions`: it would have revoked but
+ * the user had no live session; `stale`: it would have revoked but occurred before the dedupe window, where
+ * the record that it already acted may have been pruned, so it does not act.
  */
-export type RiskAlertOutcome = 'revoked' | 'duplicate' | 'stranger_only' | 'below_threshold' | 'disabled'
+export type RiskAlertOutcome =
+  | 'revoked'
+  | 'no_sessions'
+  | 'duplicate'
+  | 'stale'
+  | 'stranger_only'
+  | 'below_threshold'
+  | 'disabled'
 
 /** The consumer group of every token instance: one delivery per alert per deployment. */
 export const RISK_ALERT_GROUP = 'token-service'
@@ -80,6 +89,19 @@ export function riskAlertConsumer(opts: {
           opts.onOutcome(outcome)
           continue
         }
+        // Records of applied alerts are kept for as long as an alert can be read again (the relay publishes
+        // it again for up to its retention, a stopped consumer's pending entries wait for its return) and
+        // pruned past that. An alert that occurred before then may have acted and lost its record: it never
+        // revokes (an unreadable time counts as before).
+        const horizon = Date.now() - dedupeWindowMs(opts.retentionMs)
+        if (!(Date.parse(event.occurredAt) >= horizon)) {
+          log.warn(
+            { alertId: event.id, userId: event.userId, occurredAt: event.occurredAt },
+            'risk alert older than the dedupe window: sessions kept',
+          )
+          opts.onOutcome('stale')
+          continue
+        }
         const revoked = await opts.sessions.revokeForAlert(event.id, event.userId, {
           ip: '',
           userAgent: null,
@@ -88,11 +110,14 @@ export function riskAlertConsumer(opts: {
           opts.onOutcome('duplicate')
           continue
         }
-        log.warn({ userId: event.userId, score, holderScore, revoked }, 'risk alert: revoked all sessions')
-        opts.onOutcome('revoked')
-        // Kept for as long as the alert can be read again: the relay publishes an alert again for up to
-        // its retention, and a stopped consumer's pending entries wait for its return (dedupeWindowMs).
-        await opts.records.pruneApplied(new Date(Date.now() - dedupeWindowMs(opts.retentionMs)))
+        if (revoked === 0) {
+          log.info({ userId: event.userId, score, holderScore }, 'risk alert: the user has no live session')
+          opts.onOutcome('no_sessions')
+        } else {
+          log.warn({ userId: event.userId, score, holderScore, revoked }, 'risk alert: revoked all sessions')
+          opts.onOutcome('revoked')
+        }
+        await opts.records.pruneApplied(new Date(horizon))
       }
     },
   })
