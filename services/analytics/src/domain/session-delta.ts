@@ -3,7 +3,7 @@ import { deviceKeyOf } from './event-facts.ts'
 
 /**
  * What a batch of events changes in one session's row. Every field merges commutatively (first creation,
- * earliest revocation, ties broken by reason), so the row ends the same whatever the arrival order;
+ * ties broken by device key; earliest revocation, ties broken by reason), so the row ends the same whatever the arrival order;
  * the SQL upsert applies the same merge to the stored row.
  */
 export type SessionDelta = {
@@ -16,6 +16,18 @@ export type SessionDelta = {
   rememberMe: boolean | null
   revokedAt: number | null
   revokeReason: string | null
+}
+
+/**
+ * Two creations of one session at the same millisecond (only a forged or replayed-with-a-new-id event can make
+ * them) still merge the same in any order: the one with the smaller device key, byte for byte (null as empty),
+ * wins; its platform, expiry and remember-me go with it. The SQL upsert compares the same bytes (`hex()`).
+ */
+function wins(at: number, deviceKey: string | null, d: SessionDelta): boolean {
+  if (d.createdAt === null || at < d.createdAt) return true
+  return (
+    at === d.createdAt && Buffer.compare(Buffer.from(deviceKey ?? ''), Buffer.from(d.deviceKey ?? '')) < 0
+  )
 }
 
 function earlierRevocation(at: number, reason: string, d: SessionDelta): boolean {
@@ -45,12 +57,13 @@ export function sessionDeltas(events: readonly SessionEvent[]): SessionDelta[] {
     d.userId ??= event.userId ?? null
     const at = Date.parse(event.occurredAt)
     if (event.type === 'session.created') {
-      if (d.createdAt === null || at < d.createdAt) {
+      const deviceKey = deviceKeyOf(event)
+      if (wins(at, deviceKey, d)) {
         d.createdAt = at
         d.expiresAt = Date.parse(event.data.expiresAt)
         d.rememberMe = event.data.rememberMe
         d.platform = event.device?.platform ?? null
-        d.deviceKey = deviceKeyOf(event)
+        d.deviceKey = deviceKey
       }
     } else if (event.type === 'session.revoked' && earlierRevocation(at, event.data.reason, d)) {
       d.revokedAt = at

@@ -11,13 +11,16 @@ const d = (ms: number | null) => (ms === null ? null : new Date(ms))
 
 /**
  * Merges session deltas into their rows with the same commutative rules as `sessionDeltas`: creation
- * fields from the earliest creation, the earliest revocation (ties broken by reason). Assignments run left
+ * fields from the earliest creation (a tie to the smaller device key), the earliest revocation (ties broken by reason). Assignments run left
  * to right (MySQL, MariaDB, TiDB): each condition reads the stored value before the column it compares is
  * itself assigned, which is why `created_at`/`revoked_at` come last.
  */
 export function upsertSessions(deltas: readonly SessionDelta[]): Stmt[] {
   const earlierCreation =
     '(values(created_at) is not null and (created_at is null or values(created_at) < created_at))'
+  // A tie on created_at goes to the smaller device key, byte for byte as in `sessionDeltas` (hex: no
+  // collation, no PAD SPACE). device_key is assigned after the columns whose condition reads it.
+  const winningCreation = `(${earlierCreation} or (values(created_at) = created_at and hex(coalesce(values(device_key), '')) < hex(coalesce(device_key, ''))))`
   const earlierRevocation =
     '(values(revoked_at) is not null and (revoked_at is null or values(revoked_at) < revoked_at))'
   return chunks(deltas, ROWS_PER_STATEMENT).map((part) => {
@@ -37,10 +40,10 @@ export function upsertSessions(deltas: readonly SessionDelta[]): Stmt[] {
     return {
       sql: `insert into analytics_sessions (session_id, user_id, platform, device_key, remember_me, created_at, expires_at, revoked_at, revoke_reason) values ${v} on duplicate key update
         user_id = coalesce(user_id, values(user_id)),
-        platform = if(${earlierCreation}, values(platform), platform),
-        device_key = if(${earlierCreation}, values(device_key), device_key),
-        remember_me = if(${earlierCreation}, values(remember_me), remember_me),
-        expires_at = if(${earlierCreation}, values(expires_at), expires_at),
+        platform = if(${winningCreation}, values(platform), platform),
+        remember_me = if(${winningCreation}, values(remember_me), remember_me),
+        expires_at = if(${winningCreation}, values(expires_at), expires_at),
+        device_key = if(${winningCreation}, values(device_key), device_key),
         created_at = if(${earlierCreation}, values(created_at), created_at),
         revoke_reason = if(${earlierRevocation} or (values(revoked_at) = revoked_at and values(revoke_reason) < revoke_reason), values(revoke_reason), revoke_reason),
         revoked_at = if(${earlierRevocation}, values(revoked_at), revoked_at)`,
