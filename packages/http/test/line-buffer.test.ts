@@ -1,3 +1,4 @@
+import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { LineBuffer } from '../src/logger.ts'
 
@@ -23,5 +24,26 @@ describe('LineBuffer (the buffered stdout of every service)', () => {
     buffer.flush()
     expect(writes).toEqual(['a\n'])
     expect(called).toBe(1)
+  })
+
+  it('through pino, a line at warn or above is written at once with the lines held before it', () => {
+    const writes: string[] = []
+    const buffer = new LineBuffer({ write: (text) => writes.push(text) }, 4096)
+    const log = pino({ level: 'debug' }, buffer)
+    log.info('held')
+    log.debug('held too')
+    expect(writes).toEqual([])
+    log.warn('now')
+    expect(
+      writes.map((w) =>
+        w
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l).msg),
+      ),
+    ).toEqual([['held', 'held too', 'now']])
+    log.error('at once')
+    log.info('held again')
+    expect(writes).toHaveLength(2)
   })
 })
