@@ -27,8 +27,13 @@ if (taken) fail(taken)
 const app = await buildApp(config).catch(fail)
 let closing = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, async () => {
-    if (closing) return
+  // `on`, not `once`: a second signal during the shutdown would otherwise take its default action and kill
+  // the process without the flush of the buffered log. It exits 1 now instead, the log flushed on exit.
+  process.on(signal, async () => {
+    if (closing) {
+      app.log.warn({ signal }, 'signal during shutdown: exiting now')
+      process.exit(1)
+    }
     closing = true
     app.log.info({ signal }, 'shutting down')
     const force = setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS)

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { decodeEvent } from '@africhain/events'
+import { waitFor } from '@africhain/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { cleanup, rawRedis, testConfig } from './helpers/app.ts'
 import { freePort, ServiceProcess } from './helpers/process.ts'
@@ -7,42 +8,46 @@ import { freePort, ServiceProcess } from './helpers/process.ts'
 const config = testConfig('shutdown')
 afterAll(() => cleanup(config))
 
+/** A token service as its own process, `n` slow registrations in flight (each logged as received). */
+async function serviceWithRequestsInFlight(n: number) {
+  const port = await freePort()
+  const service = new ServiceProcess('services/token/src/server.ts', {
+    DATABASE_URL: config.DATABASE_URL,
+    REDIS_URL: config.REDIS_URL,
+    REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX!,
+    TOKEN_PORT: String(port),
+    PASSWORD_HASH_COST: '13', // slow enough that requests are still in flight when the signal lands
+    LOG_LEVEL: 'debug', // the `request received` line marks each request in flight
+    RATE_LIMIT_REGISTER: 'off',
+  })
+  const base = `http://127.0.0.1:${port}`
+  await service.waitForHttp(`${base}/health/ready`).catch((err) => {
+    throw new Error(`${err.message}\n${service.lines.join('\n')}`)
+  })
+  const identifiers = Array.from({ length: n }, () => `drain.${randomBytes(5).toString('hex')}@example.com`)
+  const inFlight = identifiers.map((identifier) =>
+    fetch(`${base}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ identifier, password: 'long enough password' }),
+    }).then(
+      (r) => r.status,
+      (err: Error) => `network error: ${err.message}`,
+    ),
+  )
+  // Latch: every request has reached the server before the signal is sent.
+  await service.log.seen(
+    (l) => /"url":"\/auth\/register".*"msg":"request received"/.test(l),
+    'requests in flight',
+    { n },
+  )
+  return { service, base, inFlight }
+}
+
 describe('graceful shutdown (SIGTERM)', () => {
   it('finishes every in-flight request and loses no event', async () => {
-    const port = await freePort()
-    const service = new ServiceProcess('services/token/src/server.ts', {
-      DATABASE_URL: config.DATABASE_URL,
-      REDIS_URL: config.REDIS_URL,
-      REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX!,
-      TOKEN_PORT: String(port),
-      PASSWORD_HASH_COST: '13', // slow enough that requests are still in flight when the signal lands
-      LOG_LEVEL: 'debug', // the `request received` line marks each request in flight
-      RATE_LIMIT_REGISTER: 'off',
-    })
-    const base = `http://127.0.0.1:${port}`
-    await service.waitForHttp(`${base}/health/ready`).catch((err) => {
-      throw new Error(`${err.message}\n${service.lines.join('\n')}`)
-    })
     const n = 16
-    const identifiers = Array.from({ length: n }, () => `drain.${randomBytes(5).toString('hex')}@example.com`)
-    const inFlight = identifiers.map((identifier) =>
-      fetch(`${base}/auth/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ identifier, password: 'long enough password' }),
-      }).then(
-        (r) => r.status,
-        (err: Error) => `network error: ${err.message}`,
-      ),
-    )
-    // Latch: every request has reached the server before the signal is sent.
-    await service.log.seen(
-      (l) => /"url":"\/auth\/register".*"msg":"request received"/.test(l),
-      'requests in flight',
-      {
-        n,
-      },
-    )
+    const { service, inFlight } = await serviceWithRequestsInFlight(n)
     service.kill('SIGTERM')
     const statuses = await Promise.all(inFlight)
     expect(statuses).toEqual(Array.from({ length: n }, () => 201))
@@ -75,5 +80,27 @@ describe('graceful shutdown (SIGTERM)', () => {
     } finally {
       redis.disconnect()
     }
+  })
+
+  it('a second SIGTERM during the shutdown exits 1 at once, its lines written', async () => {
+    const { service, base, inFlight } = await serviceWithRequestsInFlight(4)
+    service.kill('SIGTERM')
+    // Latch: the shutdown has begun (the listener closed) while the registrations keep it from ending.
+    await waitFor(
+      async () =>
+        !(await fetch(`${base}/health/live`).then(
+          (r) => r.ok,
+          () => false,
+        )),
+      'the listener to close',
+    )
+    service.kill('SIGTERM')
+    const code = await service.exited
+    await Promise.all(inFlight)
+    const msgs = service.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string })
+    expect(code, service.lines.join('\n')).toBe(1)
+    expect(msgs.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['shutting down', 'signal during shutdown: exiting now']),
+    )
   })
 })
