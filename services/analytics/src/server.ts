@@ -1,5 +1,12 @@
 import { startupFailure } from '@africhain/config'
-import { healthPlugin, type LogLevel, listenProblem, loggerOptions, metricsPlugin } from '@africhain/http'
+import {
+  healthPlugin,
+  type LogLevel,
+  listenProblem,
+  loggerOptions,
+  metricsPlugin,
+  shutdownOnSignals,
+} from '@africhain/http'
 import Fastify from 'fastify'
 import { sql } from 'kysely'
 import { pino } from 'pino'
@@ -95,24 +102,15 @@ const notifier = runs('notifier')
     })
   : undefined
 
-let closing = false
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  // `on`, not `once`: a second signal during the shutdown would otherwise take its default action and kill
-  // the process without the flush of the buffered log. It exits 1 now instead, the log flushed on exit.
-  process.on(signal, async () => {
-    if (closing) {
-      logger.warn({ signal, role }, 'signal during shutdown: exiting now')
-      process.exit(1)
-    }
-    closing = true
-    logger.info({ signal, role }, 'shutting down')
-    const force = setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS)
+const shutdown = shutdownOnSignals({
+  log: logger,
+  bindings: { role },
+  deadlineMs: SHUTDOWN_DEADLINE_MS,
+  close: async () => {
     await Promise.all([api?.close(), probe?.close(), worker?.stop(), notifier?.stop()])
     await connections.close()
-    clearTimeout(force)
-    process.exit(0)
-  })
-}
+  },
+})
 
 async function listen(server: { listen(o: { host: string; port: number }): Promise<unknown> }, port: number) {
   listening = { host: config!.HOST, port }
@@ -120,7 +118,7 @@ async function listen(server: { listen(o: { host: string; port: number }): Promi
     await server.listen(listening)
   } catch (err) {
     // Nothing is served: stop what did start (the worker, the connections) before leaving.
-    closing = true
+    shutdown.begin()
     const force = setTimeout(() => fail(err), 5_000)
     await Promise.all([api?.close(), probe?.close(), worker?.stop(), notifier?.stop()]).catch(() => {})
     await connections.close().catch(() => {})

@@ -1,5 +1,5 @@
 import { startupFailure } from '@africhain/config'
-import { listenProblem } from '@africhain/http'
+import { listenProblem, shutdownOnSignals } from '@africhain/http'
 import { buildApp } from './app.ts'
 import { loadTokenConfig, SHUTDOWN_DEADLINE_MS, type TokenConfig } from './config.ts'
 
@@ -25,28 +25,16 @@ try {
 const taken = await listenProblem(config.HOST, config.TOKEN_PORT)
 if (taken) fail(taken)
 const app = await buildApp(config).catch(fail)
-let closing = false
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  // `on`, not `once`: a second signal during the shutdown would otherwise take its default action and kill
-  // the process without the flush of the buffered log. It exits 1 now instead, the log flushed on exit.
-  process.on(signal, async () => {
-    if (closing) {
-      app.log.warn({ signal }, 'signal during shutdown: exiting now')
-      process.exit(1)
-    }
-    closing = true
-    app.log.info({ signal }, 'shutting down')
-    const force = setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS)
-    await app.close()
-    clearTimeout(force)
-    process.exit(0)
-  })
-}
+const shutdown = shutdownOnSignals({
+  log: app.log,
+  deadlineMs: SHUTDOWN_DEADLINE_MS,
+  close: () => app.close(),
+})
 try {
   await app.listen({ host: config.HOST, port: config.TOKEN_PORT })
 } catch (err) {
   // Built but not listening: stop the background work (relay, consumers) before leaving.
-  closing = true
+  shutdown.begin()
   const force = setTimeout(() => fail(err), 5_000)
   await app.close().catch(() => {})
   clearTimeout(force)
