@@ -40,7 +40,8 @@ let stopping = false
 function stopAll(code: number): void {
   if (stopping) return
   stopping = true
-  // On Ctrl-C the terminal has already sent SIGINT to every child; SIGTERM again is harmless (they stop once).
+  // On Ctrl-C the terminal has already sent SIGINT to every child; they ignore this SIGTERM after it (only
+  // the same signal twice cuts a shutdown short), so one Ctrl-C still drains.
   for (const child of children)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
   const force = setTimeout(() => {

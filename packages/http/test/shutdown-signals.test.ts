@@ -4,11 +4,14 @@ import { describe, expect, it } from 'vitest'
 
 const fixture = fileURLToPath(new URL('./fixtures/shutdown-signals.ts', import.meta.url))
 
+type Signal = 'SIGTERM' | 'SIGINT'
+
 /**
- * Runs the fixture (stdout a pipe, as under a log collector), sends SIGTERM when it is ready and again as
- * soon as its close has begun when `twice`: its exit code and the messages of its lines.
+ * Runs the fixture (stdout a pipe, as under a log collector), sends `first` when it is ready and `second`
+ * (if any) as soon as its close has begun, then, for the `on-message` close, lets the close finish: its exit
+ * code and the messages of its lines.
  */
-function run(how: string, twice: boolean): Promise<{ code: number | null; msgs: string[] }> {
+function run(how: string, first: Signal, second?: Signal): Promise<{ code: number | null; msgs: string[] }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fixture, how], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
     let out = ''
@@ -16,7 +19,11 @@ function run(how: string, twice: boolean): Promise<{ code: number | null; msgs: 
       out += chunk.toString('utf8')
     })
     child.on('message', (m) => {
-      if (m === 'ready' || (m === 'closing' && twice)) child.kill('SIGTERM')
+      if (m === 'ready') child.kill(first)
+      if (m !== 'closing') return
+      if (second) child.kill(second)
+      // After the second signal was delivered and handled (or ignored): a later message is read after it.
+      if (how === 'on-message') setTimeout(() => child.connected && child.send('finish'), 200)
     })
     child.on('error', reject)
     child.on('close', (code) =>
@@ -32,17 +39,42 @@ function run(how: string, twice: boolean): Promise<{ code: number | null; msgs: 
 }
 
 describe('shutdownOnSignals', () => {
-  it.each([
-    ['one SIGTERM, close finishes: exit 0', 'now', false, 0, ['shutting down']],
-    ['one SIGTERM, close stuck past the deadline: exit 1', 'deadline', false, 1, ['shutting down']],
+  it.each<[string, string, Signal, Signal | undefined, number, string[]]>([
+    ['one SIGTERM, close finishes: exit 0', 'now', 'SIGTERM', undefined, 0, ['shutting down']],
+    [
+      'one SIGTERM, close stuck past the deadline: exit 1',
+      'deadline',
+      'SIGTERM',
+      undefined,
+      1,
+      ['shutting down'],
+    ],
     [
       'a second SIGTERM during a stuck close: exit 1 at once, every line written',
       'never',
-      true,
+      'SIGTERM',
+      'SIGTERM',
       1,
       ['shutting down', 'signal during shutdown: exiting now'],
     ],
-  ])('%s', async (_, how, twice, code, msgs) => {
-    expect(await run(how as string, twice as boolean)).toEqual({ code, msgs })
+    [
+      'Ctrl-C twice (SIGINT, SIGINT) during a stuck close: exit 1 at once',
+      'never',
+      'SIGINT',
+      'SIGINT',
+      1,
+      ['shutting down', 'signal during shutdown: exiting now'],
+    ],
+    [
+      // What `pnpm start` does on one Ctrl-C: the terminal's SIGINT, then start-all's SIGTERM.
+      'SIGINT then SIGTERM: the drain is not cut short and ends with exit 0',
+      'on-message',
+      'SIGINT',
+      'SIGTERM',
+      0,
+      ['shutting down'],
+    ],
+  ])('%s', async (_, how, first, second, code, msgs) => {
+    expect(await run(how, first, second)).toEqual({ code, msgs })
   })
 })

@@ -2,6 +2,7 @@ import { dedupeWindowMs } from '@africhain/bus'
 import { encodeEvent, newRiskAlert } from '@africhain/events'
 import { LogLines, waitFor } from '@africhain/testing'
 import { describe, expect, it } from 'vitest'
+import { ALERT_CLOCK_TOLERANCE_MS } from '../src/events/risk-alerts.ts'
 import { authed, rawRedis, signIn, type TestApp, useTestApp } from './helpers/app.ts'
 
 // The token service consumes analytics' risk alerts in its own group; auto-revocation is opt-in.
@@ -105,6 +106,23 @@ const CASES: Case[] = [
     outcome: 'stale',
     revoked: false,
     log: { msg: 'risk alert older than the dedupe window: sessions kept', level: 40 },
+  },
+  {
+    name: 'revokes on an alert stamped a little ahead of this clock (inside the tolerance)',
+    score: 75,
+    holderScore: 60,
+    agoMs: -(ALERT_CLOCK_TOLERANCE_MS - 60_000),
+    outcome: 'revoked',
+    revoked: true,
+  },
+  {
+    name: 'an alert stamped beyond the clock tolerance (it could outlive its record) never revokes: future',
+    score: 75,
+    holderScore: 60,
+    agoMs: -(ALERT_CLOCK_TOLERANCE_MS + 60_000),
+    outcome: 'future',
+    revoked: false,
+    log: { msg: 'risk alert stamped later than the clock tolerance allows: sessions kept', level: 40 },
   },
   {
     name: 'leaves sessions alone below the threshold',

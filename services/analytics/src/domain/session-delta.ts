@@ -22,6 +22,9 @@ export type SessionDelta = {
  * Two creations of one session at the same millisecond (only a forged or replayed-with-a-new-id event can make
  * them) still merge the same in any order: the one with the smaller device key, byte for byte (null as empty),
  * wins; its platform, expiry and remember-me go with it. The SQL upsert compares the same bytes (`hex()`).
+ * Two with the same device key too (and a different expiry or platform) still keep whichever is stored
+ * first: the upsert cannot compare the whole tuple, since each column it assigns changes what the next
+ * condition reads; that needs the tuple stored as one column.
  */
 function wins(at: number, deviceKey: string | null, d: SessionDelta): boolean {
   if (d.createdAt === null || at < d.createdAt) return true

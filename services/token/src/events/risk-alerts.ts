@@ -11,16 +11,26 @@ import type { RiskAlertRecords } from '../storage/risk-alert-records.ts'
  * `stranger_only`: the full score reached the threshold but the holder score did not (failed logins and
  * other signals anyone can cause); `below_threshold`: neither did; `no_sessions`: it would have revoked but
  * the user had no live session; `stale`: it would have revoked but occurred before the dedupe window, where
- * the record that it already acted may have been pruned, so it does not act.
+ * the record that it already acted may have been pruned, so it does not act; `future`: it would have revoked
+ * but is stamped later than now plus `ALERT_CLOCK_TOLERANCE_MS` (analytics' clock far ahead, or a forged
+ * time): accepted, it could outlive its record and act again, so it does not act.
  */
 export type RiskAlertOutcome =
   | 'revoked'
   | 'no_sessions'
   | 'duplicate'
   | 'stale'
+  | 'future'
   | 'stranger_only'
   | 'below_threshold'
   | 'disabled'
+
+/**
+ * How far ahead of this service's clock an alert's `occurredAt` may be. Records are pruned this much later
+ * than the dedupe window, so an alert that was applied (stamped at most this far ahead) has become `stale`
+ * before its record can be gone: a record is missing only for alerts that never act again.
+ */
+export const ALERT_CLOCK_TOLERANCE_MS = 5 * 60_000
 
 /** The consumer group of every token instance: one delivery per alert per deployment. */
 export const RISK_ALERT_GROUP = 'token-service'
@@ -93,8 +103,18 @@ export function riskAlertConsumer(opts: {
         // it again for up to its retention, a stopped consumer's pending entries wait for its return) and
         // pruned past that. An alert that occurred before then may have acted and lost its record: it never
         // revokes (an unreadable time counts as before).
-        const horizon = Date.now() - dedupeWindowMs(opts.retentionMs)
-        if (!(Date.parse(event.occurredAt) >= horizon)) {
+        const now = Date.now()
+        const horizon = now - dedupeWindowMs(opts.retentionMs)
+        const occurredAt = Date.parse(event.occurredAt)
+        if (occurredAt > now + ALERT_CLOCK_TOLERANCE_MS) {
+          log.warn(
+            { alertId: event.id, userId: event.userId, occurredAt: event.occurredAt },
+            'risk alert stamped later than the clock tolerance allows: sessions kept',
+          )
+          opts.onOutcome('future')
+          continue
+        }
+        if (!(occurredAt >= horizon)) {
           log.warn(
             { alertId: event.id, userId: event.userId, occurredAt: event.occurredAt },
             'risk alert older than the dedupe window: sessions kept',
@@ -117,7 +137,7 @@ export function riskAlertConsumer(opts: {
           log.warn({ userId: event.userId, score, holderScore, revoked }, 'risk alert: revoked all sessions')
           opts.onOutcome('revoked')
         }
-        await opts.records.pruneApplied(new Date(horizon))
+        await opts.records.pruneApplied(new Date(horizon - ALERT_CLOCK_TOLERANCE_MS))
       }
     },
   })
