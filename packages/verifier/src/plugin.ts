@@ -27,8 +27,9 @@ export function bearerToken(request: FastifyRequest): string {
 }
 
 /**
- * A rejection that is not an Error says nothing about the token (and a falsy one passed to `done` would let the
- * request through): it is answered as a check that could not be made, so the route never runs.
+ * A rejection that is not an Error, or an empty answer, says nothing about the token (and a falsy one passed
+ * to `done` would let the request through): it is answered as a check that could not be made, so the route
+ * never runs.
  */
 function couldNotCheck(err: unknown): Error {
   return err instanceof Error ? err : new ApiError('DEPENDENCY_UNAVAILABLE')
@@ -52,6 +53,8 @@ export const verifierPlugin = fp(
         }
         opts.verify(token).then(
           (auth) => {
+            // A verify answering nothing has checked nothing: the same as one that could not check.
+            if (!auth) return done(couldNotCheck(auth))
             request.auth = auth
             done()
           },
