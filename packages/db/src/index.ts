@@ -1,6 +1,7 @@
 export { assertBinarySchema, convertToBinary } from './collation.ts'
 export { createDb, dropDatabase, ensureDatabase } from './connect.ts'
 export { isDeadlock, isDuplicateKey, retryOnDeadlock } from './deadlock-retry.ts'
+export { deleteOlderThan } from './delete-older.ts'
 export { sqlLiteral } from './literal.ts'
 export { migrateDown, migrateToLatest, migratorFor } from './migrate.ts'
 export { publishedOutboxRows } from './outbox-rows.ts'

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely'
+import { deleteOlderThan } from './delete-older.ts'
 
 /**
  * The published rows of an outbox table that has `stream_key` (the stream id its XADD returned, as
@@ -41,14 +42,6 @@ export function publishedOutboxRows<DB>(db: Kysely<DB>, table: string, keyColumn
         .executeTakeFirst()
       return Number(res.numUpdatedRows)
     },
-    async deleteBefore(cutoff: Date, limit: number): Promise<number> {
-      const res = await q
-        .deleteFrom(table)
-        .where('published_at', '<', cutoff)
-        .orderBy('published_at')
-        .limit(limit)
-        .executeTakeFirst()
-      return Number(res.numDeletedRows)
-    },
+    deleteBefore: (cutoff: Date, limit: number) => deleteOlderThan(db, table, 'published_at', cutoff, limit),
   }
 }

@@ -8,6 +8,7 @@ describe('@africhain/db entry points', () => {
       'assertBinarySchema',
       'convertToBinary',
       'createDb',
+      'deleteOlderThan',
       'dropDatabase',
       'ensureDatabase',
       'isDeadlock',

@@ -1,3 +1,4 @@
+import { deleteOlderThan } from '@africhain/db'
 import type { Kysely } from 'kysely'
 import type { Database } from '../storage/tables.ts'
 
@@ -42,12 +43,13 @@ export function notifierDeliveries(db: Kysely<Database>) {
     async deleteBefore(cutoff: Date): Promise<number> {
       let total = 0
       for (;;) {
-        const res = await db
-          .deleteFrom('analytics_notifier_deliveries')
-          .where('delivered_at', '<', cutoff)
-          .limit(JANITOR_BATCH)
-          .executeTakeFirst()
-        const n = Number(res.numDeletedRows)
+        const n = await deleteOlderThan(
+          db,
+          'analytics_notifier_deliveries',
+          'delivered_at',
+          cutoff,
+          JANITOR_BATCH,
+        )
         total += n
         if (n < JANITOR_BATCH) return total
       }

@@ -1,3 +1,4 @@
+import { deleteOlderThan } from '@africhain/db'
 import type { Kysely } from 'kysely'
 import type { TokenDatabase } from './tables.ts'
 
@@ -28,14 +29,8 @@ export function riskAlertRecords(db: Kysely<TokenDatabase>) {
      * index); resolves with how many. Called after each alert that revoked, it deletes faster than rows
      * age out, so the table holds about what the window does.
      */
-    async pruneApplied(cutoff: Date): Promise<number> {
-      const res = await db
-        .deleteFrom('risk_alerts_applied')
-        .where('applied_at', '<', cutoff)
-        .limit(PRUNE_BATCH)
-        .executeTakeFirst()
-      return Number(res.numDeletedRows)
-    },
+    pruneApplied: (cutoff: Date) =>
+      deleteOlderThan(db, 'risk_alerts_applied', 'applied_at', cutoff, PRUNE_BATCH),
   }
 }
 
