@@ -4,14 +4,12 @@ import { describe, expect, it } from 'vitest'
 import { factsOf } from '../src/domain/event-facts.ts'
 import { DEFAULT_RISK_RULES, DISTINCT_CAP, type RiskRules } from '../src/domain/risk-rules.ts'
 import { byTime, holderScoreAt, type RiskEvent, scoreAt } from '../src/domain/risk-score.ts'
+import { decodeSweep, encodeSweep, MAX_SWEEP_BYTES } from '../src/domain/sweep-encoding.ts'
 import {
   advance,
-  decodeSweep,
   emptySweep,
-  encodeSweep,
   inOrder,
   leavingRange,
-  MAX_SWEEP_BYTES,
   type SweepState,
   sweepStateAt,
 } from '../src/domain/sweep-state.ts'

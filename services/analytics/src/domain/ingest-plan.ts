@@ -5,7 +5,8 @@ import type { HistoryNeeds } from './history-coverage.ts'
 import type { RiskRules } from './risk-rules.ts'
 import { byTime, type RiskEvent } from './risk-score.ts'
 import { type SessionDelta, sessionDeltas } from './session-delta.ts'
-import { advance, emptySweep, encodeSweep, type SweepState, sweepStateAt } from './sweep-state.ts'
+import { encodeSweep } from './sweep-encoding.ts'
+import { advance, emptySweep, type SweepState, sweepStateAt } from './sweep-state.ts'
 import { alertTransition, rescoreUser } from './user-rescore.ts'
 
 /**

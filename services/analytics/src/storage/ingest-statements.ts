@@ -7,7 +7,7 @@ import { eventBucket } from '../domain/partition.ts'
 import type { RiskRules } from '../domain/risk-rules.ts'
 import type { RiskEvent } from '../domain/risk-score.ts'
 import { slimEnvelope } from '../domain/stored-envelope.ts'
-import { decodeSweep } from '../domain/sweep-state.ts'
+import { decodeSweep } from '../domain/sweep-encoding.ts'
 import { inList, type Row, type Stmt, valuesList } from './ingest-script.ts'
 import { chunks } from './sql-helpers.ts'
 
