@@ -8,22 +8,25 @@ type Signal = 'SIGTERM' | 'SIGINT'
 
 /**
  * Runs the fixture (stdout a pipe, as under a log collector), sends `first` when it is ready and `second`
- * (if any) as soon as its close has begun, then, for the `on-message` close, lets the close finish: its exit
- * code and the messages of its lines.
+ * (if any) as soon as its close has begun, then, for the `on-message` close, lets the close finish once the
+ * second signal was handled: its exit code and the messages of its lines.
  */
 function run(how: string, first: Signal, second?: Signal): Promise<{ code: number | null; msgs: string[] }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fixture, how], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
     let out = ''
+    let sentSecond = false
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8')
     })
     child.on('message', (m) => {
       if (m === 'ready') child.kill(first)
-      if (m !== 'closing') return
-      if (second) child.kill(second)
-      // After the second signal was delivered and handled (or ignored): a later message is read after it.
-      if (how === 'on-message') setTimeout(() => child.connected && child.send('finish'), 200)
+      if (m === 'closing' && second) {
+        sentSecond = true
+        child.kill(second)
+      }
+      // Latch: the shutdown's listener has handled (or ignored) the second signal; now let the close finish.
+      if (how === 'on-message' && sentSecond && m === `signalled:${second}`) child.send('finish')
     })
     child.on('error', reject)
     child.on('close', (code) =>

@@ -30,6 +30,7 @@ async function publishAlert(
   score: number,
   holderScore: number | undefined,
   agoMs = 0,
+  occurredAt?: string,
 ) {
   const redis = rawRedis(config)
   try {
@@ -50,6 +51,7 @@ async function publishAlert(
       new Date(Date.now() - agoMs),
     )
     if (holderScore === undefined) delete (alert.data as Partial<typeof alert.data>).holderScore
+    if (occurredAt !== undefined) alert.occurredAt = occurredAt
     await redis.xadd(config.ALERTS_STREAM, '*', ...encodeEvent(alert))
     return alert
   } finally {
@@ -65,6 +67,8 @@ type Case = {
   holderScore: number | undefined
   /** How long before now the alert occurred, if not now. */
   agoMs?: number
+  /** The alert's `occurredAt` as sent, when it is not a time at all. */
+  occurredAt?: string
   outcome: string
   revoked: boolean
   /** The line the consumer logs, and its level (30 info, 40 warn). */
@@ -125,6 +129,14 @@ const CASES: Case[] = [
     log: { msg: 'risk alert stamped later than the clock tolerance allows: sessions kept', level: 40 },
   },
   {
+    name: 'an alert whose time cannot be read counts as before the window: stale, never revokes',
+    score: 75,
+    holderScore: 60,
+    occurredAt: 'not a time',
+    outcome: 'stale',
+    revoked: false,
+  },
+  {
     name: 'leaves sessions alone below the threshold',
     score: 55,
     holderScore: 55,
@@ -152,7 +164,7 @@ describe('risk alerts → automatic revocation', () => {
     const user = await signIn(appOn)
     if (c.loggedOut) await authed(appOn, 'POST', '/auth/logout', user.pair.accessToken)
     const before = await handled(appOn, c.outcome)
-    const alert = await publishAlert(on, user.userId, c.score, c.holderScore, c.agoMs)
+    const alert = await publishAlert(on, user.userId, c.score, c.holderScore, c.agoMs, c.occurredAt)
     await alertsHandled(appOn, c.outcome, before + 1)
     const row = await appOn.db
       .selectFrom('sessions')
