@@ -78,6 +78,30 @@ async function flushDeployment(redis: Redis, c: TokenConfig) {
 
 type Loss = (redis: Redis, alert: RiskAlert) => Promise<unknown>
 
+describe('an alert that found no live session', () => {
+  it('is recorded too: read again after the user signed in, it is a duplicate and spares the new session', async () => {
+    const redis = rawRedis(config)
+    try {
+      await waitFor(() => groupExists(redis, config), 'the group')
+      const victim = await signIn(a)
+      await authed(a, 'POST', '/auth/logout', victim.pair.accessToken)
+      const alert = revoking(victim.userId)
+      const [noSessions, duplicates] = [
+        await handled([a, b], 'no_sessions'),
+        await handled([a, b], 'duplicate'),
+      ]
+      await redis.xadd(config.ALERTS_STREAM, '*', ...encodeEvent(alert))
+      await waitFor(async () => (await handled([a, b], 'no_sessions')) === noSessions + 1, 'no_sessions')
+      const since = await login(a, victim.identifier)
+      await redis.xadd(config.ALERTS_STREAM, '*', ...encodeEvent(alert))
+      await waitFor(async () => (await handled([a, b], 'duplicate')) === duplicates + 1, 'the duplicate')
+      expect(await meStatus(a, since.accessToken)).toBe(200)
+    } finally {
+      redis.disconnect()
+    }
+  })
+})
+
 describe('a revoking alert read again after Redis lost what it knew', () => {
   const again: Loss = (redis, alert) => redis.xadd(config.ALERTS_STREAM, '*', ...encodeEvent(alert))
   it.each<[string, Loss]>([
