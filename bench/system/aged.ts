@@ -5,37 +5,37 @@ const hash = (token: string) => createHash('sha256').update(token).digest()
 
 /**
  * Gives a just-logged-in session the history of `rotations` refreshes, directly in the database and in the
- * shape the service wrote before it pruned (one `refresh_tokens` row per token it ever issued: SHA-256 of
- * an `rt_` token, the session, its generation): the worst case an upgraded deployment starts from. The
- * login's token becomes generation `rotations + 1` (its row and the session's CAS column say so, which is
- * what the service reads), rotated a minute ago (outside the grace window) with a sealed successor of the
- * service's size. Rotating 160,000 times through the API instead would take minutes.
+ * shape the service wrote before it kept token hashes on the session row: one `refresh_tokens` row per token
+ * it ever issued (SHA-256 of an `rt_` token, the session, its generation), the current one a legacy token
+ * (random, known by its row) whose hash migration 008 copied to the session — the worst case an upgraded
+ * deployment starts from. The session is at generation `rotations + 1`, rotated a minute ago (outside the
+ * grace window) with a sealed successor of the service's size. Returns the token to continue the chain
+ * with. Rotating 160,000 times through the API instead would take minutes.
  */
-export async function seedRotations(
-  mysql: Mysql,
-  session: { sessionId: string; refreshToken: string },
-  rotations: number,
-): Promise<void> {
+export async function seedRotations(mysql: Mysql, sessionId: string, rotations: number): Promise<string> {
   const current = rotations + 1
+  const token = `rt_${randomBytes(32).toString('base64url')}`
   await mysql.query('start transaction')
-  await mysql.query('update refresh_tokens set generation = ? where hash = ?', [
-    current,
-    hash(session.refreshToken),
-  ])
   await mysql.query(
-    'update sessions set generation = ?, rotated_at = utc_timestamp(3) - interval 1 minute, successor_enc = ? where id = ?',
-    [current, randomBytes(71).toString('base64url'), session.sessionId],
+    'update sessions set generation = ?, current_hash = ?, rotated_at = utc_timestamp(3) - interval 1 minute, successor_enc = ? where id = ?',
+    [current, hash(token), randomBytes(71).toString('base64url'), sessionId],
   )
   const created = new Date(Date.now() - 86_400_000)
-  for (let g = 1; g <= rotations; g += 1000) {
+  for (let g = 1; g <= current; g += 1000) {
     const rows: unknown[][] = []
-    for (let k = g; k < Math.min(g + 1000, current); k++)
-      rows.push([hash(`rt_${randomBytes(32).toString('base64url')}`), session.sessionId, k, created])
+    for (let k = g; k < Math.min(g + 1000, current + 1); k++)
+      rows.push([
+        k === current ? hash(token) : hash(`rt_${randomBytes(32).toString('base64url')}`),
+        sessionId,
+        k,
+        created,
+      ])
     await mysql.query('insert into refresh_tokens (hash, session_id, generation, created_at) values ?', [
       rows,
     ])
   }
   await mysql.query('commit')
+  return token
 }
 
 /**

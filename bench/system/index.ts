@@ -140,9 +140,11 @@ export async function benchSystem(env: BenchEnv, opts: SystemOptions): Promise<B
       const aged = await accountChains('aged')
       const agedTopUp = async (states: unknown[]) => {
         const before = aged.sessions.length
-        const out = await aged.topUp(states)
-        for (const s of aged.sessions.slice(before)) await seedRotations(probes.mysql, s, opts.rotations)
-        return out
+        await aged.topUp(states)
+        const seeded: string[] = []
+        for (const s of aged.sessions.slice(before))
+          seeded.push(await seedRotations(probes.mysql, s.sessionId, opts.rotations))
+        return [...states, ...seeded]
       }
       const fresh = await accountChains('fresh')
       const flat = await chainPairs(

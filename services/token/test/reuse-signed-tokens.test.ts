@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { newEvent } from '@africhain/events'
+import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { hashRefreshToken, refreshTokenCodec } from '../src/domain/refresh-token.ts'
 import { sessionRepository } from '../src/storage/session.repository.ts'
-import { type Pair, refresh, signIn, useTestApp } from './helpers/app.ts'
+import { LOGIN_DEVICE, type Pair, refresh, signIn, useTestApp } from './helpers/app.ts'
 
-// Signed refresh tokens: a live session keeps the rows of its current and previous tokens only, a replay of
-// any older one is still reuse (recognised by its MAC), and a forged one revokes nothing.
+// Signed refresh tokens: a session keeps only its current and previous token hashes (on its own row), a
+// replay of any older token is still reuse (recognised by its MAC), and a forged one revokes nothing.
 const { app } = useTestApp('reuse_signed')
 
 const codeOf = (res: { statusCode: number; json(): { code?: string } }) =>
@@ -21,6 +22,13 @@ async function rotate(token: string, times: number): Promise<string[]> {
   }
   return chain
 }
+
+const hashesOf = (sessionId: string) =>
+  app.db
+    .selectFrom('sessions')
+    .select(['generation', 'current_hash', 'previous_hash'])
+    .where('id', '=', sessionId)
+    .executeTakeFirstOrThrow()
 
 const rowsOf = (sessionId: string) =>
   app.db
@@ -38,13 +46,15 @@ function edited(token: string, at: number, change: (byte: number) => number): st
 }
 
 describe('signed refresh tokens', () => {
-  it('after 30 rotations a session holds two rows, the previous token still gets the same successor, and any older one is reuse', async () => {
+  it('after 30 rotations a session holds two hashes and no token row, the previous token still gets the same successor, and any older one is reuse', async () => {
     const { pair } = await signIn(app)
     const chain = await rotate(pair.refreshToken, 30)
-    expect(await rowsOf(pair.sessionId)).toEqual([
-      { generation: 30, signed: 1 },
-      { generation: 31, signed: 1 },
-    ])
+    expect(await rowsOf(pair.sessionId)).toEqual([])
+    expect(await hashesOf(pair.sessionId)).toEqual({
+      generation: 31,
+      current_hash: hashRefreshToken(chain[30]!),
+      previous_hash: hashRefreshToken(chain[29]!),
+    })
     // The grace window: the previous token again, the same successor.
     const again = await refresh(app, chain.at(-2)!)
     expect(again.statusCode).toBe(200)
@@ -93,65 +103,131 @@ describe('signed refresh tokens', () => {
     expect(next.statusCode, next.body).toBe(200)
   })
 
-  it('a rotation that loses its compare-and-set to a revocation writes and deletes no row', async () => {
+  // The one-round-trip rotation changes nothing unless every condition holds; each case below breaks one
+  // (after the session was read, as a race would) and the store must answer undefined and write nothing.
+  type Broken = { presentedHash?: Buffer; fromGeneration?: number; presentedDeviceId?: string | undefined }
+  const losses: [string, (sessionId: string) => Promise<void>, Broken][] = [
+    [
+      'revoked after it was read',
+      async (id) => {
+        await app.db.updateTable('sessions').set({ revoked_at: new Date() }).where('id', '=', id).execute()
+      },
+      {},
+    ],
+    [
+      'expired after it was read',
+      async (id) => {
+        await sql`update sessions set expires_at = utc_timestamp(3) - interval 1 second where id = ${id}`.execute(
+          app.db,
+        )
+      },
+      {},
+    ],
+    ['moved on by another rotation (an older generation presented)', async () => {}, { fromGeneration: 2 }],
+    ['presented with a hash that is not the current one', async () => {}, { presentedHash: randomBytes(32) }],
+    ['bound to another device', async () => {}, { presentedDeviceId: 'another-device' }],
+    ['bound to a device none was presented for', async () => {}, { presentedDeviceId: undefined }],
+  ]
+
+  it.each(losses)(
+    'a rotation of a session %s writes nothing and answers undefined',
+    async (name, race, broken) => {
+      const expected = name.startsWith('revoked')
+        ? 'TOKEN_REVOKED'
+        : name.startsWith('expired')
+          ? 'TOKEN_EXPIRED'
+          : 200
+      const { pair } = await signIn(app)
+      const chain = await rotate(pair.refreshToken, 2)
+      const sessions = sessionRepository(app.db, () => {}, app.rotationDb)
+      const found = (await sessions.findWithUser(pair.sessionId))!
+      const before = await hashesOf(pair.sessionId)
+      await race(pair.sessionId)
+      const event = newEvent({
+        type: 'session.refreshed',
+        userId: found.session.userId,
+        sessionId: pair.sessionId,
+        ip: '10.0.0.1',
+        data: { generation: found.session.generation + 1 },
+      })
+      const rotated = await sessions.rotate({
+        sessionId: pair.sessionId,
+        fromGeneration: found.session.generation,
+        presentedHash: hashRefreshToken(chain[2]!),
+        presentedDeviceId: LOGIN_DEVICE.id,
+        newHash: randomBytes(32),
+        successorEnc: 'sealed',
+        now: new Date(),
+        ip: '10.0.0.1',
+        userAgent: null,
+        event,
+        ...broken,
+      })
+      expect(rotated).toBeUndefined()
+      expect(await hashesOf(pair.sessionId)).toEqual(before)
+      const outbox = await app.db.selectFrom('outbox').select('id').where('id', '=', event.id).execute()
+      expect(outbox).toEqual([])
+      // The connection went back to the pool with its transaction rolled back: the next rotation works.
+      const next = await refresh(app, chain[2]!)
+      expect(codeOf(next)).toBe(expected)
+    },
+  )
+
+  it('the same rotation with every condition holding rotates, and returns the session as it now stands', async () => {
     const { pair } = await signIn(app)
-    const chain = await rotate(pair.refreshToken, 2)
     const sessions = sessionRepository(app.db, () => {}, app.rotationDb)
-    const found = (await sessions.findByRefreshHash(hashRefreshToken(chain[2]!)))!
-    expect(found.session.previousHash).toEqual(hashRefreshToken(chain[1]!))
-    // Revoked after the lookup, before the CAS: the race the rotation's conditions exist for.
-    await app.db
-      .updateTable('sessions')
-      .set({ revoked_at: new Date() })
-      .where('id', '=', pair.sessionId)
-      .execute()
-    const event = newEvent({
-      type: 'session.refreshed',
-      userId: found.session.userId,
+    const found = (await sessions.findWithUser(pair.sessionId))!
+    const newHash = randomBytes(32)
+    const rotated = await sessions.rotate({
       sessionId: pair.sessionId,
-      ip: '10.0.0.1',
-      data: { generation: found.generation + 1 },
-    })
-    const won = await sessions.rotate({
-      sessionId: pair.sessionId,
-      fromGeneration: found.generation,
-      newHash: randomBytes(32),
+      fromGeneration: 1,
+      presentedHash: hashRefreshToken(pair.refreshToken),
+      presentedDeviceId: LOGIN_DEVICE.id,
+      newHash,
       successorEnc: 'sealed',
-      previousHash: hashRefreshToken(chain[2]!),
-      dropHash: found.session.previousHash,
       now: new Date(),
       ip: '10.0.0.1',
       userAgent: null,
-      event,
+      event: newEvent({
+        type: 'session.refreshed',
+        userId: found.session.userId,
+        sessionId: pair.sessionId,
+        data: { generation: 2 },
+      }),
     })
-    expect(won).toBe(false)
-    // The previous token's row stays (it answers TOKEN_REVOKED, not TOKEN_INVALID); no new row, no event.
-    expect(await rowsOf(pair.sessionId)).toEqual([
-      { generation: 2, signed: 1 },
-      { generation: 3, signed: 1 },
-    ])
-    const outbox = await app.db.selectFrom('outbox').select('id').where('id', '=', event.id).execute()
-    expect(outbox).toEqual([])
-    expect(codeOf(await refresh(app, chain[1]!))).toBe('TOKEN_REVOKED')
+    expect(rotated?.session).toMatchObject({ id: pair.sessionId, generation: 2, currentHash: newHash })
+    expect(rotated?.roles).toEqual(found.roles)
+    expect(await hashesOf(pair.sessionId)).toEqual({
+      generation: 2,
+      current_hash: newHash,
+      previous_hash: hashRefreshToken(pair.refreshToken),
+    })
   })
 
   it('a token issued before signed tokens keeps working until it rotates, and is reuse after', async () => {
     const { pair }: { pair: Pair } = await signIn(app)
-    // As the service stored a session before signed tokens: a random token, known only by its row.
+    // As the service stored a session before signed tokens (and migration 008 left it): a random token,
+    // known by its row, whose hash is the session's current one.
     const legacy = `rt_${randomBytes(32).toString('base64url')}`
     await app.db
-      .updateTable('refresh_tokens')
-      .set({ hash: hashRefreshToken(legacy), signed: 0 })
-      .where('session_id', '=', pair.sessionId)
+      .insertInto('refresh_tokens')
+      .values({
+        hash: hashRefreshToken(legacy),
+        session_id: pair.sessionId,
+        generation: 1,
+        created_at: new Date(),
+        signed: 0,
+      })
+      .execute()
+    await app.db
+      .updateTable('sessions')
+      .set({ current_hash: hashRefreshToken(legacy) })
+      .where('id', '=', pair.sessionId)
       .execute()
     const chain = await rotate(legacy, 5)
     expect(chain[1]).toHaveLength(95) // its successor is signed
-    // The legacy row stays (only it recognises that token); signed rows older than the previous go.
-    expect(await rowsOf(pair.sessionId)).toEqual([
-      { generation: 1, signed: 0 },
-      { generation: 5, signed: 1 },
-      { generation: 6, signed: 1 },
-    ])
+    // The legacy row stays (only it recognises that token); signed tokens have no row.
+    expect(await rowsOf(pair.sessionId)).toEqual([{ generation: 1, signed: 0 }])
     expect(codeOf(await refresh(app, legacy))).toBe('TOKEN_REUSED')
   })
 })

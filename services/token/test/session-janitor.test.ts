@@ -54,6 +54,7 @@ async function seed(userId: string, sessions: Seed[]): Promise<{ id: string; tok
           generation: s.tokens ?? 1,
           rotated_at: null,
           successor_enc: null,
+          current_hash: hashRefreshToken(s.token),
           previous_hash: null,
         })),
       )

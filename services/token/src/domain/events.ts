@@ -1,6 +1,6 @@
 import { newEvent, type RevokeReason, type SessionEvent } from '@africhain/events'
 import type { RequestContext } from './context.ts'
-import type { Device, SessionRecord } from './ports.ts'
+import type { Device, SessionOwner, SessionRecord } from './ports.ts'
 
 /**
  * The events the use cases write, built here once: whoever revokes (the user, an administrator, the
@@ -20,7 +20,7 @@ export const requestFields = (ctx: RequestContext) => ({
 
 /** A `session.*` or `token.*` event of one session: its user, id and device with the request's fields. */
 export function sessionEvent<E extends Pick<SessionEvent, 'type' | 'data'>>(
-  session: SessionRecord,
+  session: SessionOwner,
   ctx: RequestContext,
   e: E,
 ): SessionEvent {

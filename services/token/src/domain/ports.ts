@@ -58,9 +58,14 @@ export type SessionRecord = {
   /** How long ago it last rotated, by the database's clock (null: never); the grace window reads this. */
   rotatedAgoMs: number | null
   successorEnc: string | null
-  /** Hash of the previous token when it is a signed one: the row the next rotation deletes. */
+  /** SHA-256 of the current refresh token (null only for a session whose current token is older than 008). */
+  currentHash: Buffer | null
+  /** SHA-256 of the previous refresh token (null before the first rotation). */
   previousHash: Buffer | null
 }
+
+/** What never changes about a session once opened: whose it is and the device it was opened on. */
+export type SessionOwner = Pick<SessionRecord, 'id' | 'userId' | 'device'>
 
 export interface UserStore {
   /** Inserts the user and its `user.registered` event in one transaction; false when the identifier is taken. */
@@ -90,12 +95,12 @@ export type Rotation = {
   sessionId: string
   /** The generation the presented token belongs to: the CAS only succeeds if it is still current. */
   fromGeneration: number
+  /** Hash of the presented token: it must be the session's current one; it becomes the previous one. */
+  presentedHash: Buffer
+  /** The device id the request presents: a session bound to a device rotates only from that device. */
+  presentedDeviceId: string | undefined
   newHash: Buffer
   successorEnc: string
-  /** Hash of the presented token when signed (it becomes the previous one), else null. */
-  previousHash: Buffer | null
-  /** The session's previous-token hash as read: that row goes when this rotation wins. */
-  dropHash: Buffer | null
   now: Date
   ip: string
   userAgent: string | null
@@ -104,35 +109,42 @@ export type Rotation = {
 
 export interface SessionStore {
   /**
-   * Session row, its first refresh-token hash and the events, in one transaction, with the user row locked.
+   * Session row (its first refresh token's hash in `currentHash`) and the events, in one transaction, with the user row locked.
    * Nothing is written when by then the user is disabled or gone (`user_disabled`), or when its password
    * hash is no longer `passwordHash`, the one the login verified (`password_changed`): a login racing a
    * disable or a password change never leaves a session that the change would have revoked.
    */
   create(
     session: SessionRecord,
-    refreshHash: Buffer,
     events: SessionEvent[],
     passwordHash?: string,
   ): Promise<'created' | 'user_disabled' | 'password_changed'>
   /**
-   * The session a refresh-token hash was issued for, the generation it was issued at, the user's current
-   * roles and whether the user is disabled (one query).
+   * The session a legacy refresh token (one without a session in it) was issued for, the generation it was
+   * issued at, the user's current roles and whether the user is disabled (one query, by the token's row).
    */
   findByRefreshHash(
     hash: Buffer,
   ): Promise<{ session: SessionRecord; generation: number; roles: string[]; disabled: boolean } | undefined>
-  /** The same, by session id (a signed token whose row was pruned names its session). */
+  /** A session with its user's roles and disabled mark, by id (a signed token names its session). */
   findWithUser(
     id: string,
   ): Promise<{ session: SessionRecord; roles: string[]; disabled: boolean } | undefined>
   find(id: string): Promise<SessionRecord | undefined>
   /**
    * One compare-and-set: advances the session from `fromGeneration` to the next one only if it is still at
-   * `fromGeneration`, not revoked and not expired; records the new hash and the event in the same transaction.
-   * Returns false when another request won the race (or the session ended meanwhile).
+   * `fromGeneration` with `presentedHash` as its current token, not revoked, not expired and bound to no
+   * other device; records the new hash and the event in the same transaction. Returns the session as it now
+   * stands with its user's roles, or undefined when any condition failed (another request won the race, the
+   * session ended, the device differs) — the caller then reads the session to learn which.
    */
-  rotate(rotation: Rotation): Promise<boolean>
+  rotate(rotation: Rotation): Promise<{ session: SessionRecord; roles: string[] } | undefined>
+  /**
+   * The owner and device of a session this process has created or read (remembered, bounded): what a
+   * rotation's event needs before its one round trip. Undefined when not remembered; never stale, since
+   * neither changes while the session lives.
+   */
+  knownOwner(id: string): SessionOwner | undefined
   /**
    * Revokes the selected live sessions of a user in one transaction (rows locked, so a racing rotation either
    * commits before and is revoked too, or fails its CAS after) and writes one event per revoked session.

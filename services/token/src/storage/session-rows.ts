@@ -37,6 +37,7 @@ export function toSessionRecord(
     rotatedAgoMs:
       row.rotated_ago_ms === null || row.rotated_ago_ms === undefined ? null : Number(row.rotated_ago_ms),
     successorEnc: row.successor_enc,
+    currentHash: row.current_hash,
     previousHash: row.previous_hash,
   }
 }

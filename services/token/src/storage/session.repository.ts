@@ -1,9 +1,10 @@
 import { retryOnDeadlock } from '@africhain/db'
 import type { RevokeReason, SessionEvent } from '@africhain/events'
-import { type InferResult, type Kysely, sql, type Transaction } from 'kysely'
+import { CompiledQuery, type InferResult, type Kysely, sql, type Transaction } from 'kysely'
 import type { Rotation, Selection, SessionRecord, SessionStore } from '../domain/ports.ts'
 import { compileWithOneParameter } from './compiled-query.ts'
 import { insertOutbox } from './outbox.ts'
+import { sessionOwners } from './session-owners.ts'
 import { rotatedAgo, sessionWithUser, toFound, toSessionRecord } from './session-rows.ts'
 import type { TokenDatabase } from './tables.ts'
 
@@ -26,8 +27,18 @@ export function sessionRepository(
     .where('rt.hash', '=', hashPlaceholder)
   const byRefreshHashSql = compileWithOneParameter(byRefreshHash, hashPlaceholder)
   type ByRefreshHashRow = InferResult<typeof byRefreshHash>[number]
+  const idPlaceholder = 'session-id-placeholder'
+  const byId = sessionWithUser(db).where('s.id', '=', idPlaceholder)
+  const byIdSql = compileWithOneParameter(byId, idPlaceholder)
+  type ByIdRow = InferResult<typeof byId>[number]
+  const rotation = rotationStatement(byIdSql(idPlaceholder).sql)
+  const owners = sessionOwners()
+  const remember = <T extends { session: SessionRecord } | SessionRecord | undefined>(found: T): T => {
+    if (found) owners.remember('session' in found ? found.session : found)
+    return found
+  }
   return {
-    async create(session: SessionRecord, refreshHash: Buffer, events: SessionEvent[], passwordHash?: string) {
+    async create(session: SessionRecord, events: SessionEvent[], passwordHash?: string) {
       const outcome = await db.transaction().execute(async (trx) => {
         // Locked: a disable or password change commits before (the login is refused) or waits for this
         // commit and then revokes this session too.
@@ -59,23 +70,17 @@ export function sessionRepository(
             generation: session.generation,
             rotated_at: null,
             successor_enc: null,
+            current_hash: session.currentHash,
             previous_hash: null,
-          })
-          .execute()
-        await trx
-          .insertInto('refresh_tokens')
-          .values({
-            hash: refreshHash,
-            session_id: session.id,
-            generation: session.generation,
-            created_at: session.createdAt,
-            signed: 1,
           })
           .execute()
         await insertOutbox(trx, events, session.createdAt)
         return 'created' as const
       })
-      if (outcome === 'created') afterCommit()
+      if (outcome === 'created') {
+        owners.remember(session)
+        afterCommit()
+      }
       return outcome
     },
 
@@ -84,13 +89,15 @@ export function sessionRepository(
       const row = rows[0]
       if (!row) return undefined
       const { token_generation, ...rest } = row
-      return { ...toFound(rest), generation: token_generation }
+      return remember({ ...toFound(rest), generation: token_generation })
     },
 
     async findWithUser(id: string) {
-      const row = await sessionWithUser(db).where('s.id', '=', id).executeTakeFirst()
-      return row ? toFound(row) : undefined
+      const { rows } = await db.executeQuery<ByIdRow>(byIdSql(id))
+      return remember(rows[0] ? toFound(rows[0]) : undefined)
     },
+
+    knownOwner: (id: string) => owners.get(id),
 
     async find(id: string) {
       const row = await db
@@ -99,14 +106,16 @@ export function sessionRepository(
         .select(rotatedAgo.as('rotated_ago_ms'))
         .where('id', '=', id)
         .executeTakeFirst()
-      return row ? toSessionRecord(row) : undefined
+      return remember(row ? toSessionRecord(row) : undefined)
     },
 
-    async rotate(r: Rotation): Promise<boolean> {
+    async rotate(r: Rotation) {
       // A deadlock with a racing revocation rolled our transaction back whole: the CAS runs again.
-      const won = await retryOnDeadlock(() => rotateInOneRoundTrip(rotationDb, r))
-      if (won) afterCommit()
-      return won
+      const row = await retryOnDeadlock(() => rotateInOneRoundTrip(rotationDb, rotation(r)))
+      if (!row) return undefined
+      afterCommit()
+      const { session, roles } = remember(toFound(row as ByIdRow))
+      return { session, roles }
     },
 
     async revoke(
@@ -203,43 +212,78 @@ export async function revokeInTransaction(
 
 type OkPacket = { affectedRows?: number }
 
+/** MySQL's "Column cannot be null" (ER_BAD_NULL_ERROR): how the rotation learns that its CAS lost. */
+const BAD_NULL = 1048
+
 /**
- * The rotation as one transaction in one round trip (the hot path: a refresh waits on it). The UPDATE is the
- * compare-and-set — only one request can move the session off `fromGeneration`; InnoDB re-checks the WHERE on
- * the latest committed row after waiting for a competing writer's lock. The two INSERTs select from the row
- * this request just wrote (its generation and its own sealed successor), so they insert nothing when the
- * UPDATE lost. The DELETE keeps the session's rows bounded: the token before the presented one (the old
- * previous, `dropHash`, read with the session; unchanged since, or the CAS would lose) is now two
- * generations old, recognised by its MAC rather than its row (rotate-refresh-token.ts, `pruned`), so its
- * row goes — only when this request won (the INSERTs' check on the row it wrote, so no session variable and
- * no statement to set one): a CAS lost to a revocation leaves the session at `fromGeneration`, whose
- * previous token keeps its row to answer TOKEN_REVOKED. By primary key, one row lock: a range DELETE on the
- * session's rows let MariaDB pick a full scan on a small, churning table, and rotations of different
- * sessions deadlocked. Only signed rows are dropped: a legacy token is recognised by its row alone, so
- * those stay until the session ends. Any error rolls back on the same connection before it returns to the
- * pool.
+ * The rotation as one transaction in one round trip (the hot path: a refresh waits on it), written once with
+ * its parameters in order; `selectSession` is the compiled read of the session with its user by id.
+ *
+ * The UPDATE is the compare-and-set: only one request can move the session off `fromGeneration`, and only
+ * with the session's current token (its hash), live and bound to no other device; InnoDB re-checks the WHERE
+ * on the latest committed row after waiting for a competing writer's lock. What follows must happen only when
+ * it won, and is a plain `INSERT … VALUES` (an `INSERT … SELECT` from the row just written cost MariaDB
+ * ~100 µs more per refresh: for the outbox it holds the table's AUTO-INC lock to the end of the statement).
+ * So the statement after the UPDATE is the guard: the outbox row's `created_at` is
+ * `if(row_count() = 1, now, null)`, and a NOT NULL column refuses a NULL in a single-row INSERT under every
+ * `sql_mode` (error 1048). A server stops a multi-statement batch at its first error, so a lost CAS runs
+ * nothing after it; the transaction is rolled back and `rotate` answers undefined. When it won, the SELECT
+ * reads the session as it now stands with its user's roles (for the access token) inside the transaction.
+ * No `refresh_tokens` row is written: the session row holds its current and previous token hashes.
  */
-async function rotateInOneRoundTrip(db: Kysely<TokenDatabase>, r: Rotation): Promise<boolean> {
-  const next = r.fromGeneration + 1
-  const ours = sql`from sessions where id = ${r.sessionId} and generation = ${next} and successor_enc = ${r.successorEnc}`
-  const statements = sql`start transaction;
-    update sessions set generation = ${next}, rotated_at = utc_timestamp(3), successor_enc = ${r.successorEnc},
-      previous_hash = ${r.previousHash},
-      last_active_at = ${r.now}, ip = ${r.ip}, user_agent = ${r.userAgent}
-      where id = ${r.sessionId} and generation = ${r.fromGeneration} and revoked_at is null and expires_at > ${r.now};
-    insert into refresh_tokens (hash, session_id, generation, created_at, signed)
-      select ${r.newHash}, id, generation, ${r.now}, 1 ${ours};
-    insert into outbox (id, payload, created_at) select ${r.event.id}, ${JSON.stringify(r.event)}, ${r.now} ${ours};
-    delete from refresh_tokens where hash = ${r.dropHash} and signed and exists (select 1 ${ours});
+function rotationStatement(selectSession: string): (r: Rotation) => CompiledQuery {
+  const text = `start transaction;
+    update sessions set generation = ?, rotated_at = utc_timestamp(3), successor_enc = ?, current_hash = ?,
+      previous_hash = ?, last_active_at = ?, ip = ?, user_agent = ?
+      where id = ? and generation = ? and current_hash = ? and revoked_at is null and expires_at > ?
+        and (device_id is null or cast(device_id as binary) = ?);
+    insert into outbox (id, payload, created_at) values (?, ?, if(row_count() = 1, ?, null));
+    ${selectSession};
     commit`
+  const bind = (r: Rotation) => [
+    r.fromGeneration + 1,
+    r.successorEnc,
+    r.newHash,
+    r.presentedHash,
+    r.now,
+    r.ip,
+    r.userAgent,
+    r.sessionId,
+    r.fromGeneration,
+    r.presentedHash,
+    r.now,
+    r.presentedDeviceId ?? null,
+    r.event.id,
+    JSON.stringify(r.event),
+    r.now,
+    r.sessionId,
+  ]
+  const placeholders = text.split('?').length - 1
+  return (r) => {
+    const parameters = bind(r)
+    if (parameters.length !== placeholders) throw new Error('the rotation binds one value per placeholder')
+    return CompiledQuery.raw(text, parameters)
+  }
+}
+
+async function rotateInOneRoundTrip(db: Kysely<TokenDatabase>, statement: CompiledQuery): Promise<unknown> {
   return db.connection().execute(async (conn) => {
     try {
-      const { rows } = await statements.execute(conn)
-      const [, update, tokenInsert] = rows as OkPacket[]
-      return update?.affectedRows === 1 && tokenInsert?.affectedRows === 1
+      const { rows } = await conn.executeQuery(statement)
+      const [, update, outbox, selected] = rows as [OkPacket, OkPacket, OkPacket, unknown[]]
+      if (update.affectedRows !== 1 || outbox.affectedRows !== 1 || selected.length !== 1)
+        throw new Error('the rotation wrote or read an unexpected number of rows')
+      return selected[0]
     } catch (err) {
       await sql`rollback`.execute(conn).catch(() => {})
+      if (lostTheCas(err)) return undefined
       throw err
     }
   })
+}
+
+/** The guard's refusal (above): the outbox row's `created_at`, NULL because the UPDATE changed no row. */
+function lostTheCas(err: unknown): boolean {
+  const e = err as { errno?: unknown; message?: unknown }
+  return e.errno === BAD_NULL && typeof e.message === 'string' && e.message.includes("'created_at'")
 }

@@ -33,7 +33,9 @@ export type SessionTable = {
   rotated_at: Date | null
   /** The current refresh token encrypted under a key derived from the previous one (grace-window replays). */
   successor_enc: string | null
-  /** SHA-256 of the previous refresh token when it is signed (migration 005): deleted at the next rotation. */
+  /** SHA-256 of the current refresh token (migration 008): the rotation's compare-and-set checks it. */
+  current_hash: Buffer | null
+  /** SHA-256 of the previous refresh token (migration 005; whatever its shape since 008): the grace window. */
   previous_hash: Buffer | null
 }
 

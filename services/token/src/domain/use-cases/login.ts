@@ -68,20 +68,17 @@ async function openSession(
     rotatedAt: null,
     rotatedAgoMs: null,
     successorEnc: null,
+    currentHash: null,
     previousHash: null,
   }
   const refreshToken = d.tokens.mint(session.id, session.generation)
+  session.currentHash = hashRefreshToken(refreshToken)
   const created = sessionEvent(session, ctx, {
     type: 'session.created',
     data: { expiresAt: session.expiresAt.toISOString(), rememberMe },
   })
   // The store re-reads the user row locked: disabled, or the verified password replaced, since our read.
-  const outcome = await d.sessions.create(
-    session,
-    hashRefreshToken(refreshToken),
-    [created],
-    user.passwordHash,
-  )
+  const outcome = await d.sessions.create(session, [created], user.passwordHash)
   if (outcome === 'user_disabled') throw new DomainError('USER_DISABLED')
   if (outcome === 'password_changed') throw new DomainError('INVALID_CREDENTIALS')
   await d.hot.markActive(session.id, user.id, session.expiresAt)

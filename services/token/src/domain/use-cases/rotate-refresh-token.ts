@@ -1,18 +1,27 @@
+import { timingSafeEqual } from 'node:crypto'
 import type { TokenPair } from '@africhain/contract'
 import type { RequestContext } from '../context.ts'
 import { DomainError } from '../errors.ts'
 import { revokedEvent, sessionEvent } from '../events.ts'
-import type { Device, SessionRecord } from '../ports.ts'
+import type { Device, SessionOwner, SessionRecord } from '../ports.ts'
 import { hashRefreshToken, openSuccessor, type ReadToken, sealSuccessor } from '../refresh-token.ts'
 import { issueTokenPair } from '../token-pair.ts'
 import type { SessionDeps } from './deps.ts'
 import { revokeSessions } from './revoke-sessions.ts'
+
+type Presented = { token: string; hash: Buffer; device: Device | undefined; ctx: RequestContext }
 
 /**
  * Refresh-token rotation. The current token rotates by one compare-and-set (`SessionStore.rotate`); the
  * immediately previous one, presented again within the grace window, gets the same successor (never a
  * second chain); any older one is reuse: the session is revoked (reason `reuse_detected`), whoever
  * presents it. A session bound to a device id at login refreshes only from that device.
+ *
+ * The common case is one round trip: a signed token names its session and generation, and when this
+ * process knows the session's owner and device (the event needs them) it tries the compare-and-set at
+ * once — the store's conditions are exactly those under which the checks below would rotate. When it
+ * changes nothing (any other case: a race, the previous token, reuse, an ended session, another device, a
+ * disabled user, whose sessions are revoked) the session is read and judged below.
  */
 export async function rotateRefreshToken(
   d: SessionDeps,
@@ -22,16 +31,22 @@ export async function rotateRefreshToken(
 ): Promise<TokenPair> {
   const read = d.tokens.read(token)
   if (!read) throw new DomainError('TOKEN_INVALID')
-  const presentedHash = hashRefreshToken(token)
-  const found = (await d.sessions.findByRefreshHash(presentedHash)) ?? (await pruned(d, read))
+  const presented: Presented = { token, hash: hashRefreshToken(token), device, ctx }
+  const owner = read.kind === 'signed' ? d.sessions.knownOwner(read.sessionId) : undefined
+  if (owner && read.kind === 'signed') {
+    const pair = await rotateCurrent(d, presented, owner, read.generation)
+    if (pair) return pair
+  }
+  const found =
+    read.kind === 'signed'
+      ? await bySession(d, read, presented.hash)
+      : await d.sessions.findByRefreshHash(presented.hash)
   if (!found) throw new DomainError('TOKEN_INVALID')
   if (found.disabled) throw new DomainError('USER_DISABLED')
-  const user = { id: found.session.userId, roles: found.roles }
   let session = found.session
   // At most two rounds: a lost CAS re-reads the session once and is then judged as the previous token.
   for (let round = 0; round < 2; round++) {
-    const now = d.now()
-    assertLive(session, now)
+    assertLive(session, d.now())
     const current = found.generation === session.generation
     const previousInGrace =
       found.generation === session.generation - 1 &&
@@ -49,26 +64,8 @@ export async function rotateRefreshToken(
       throw new DomainError('DEVICE_MISMATCH')
     }
     if (current) {
-      const successor = d.tokens.mint(session.id, found.generation + 1)
-      const won = await d.sessions.rotate({
-        sessionId: session.id,
-        fromGeneration: found.generation,
-        newHash: hashRefreshToken(successor),
-        successorEnc: sealSuccessor(token, session.id, successor),
-        previousHash: read.kind === 'signed' ? presentedHash : null,
-        dropHash: session.previousHash,
-        now,
-        ip: ctx.ip,
-        userAgent: ctx.userAgent,
-        event: sessionEvent(session, ctx, {
-          type: 'session.refreshed',
-          data: { generation: found.generation + 1 },
-        }),
-      })
-      if (won) {
-        d.observe?.refreshed()
-        return issueTokenPair(d, user, session, successor, now)
-      }
+      const pair = await rotateCurrent(d, presented, session, found.generation)
+      if (pair) return pair
       const reread = await d.sessions.find(session.id)
       if (!reread) throw new DomainError('TOKEN_INVALID')
       session = reread
@@ -76,7 +73,8 @@ export async function rotateRefreshToken(
     }
     // The immediately previous token inside the grace window: the same successor, never a second chain.
     const successor = openSuccessor(token, session.id, session.successorEnc!)
-    if (successor) return issueTokenPair(d, user, session, successor, now)
+    if (successor)
+      return issueTokenPair(d, { id: session.userId, roles: found.roles }, session, successor, d.now())
     break
   }
   await revokeSessions(
@@ -95,17 +93,57 @@ export async function rotateRefreshToken(
   throw new DomainError('TOKEN_REUSED')
 }
 
+/** The compare-and-set from `generation` with its successor and event; undefined when it changed nothing. */
+async function rotateCurrent(
+  d: SessionDeps,
+  p: Presented,
+  owner: SessionOwner,
+  generation: number,
+): Promise<TokenPair | undefined> {
+  const now = d.now()
+  const successor = d.tokens.mint(owner.id, generation + 1)
+  const rotated = await d.sessions.rotate({
+    sessionId: owner.id,
+    fromGeneration: generation,
+    presentedHash: p.hash,
+    presentedDeviceId: p.device?.id,
+    newHash: hashRefreshToken(successor),
+    successorEnc: sealSuccessor(p.token, owner.id, successor),
+    now,
+    ip: p.ctx.ip,
+    userAgent: p.ctx.userAgent,
+    event: sessionEvent(owner, p.ctx, { type: 'session.refreshed', data: { generation: generation + 1 } }),
+  })
+  if (!rotated) return undefined
+  d.observe?.refreshed()
+  return issueTokenPair(
+    d,
+    { id: rotated.session.userId, roles: rotated.roles },
+    rotated.session,
+    successor,
+    now,
+  )
+}
+
 /**
- * A signed token (its MAC verified: we issued it) whose row is gone. Rotation deletes the rows of signed
- * tokens older than the previous generation, so a token that says "session S, generation g < previous" is
- * a rotated-out token of S, judged as reuse exactly as its row would have been. Anything else without a
- * row is unknown: its session was deleted after it ended, or it never was one of S's current two tokens.
+ * A signed token (its MAC verified: we issued it) judged against the session it names: the current token
+ * or the previous one when its hash is the session's; any older generation is a rotated-out token of that
+ * session, reuse whoever presents it. Anything else is unknown: its session was deleted after it ended, or
+ * it never was one of the session's tokens.
  */
-async function pruned(d: SessionDeps, read: ReadToken) {
-  if (read.kind !== 'signed') return undefined
+async function bySession(d: SessionDeps, read: Extract<ReadToken, { kind: 'signed' }>, hash: Buffer) {
   const found = await d.sessions.findWithUser(read.sessionId)
-  if (!found || read.generation >= found.session.generation - 1) return undefined
-  return { ...found, generation: read.generation }
+  if (!found) return undefined
+  const s = found.session
+  const known =
+    (read.generation === s.generation && sameHash(hash, s.currentHash)) ||
+    (read.generation === s.generation - 1 && sameHash(hash, s.previousHash)) ||
+    read.generation < s.generation - 1
+  return known ? { ...found, generation: read.generation } : undefined
+}
+
+function sameHash(a: Buffer, b: Buffer | null): boolean {
+  return b !== null && a.length === b.length && timingSafeEqual(a, b)
 }
 
 function assertLive(session: SessionRecord, now: Date): void {

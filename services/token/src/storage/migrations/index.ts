@@ -6,6 +6,7 @@ import * as userDisabled from './004-user-disabled.ts'
 import * as signedRefreshTokens from './005-signed-refresh-tokens.ts'
 import * as outboxRetention from './006-outbox-retention.ts'
 import * as riskAlertRecords from './007-risk-alert-records.ts'
+import * as sessionTokenHashes from './008-session-token-hashes.ts'
 
 export const tokenMigrations: Record<string, Migration> = {
   '001-initial': initial,
@@ -15,5 +16,6 @@ export const tokenMigrations: Record<string, Migration> = {
   '005-signed-refresh-tokens': signedRefreshTokens,
   '006-outbox-retention': outboxRetention,
   '007-risk-alert-records': riskAlertRecords,
+  '008-session-token-hashes': sessionTokenHashes,
 }
 export const MIGRATION_TABLE = 'token'
