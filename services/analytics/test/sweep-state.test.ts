@@ -9,9 +9,11 @@ import {
   advance,
   emptySweep,
   inOrder,
+  latestOf,
   leavingRange,
   type SweepState,
   sweepStateAt,
+  TAIL_MS,
 } from '../src/domain/sweep-state.ts'
 import { type Rescore, rescoreUser } from '../src/domain/user-rescore.ts'
 
@@ -152,7 +154,7 @@ function ingest(
       result = r
       paths.advanced++
     } else {
-      const latestAt = Math.max(state?.at ?? Number.NEGATIVE_INFINITY, ...times)
+      const latestAt = Math.max(state ? latestOf(state) : Number.NEGATIVE_INFINITY, ...times)
       const read = all.filter((e) => e.at >= newMin - rules.windowMs)
       result = rescoreUser(read, times, latestAt, rules)
       state = sweepStateAt(read, latestAt, rules)
@@ -197,6 +199,46 @@ describe('the sweep state: batches scored from the state give what the whole his
     expect(seen.exact).toBeGreaterThan(500)
   })
 
+  it('events late by less than TAIL_MS (concurrent sessions of one user) are scored from the state, exactly', () => {
+    // In time order, then each batch boundary moved so some events of a batch are older than the latest
+    // event of the one before: how two sessions' refreshes reach the worker when their commits race.
+    const late = fc
+      .tuple(
+        fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 4, maxLength: 120 }),
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.integer({ min: 0, max: TAIL_MS - 1 }), { minLength: 1, maxLength: 6 }),
+        fc.array(event, { minLength: 120, maxLength: 120 }),
+      )
+      .map(([gaps, sizes, lags, kinds]) => {
+        const times = gaps.map((_, i) => gaps.slice(0, i + 1).reduce((a, b) => a + b, 0))
+        const events: RiskEvent[] = times.map((at, i) => ({ ...kinds[i]!, at, id: `l${i}` }))
+        // Each event delivered as if stamped `lag` earlier than the order it arrives in.
+        const arrival = events
+          .map((e, i) => ({ e, by: e.at + lags[i % lags.length]! * (i % 2) }))
+          .sort((a, b) => a.by - b.by || byTime(a.e, b.e))
+          .map(({ e }) => e)
+        const batches: RiskEvent[][] = []
+        for (let i = 0, k = 0; i < arrival.length; k++) {
+          batches.push(arrival.slice(i, i + sizes[k % sizes.length]!))
+          i += sizes[k % sizes.length]!
+        }
+        return batches
+      })
+    let lateBatches = 0
+    fc.assert(
+      fc.property(late, (batches) => {
+        let latest = Number.NEGATIVE_INFINITY
+        for (const b of batches) {
+          if (b.some((e) => e.at < latest)) lateBatches++
+          latest = Math.max(latest, ...b.map((e) => e.at))
+        }
+        expect(checkedIngest(batches).exact).toBe(0)
+      }),
+      { numRuns: 300 },
+    )
+    expect(lateBatches).toBeGreaterThan(300)
+  })
+
   it('the same with distinct IPs and devices past DISTINCT_CAP, some ill-formed, stored as utf8mb4 stores them', () => {
     const seen = { advanced: 0, exact: 0, capped: 0 }
     fc.assert(
@@ -232,13 +274,16 @@ describe('the sweep state: batches scored from the state give what the whole his
           i = j
         }
         const rebuilt = sweepStateAt(ordered, times.at(-1)!, rules)
-        const scoreOf = (s: SweepState, t: number) =>
-          advance(
+        // A probe after the latest event, with the stored events its walk from each checkpoint needs.
+        const scoreOf = (s: SweepState, t: number) => {
+          const { from, to } = leavingRange(s, t, rules)
+          return advance(
             decodeSweep(encodeSweep(s)!)!,
-            [],
+            ordered.filter((e) => e.at > from && e.at <= to),
             [{ id: 'probe', type: 'user.locked', at: t, ip: null, deviceKey: null, reason: null }],
             rules,
           ).current
+        }
         expect(JSON.stringify(scoreOf(state, times.at(-1)! + 1))).toBe(
           JSON.stringify(scoreOf(rebuilt, times.at(-1)! + 1)),
         )
@@ -358,8 +403,13 @@ describe('the sweep state: batches scored from the state give what the whole his
     })
     const state = advance(emptySweep(), [], [failed('a', 0)], rules).sweep
     expect(encodeSweep(state)).not.toBeNull()
-    // Two stored events leave a window that counted one: the state is not the window's.
-    const locked: RiskEvent = { ...failed('c', rules.windowMs + 1), type: 'user.locked', reason: null }
+    // Two stored events leave a window that counted one: the state is not the window's (the checkpoint,
+    // `TAIL_MS` before the new event, has passed both).
+    const locked: RiskEvent = {
+      ...failed('c', rules.windowMs + TAIL_MS + 1),
+      type: 'user.locked',
+      reason: null,
+    }
     const next = advance(state, [failed('a', 0), failed('b', 0)], [locked], rules)
     expect(next.sweep.all.failed).toBe(0)
     expect(encodeSweep(next.sweep)).toBeNull()

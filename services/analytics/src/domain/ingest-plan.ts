@@ -6,7 +6,7 @@ import type { RiskRules } from './risk-rules.ts'
 import { byTime, type RiskEvent } from './risk-score.ts'
 import { type SessionDelta, sessionDeltas } from './session-delta.ts'
 import { encodeSweep } from './sweep-encoding.ts'
-import { advance, emptySweep, type SweepState, sweepStateAt } from './sweep-state.ts'
+import { advance, emptySweep, latestOf, type SweepState, sweepStateAt } from './sweep-state.ts'
 import { alertTransition, rescoreUser } from './user-rescore.ts'
 
 /**
@@ -114,7 +114,7 @@ export function planIngest(
       rescored = { ...rescoreUser(history, newTimes, latestAt, rules), sweep }
     } else rescored = advance(state?.sweep ?? emptySweep(), reads.leaving.get(userId) ?? [], added, rules)
     const { dayMax, current } = rescored
-    const latestAt = rescored.sweep.at
+    const latestAt = latestOf(rescored.sweep)
     const sweep = encodeSweep(rescored.sweep)
     if (sweep === null) plan.unkeptStates.push(userId)
     const bounded = boundedWrites(dayMax, state?.dayBounds ?? new Map())

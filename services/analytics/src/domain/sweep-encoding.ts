@@ -1,5 +1,6 @@
 // The stored form of a sweep state (the risk row's `sweep` column).
 
+import type { RiskEvent } from './risk-score.ts'
 import type { SweepState } from './sweep-state.ts'
 import type { Key, View } from './sweep-view.ts'
 
@@ -44,12 +45,36 @@ const viewOf = (j: ViewJson, at: number): View => ({
   rapid: sums(j.rapid),
 })
 
+/** A tail event (sweep-state.ts `TAIL_MS`): its time as milliseconds after the checkpoint. */
+type TailJson = [
+  id: string,
+  type: string,
+  after: number,
+  ip: string | null,
+  device: string | null,
+  reason: string | null,
+]
+
+const tailJson = (tail: readonly RiskEvent[], at: number): TailJson[] =>
+  tail.map((e) => [e.id, e.type, e.at - at, e.ip, e.deviceKey, e.reason])
+const tailOf = (j: TailJson[] | undefined, at: number): RiskEvent[] =>
+  (j ?? []).map(([id, type, after, ip, deviceKey, reason]) => ({
+    id,
+    type,
+    at: at + after,
+    ip,
+    deviceKey,
+    reason,
+  }))
+
 /**
- * The encoding's version. 2: IPs and devices as last-seen ages; the first states (no `v`) held counts per
- * key, which read as ages would keep keys a window too long, so they decode as no state (re-scored from
- * the event store once).
+ * The encoding's version. 3: the events after the checkpoint (`tail`); a version 2 state (before the tail)
+ * is one whose checkpoint is its latest event, and decodes as such. 2: IPs and devices as last-seen ages;
+ * the first states (no `v`) held counts per key, which read as ages would keep keys a window too long, so
+ * they decode as no state (re-scored from the event store once).
  */
-const SWEEP_FORMAT = 2
+const SWEEP_FORMAT = 3
+const READABLE = new Set([2, 3])
 
 /**
  * Bytes an encoded state may take: with the distinct keys capped it stays far below (a few tens of KiB
@@ -70,6 +95,7 @@ export function encodeSweep(s: SweepState): string | null {
     at: s.at,
     all: viewJson(s.all, s.at),
     holder: viewJson(s.holder, s.at),
+    tail: tailJson(s.tail, s.at),
   })
   return text.length * 3 <= MAX_SWEEP_BYTES || Buffer.byteLength(text) <= MAX_SWEEP_BYTES ? text : null
 }
@@ -77,15 +103,21 @@ export function encodeSweep(s: SweepState): string | null {
 /** The state of `encodeSweep`; null when the text is not one (the batch then reads the event store). */
 export function decodeSweep(text: string): SweepState | null {
   try {
-    const j = JSON.parse(text) as { v?: number; at: number; all: ViewJson; holder: ViewJson }
+    const j = JSON.parse(text) as {
+      v?: number
+      at: number
+      all: ViewJson
+      holder: ViewJson
+      tail?: TailJson[]
+    }
     if (
-      j.v !== SWEEP_FORMAT ||
+      !READABLE.has(j.v as number) ||
       !Number.isFinite(j.at) ||
       !Array.isArray(j.all?.ips) ||
       !Array.isArray(j.holder?.ips)
     )
       return null
-    return { at: j.at, all: viewOf(j.all, j.at), holder: viewOf(j.holder, j.at) }
+    return { at: j.at, all: viewOf(j.all, j.at), holder: viewOf(j.holder, j.at), tail: tailOf(j.tail, j.at) }
   } catch {
     return null
   }

@@ -25,13 +25,36 @@ import type { Rescore } from './user-rescore.ts'
  * what scoring counts (risk-rules.ts `DISTINCT_CAP`). A stranger's refused logins from fresh addresses and
  * device ids therefore cost a victim's row at most the cap's worth of keys.
  */
-export type SweepState = { at: number; all: View; holder: View }
+export type SweepState = {
+  /** The checkpoint: the views hold the events at or before it. */
+  at: number
+  all: View
+  holder: View
+  /** The events after the checkpoint, time-sorted (at most `TAIL_EVENTS`, within `TAIL_MS` of the latest). */
+  tail: RiskEvent[]
+}
+
+/**
+ * Late events: one user's events do not reach the worker in time order — two concurrent refreshes commit
+ * (and are relayed) in another order than the times they were stamped with, a few milliseconds apart, and a
+ * burst can end between them. So the views stop at a checkpoint up to `TAIL_MS` before the latest event and
+ * the events after it are kept as they are (the tail, at most `TAIL_EVENTS`): a batch whose events are
+ * older than the latest one but not than the checkpoint is scored from the state like any other, the tail's
+ * points scored again with it (the per-point evaluation of every point it changes). Only an event older
+ * than the checkpoint (a relay outage replayed, a busy user's flood past the tail) takes the exact path.
+ */
+export const TAIL_MS = 1_000
+export const TAIL_EVENTS = 128
 
 export const emptySweep = (): SweepState => ({
   at: Number.NEGATIVE_INFINITY,
   all: emptyView(),
   holder: emptyView(),
+  tail: [],
 })
+
+/** The time of the latest event the state holds (the risk row's `last_event_at`). */
+export const latestOf = (s: SweepState): number => (s.tail.length > 0 ? s.tail[s.tail.length - 1]!.at : s.at)
 
 /** True when a batch whose earliest new event is at `newMin` can advance the state (no event before it). */
 export function inOrder(state: SweepState, newMin: number): boolean {
@@ -77,11 +100,12 @@ const projected = (list: readonly RiskEvent[]) =>
   })
 
 /**
- * Scores a batch of new events against the state, when `inOrder`: the evaluation points are the new
- * events' times (no stored event is later), exactly as `rescoreUser` would find them over the whole
- * history. `stored`: the user's stored events in `leavingRange`, in any order (the new ones among them are
- * left out here).
- * Mutates and returns the state as of the batch's latest event.
+ * Scores a batch of new events against the state, when `inOrder`: the evaluation points are the tail's and
+ * the new events' times (no stored event is later), exactly as `rescoreUser` would find them over the whole
+ * history. `stored`: the user's stored events in `leavingRange`, in any order (the new ones and the tail's
+ * among them are left out here). Mutates the state: its checkpoint moves to `TAIL_MS` before the latest
+ * event (or later, keeping at most `TAIL_EVENTS` after it), and the scores of the points after it come from
+ * a copy walked on from there.
  */
 export function advance(
   state: SweepState,
@@ -89,28 +113,93 @@ export function advance(
   added: readonly RiskEvent[],
   rules: RiskRules,
 ): Rescore & { sweep: SweepState } {
-  const news = [...added].sort(byTime)
-  // Stored events at or before the window's start left it before this batch; the new ones enter below.
+  const news = [...state.tail, ...added].sort(byTime)
+  const latestAt = news[news.length - 1]!.at
+  let checkpoint = Math.max(state.at, latestAt - TAIL_MS)
+  let split = firstAfter(news, checkpoint)
+  if (news.length - split > TAIL_EVENTS) {
+    checkpoint = news[news.length - TAIL_EVENTS - 1]!.at
+    split = firstAfter(news, checkpoint)
+  }
+  const early = news.slice(0, split)
+  const tail = news.slice(split)
   const ids = new Set(news.map((e) => e.id))
-  const inWindow = stored.filter((e) => e.at > state.at - rules.windowMs && !ids.has(e.id))
-  const known = [...inWindow, ...news].sort(byTime)
-  const points = [...new Set(news.map((e) => e.at))]
-  const latestAt = points[points.length - 1]!
-  const walkAll = walker(state.all, known, news, rules)
-  const dayMax = new Map<string, number>()
+  const storedOnly = stored.filter((e) => !ids.has(e.id))
+  // The points the new events can change: the times from the earliest of them on (tail events before it
+  // enter, but their scores cannot have changed).
+  const score = {
+    from: added.reduce((min, e) => Math.min(min, e.at), Number.POSITIVE_INFINITY),
+    dayMax: new Map<string, number>(),
+  }
+  let last = walk(state, storedOnly, early, checkpoint, rules, score)
+  if (tail.length > 0) {
+    const ahead = copyOf(state)
+    last = walk(ahead, [...storedOnly, ...early], tail, latestAt, rules, score)
+    // The stored events disagreed with the views on the way (sweep-view.ts `broken`): so they do now.
+    if (ahead.all.broken) state.all.broken = true
+    if (ahead.holder.broken) state.holder.broken = true
+  }
+  state.tail = tail
+  const atLatest = last.atLatest!
+  const holderScore = atLatest.score > rules.suspiciousAbove ? last.holder.score : 0
+  return { dayMax: score.dayMax, current: { ...atLatest, holderScore, at: latestAt }, sweep: state }
+}
+
+/** Index of the first event after `t` in a time-sorted list (its length when none is). */
+function firstAfter(sorted: readonly RiskEvent[], t: number): number {
+  let i = sorted.length
+  while (i > 0 && sorted[i - 1]!.at > t) i--
+  return i
+}
+
+/**
+ * Walks `state` over `added` (time-sorted, none before the state's time) to `until`: the score at each of
+ * their times from `score.from` on into `score.dayMax`, the holder view's score at `until`, the state
+ * settled at `until`. `stored`: every other event that can leave the window or count in its start's rapid
+ * span on the way.
+ */
+function walk(
+  state: SweepState,
+  stored: readonly RiskEvent[],
+  added: readonly RiskEvent[],
+  until: number,
+  rules: RiskRules,
+  score: { from: number; dayMax: Map<string, number> },
+): { atLatest: RiskScore | undefined; holder: RiskScore } {
+  // Stored events at or before the window's start left it before this walk; the added ones enter below.
+  const known = [...stored.filter((e) => e.at > state.at - rules.windowMs), ...added].sort(byTime)
+  const walkAll = walker(state.all, known, added, rules)
   let atLatest: RiskScore | undefined
-  for (const t of points) {
+  for (let i = 0; i < added.length; i++) {
+    const t = added[i]!.at
+    if (t < score.from || (i + 1 < added.length && added[i + 1]!.at === t)) continue
     atLatest = scoreView(state.all, t, walkAll(t), rules)
     const day = utcDay(t)
-    dayMax.set(day, Math.max(dayMax.get(day) ?? 0, atLatest.score))
+    score.dayMax.set(day, Math.max(score.dayMax.get(day) ?? 0, atLatest.score))
   }
+  walkAll(until)
   // The holder view needs the last point only: what enters and leaves does not depend on the points between.
-  const cut = walker(state.holder, projected(known), projected(news), rules)(latestAt)
-  const holder = scoreView(state.holder, latestAt, cut, rules)
-  const holderScore = atLatest!.score > rules.suspiciousAbove ? holder.score : 0
-  settle(state, latestAt, rules)
-  return { dayMax, current: { ...atLatest!, holderScore, at: latestAt }, sweep: state }
+  const cut = walker(state.holder, projected(known), projected(added), rules)(until)
+  const holder = scoreView(state.holder, until, cut, rules)
+  settle(state, until, rules)
+  return { atLatest, holder }
 }
+
+const copyView = (v: View): View => ({
+  ...v,
+  ips: new Map(v.ips),
+  devices: new Map(v.devices),
+  reasons: new Map([...v.reasons].map(([reason, keys]) => [reason, [...keys]])),
+  rapid: [...v.rapid],
+  peaks: v.peaks.map(([t, span]) => [t, span]),
+})
+
+const copyOf = (s: SweepState): SweepState => ({
+  at: s.at,
+  all: copyView(s.all),
+  holder: copyView(s.holder),
+  tail: [...s.tail],
+})
 
 /** The state of the window ending at `t`, from a time-sorted history that holds all of it. */
 export function sweepStateAt(sorted: readonly RiskEvent[], t: number, rules: RiskRules): SweepState {

@@ -8,6 +8,7 @@ import type { RiskRules } from '../domain/risk-rules.ts'
 import type { RiskEvent } from '../domain/risk-score.ts'
 import { slimEnvelope } from '../domain/stored-envelope.ts'
 import { decodeSweep } from '../domain/sweep-encoding.ts'
+import { TAIL_MS } from '../domain/sweep-state.ts'
 import { inList, type Row, type Stmt, valuesList } from './ingest-script.ts'
 import { chunks } from './sql-helpers.ts'
 
@@ -104,14 +105,14 @@ export function lockedUsersOf(rows: readonly Row[][]): Map<string, LockedUser> {
 
 /**
  * The stored events that can leave the locked users' windows during this batch (domain/sweep-state.ts
- * `leavingRange`): after the lock, each user's from their row's `last_event_at` (the state's time) less a
- * window, up to `to` — the batch's latest event less a window plus a rapid span, one bound for all users (a
+ * `leavingRange`): after the lock, each user's from their row's `last_event_at` less a window and `TAIL_MS`
+ * (the state's checkpoint is no earlier: domain/sweep-state.ts), up to `to` — the batch's latest event less a window plus a rapid span, one bound for all users (a
  * user whose own batch ends earlier reads a little more, which the state ignores). In the common case the
  * range holds about as many events as the batch brings, and none while the window's start passes no event.
  * An index range per user on (user_id, occurred_at); rows without a state are re-scored from the store.
  */
 export function leavingEvents(sorted: readonly string[], to: Date, rules: RiskRules): Stmt[] {
-  const windowUs = Math.round(rules.windowMs) * 1000
+  const windowUs = Math.round(rules.windowMs + TAIL_MS) * 1000
   return chunks(sorted, ROWS_PER_STATEMENT).map((part) => ({
     sql: `select e.user_id, e.id, e.type, e.occurred_at, e.ip, e.device_key, e.reason from analytics_user_risk r join analytics_events e on e.user_id = r.user_id and e.occurred_at > r.last_event_at - interval ${windowUs} microsecond and e.occurred_at <= ${sqlLiteral(to)} where r.user_id in ${inList(part)} and r.sweep is not null`,
   }))
