@@ -180,6 +180,40 @@ describe('device binding', () => {
   })
 })
 
+describe('roles', () => {
+  const rolesIn = (accessToken: string) =>
+    JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).roles as string[]
+
+  it('a role granted or removed reaches the next access token of a session already refreshing', async () => {
+    const { pair } = await signIn(a)
+    // Refreshed once on each instance: both remember the session, so the next refreshes take one round trip.
+    const first = await ok(await refresh(a, pair.refreshToken))
+    const second = await ok(await refresh(b, first.refreshToken))
+    const userId = (
+      await a.db
+        .selectFrom('sessions')
+        .select('user_id')
+        .where('id', '=', pair.sessionId)
+        .executeTakeFirstOrThrow()
+    ).user_id
+    const before = rolesIn(second.accessToken)
+    await a.db
+      .updateTable('users')
+      .set({ roles: [...before, 'security'].join(' ') })
+      .where('id', '=', userId)
+      .execute()
+    const granted = await ok(await refresh(a, second.refreshToken))
+    expect(rolesIn(granted.accessToken)).toEqual([...before, 'security'])
+    await a.db
+      .updateTable('users')
+      .set({ roles: before.join(' ') })
+      .where('id', '=', userId)
+      .execute()
+    const removed = await ok(await refresh(b, granted.refreshToken))
+    expect(rolesIn(removed.accessToken)).toEqual(before)
+  })
+})
+
 describe('session lifetime', () => {
   it('uses the long lifetime with rememberMe and caps refreshExpiresIn at the absolute expiry', async () => {
     const { pair } = await signIn(a, { rememberMe: true })

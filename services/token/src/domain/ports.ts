@@ -64,8 +64,8 @@ export type SessionRecord = {
   previousHash: Buffer | null
 }
 
-/** What never changes about a session once opened: whose it is and the device it was opened on. */
-export type SessionOwner = Pick<SessionRecord, 'id' | 'userId' | 'device'>
+/** What never changes about a session once opened: whose it is, the device it was opened on, when it ends. */
+export type SessionOwner = Pick<SessionRecord, 'id' | 'userId' | 'device' | 'expiresAt'>
 
 export interface UserStore {
   /** Inserts the user and its `user.registered` event in one transaction; false when the identifier is taken. */
@@ -93,6 +93,8 @@ export interface UserStore {
 
 export type Rotation = {
   sessionId: string
+  /** The session's owner: whose roles the new access token carries. */
+  userId: string
   /** The generation the presented token belongs to: the CAS only succeeds if it is still current. */
   fromGeneration: number
   /** Hash of the presented token: it must be the session's current one; it becomes the previous one. */
@@ -135,10 +137,11 @@ export interface SessionStore {
    * One compare-and-set: advances the session from `fromGeneration` to the next one only if it is still at
    * `fromGeneration` with `presentedHash` as its current token, not revoked, not expired and bound to no
    * other device; records the new hash and the event in the same transaction. Returns the session as it now
-   * stands with its user's roles, or undefined when any condition failed (another request won the race, the
+   * stands, or undefined when any condition failed (another request won the race, the
    * session ended, the device differs) — the caller then reads the session to learn which.
+   * Returns the user's roles as they now stand (for the new access token), or undefined when it changed nothing.
    */
-  rotate(rotation: Rotation): Promise<{ session: SessionRecord; roles: string[] } | undefined>
+  rotate(rotation: Rotation): Promise<string[] | undefined>
   /**
    * The owner and device of a session this process has created or read (remembered, bounded): what a
    * rotation's event needs before its one round trip. Undefined when not remembered; never stale, since

@@ -10,7 +10,7 @@ const seconds = (ms: number) => Math.floor(ms / 1000)
 export function issueTokenPair(
   d: { signer: AccessTokenSigner; policy: { accessTtl: number } },
   user: Pick<User, 'id' | 'roles'>,
-  session: SessionRecord,
+  session: Pick<SessionRecord, 'id' | 'expiresAt'>,
   refreshToken: string,
   now: Date,
 ): TokenPair {

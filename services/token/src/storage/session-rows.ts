@@ -63,7 +63,10 @@ export function toFound(
   // reaches the user's next access token.
   return {
     session: toSessionRecord({ ...session, rotated_ago_ms: rotated_ago_ms as number | null }),
-    roles: user_roles.split(' ').filter(Boolean),
+    roles: rolesOf(user_roles),
     disabled: user_disabled_at !== null,
   }
 }
+
+/** The `users.roles` column (space-separated) as a list. */
+export const rolesOf = (column: string): string[] => column.split(' ').filter(Boolean)

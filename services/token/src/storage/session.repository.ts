@@ -5,7 +5,7 @@ import type { Rotation, Selection, SessionRecord, SessionStore } from '../domain
 import { compileWithOneParameter } from './compiled-query.ts'
 import { insertOutbox } from './outbox.ts'
 import { sessionOwners } from './session-owners.ts'
-import { rotatedAgo, sessionWithUser, toFound, toSessionRecord } from './session-rows.ts'
+import { rolesOf, rotatedAgo, sessionWithUser, toFound, toSessionRecord } from './session-rows.ts'
 import type { TokenDatabase } from './tables.ts'
 
 /**
@@ -31,7 +31,6 @@ export function sessionRepository(
   const byId = sessionWithUser(db).where('s.id', '=', idPlaceholder)
   const byIdSql = compileWithOneParameter(byId, idPlaceholder)
   type ByIdRow = InferResult<typeof byId>[number]
-  const rotation = rotationStatement(byIdSql(idPlaceholder).sql)
   const owners = sessionOwners()
   const remember = <T extends { session: SessionRecord } | SessionRecord | undefined>(found: T): T => {
     if (found) owners.remember('session' in found ? found.session : found)
@@ -111,11 +110,10 @@ export function sessionRepository(
 
     async rotate(r: Rotation) {
       // A deadlock with a racing revocation rolled our transaction back whole: the CAS runs again.
-      const row = await retryOnDeadlock(() => rotateInOneRoundTrip(rotationDb, rotation(r)))
-      if (!row) return undefined
+      const roles = await retryOnDeadlock(() => rotateInOneRoundTrip(rotationDb, rotationStatement(r)))
+      if (roles === undefined) return undefined
       afterCommit()
-      const { session, roles } = remember(toFound(row as ByIdRow))
-      return { session, roles }
+      return rolesOf(roles)
     },
 
     async revoke(
@@ -217,30 +215,34 @@ const BAD_NULL = 1048
 
 /**
  * The rotation as one transaction in one round trip (the hot path: a refresh waits on it), written once with
- * its parameters in order; `selectSession` is the compiled read of the session with its user by id.
+ * its parameters in order.
  *
  * The UPDATE is the compare-and-set: only one request can move the session off `fromGeneration`, and only
- * with the session's current token (its hash), live and bound to no other device; InnoDB re-checks the WHERE
- * on the latest committed row after waiting for a competing writer's lock. What follows must happen only when
- * it won, and is a plain `INSERT … VALUES` (an `INSERT … SELECT` from the row just written cost MariaDB
- * ~100 µs more per refresh: for the outbox it holds the table's AUTO-INC lock to the end of the statement).
- * So the statement after the UPDATE is the guard: the outbox row's `created_at` is
- * `if(row_count() = 1, now, null)`, and a NOT NULL column refuses a NULL in a single-row INSERT under every
- * `sql_mode` (error 1048). A server stops a multi-statement batch at its first error, so a lost CAS runs
- * nothing after it; the transaction is rolled back and `rotate` answers undefined. When it won, the SELECT
- * reads the session as it now stands with its user's roles (for the access token) inside the transaction.
- * No `refresh_tokens` row is written: the session row holds its current and previous token hashes.
+ * with the session's current token (its hash), live and bound to no other device (compared bytewise: the
+ * column's PAD SPACE collation would take 'phone ' for 'phone'); InnoDB re-checks the WHERE on the latest
+ * committed row after waiting for a competing writer's lock. What follows must happen only when it won, and
+ * is a plain `INSERT … VALUES` (an `INSERT … SELECT` from the row just written cost MariaDB ~100 µs more
+ * per refresh: for the outbox it holds the table's AUTO-INC lock to the end of the statement). So the
+ * statement after the UPDATE is the guard: the outbox row's `created_at` is `if(row_count() = 1, now, null)`,
+ * and a NOT NULL column refuses a NULL in a single-row INSERT under every `sql_mode` (error 1048). A server
+ * stops a multi-statement batch at its first error, so a lost CAS runs nothing after it; the transaction is
+ * rolled back and `rotate` answers undefined. When it won, the user's roles are read inside the transaction
+ * (a role granted or removed reaches the next access token); the rest of what the answer needs never
+ * changes while the session lives (session-owners.ts). No `refresh_tokens` row is written: the session row
+ * holds its current and previous token hashes.
  */
-function rotationStatement(selectSession: string): (r: Rotation) => CompiledQuery {
-  const text = `start transaction;
-    update sessions set generation = ?, rotated_at = utc_timestamp(3), successor_enc = ?, current_hash = ?,
-      previous_hash = ?, last_active_at = ?, ip = ?, user_agent = ?
-      where id = ? and generation = ? and current_hash = ? and revoked_at is null and expires_at > ?
-        and (device_id is null or cast(device_id as binary) = ?);
-    insert into outbox (id, payload, created_at) values (?, ?, if(row_count() = 1, ?, null));
-    ${selectSession};
-    commit`
-  const bind = (r: Rotation) => [
+const ROTATION = `start transaction;
+  update sessions set generation = ?, rotated_at = utc_timestamp(3), successor_enc = ?, current_hash = ?,
+    previous_hash = ?, last_active_at = ?, ip = ?, user_agent = ?
+    where id = ? and generation = ? and current_hash = ? and revoked_at is null and expires_at > ?
+      and (device_id is null or cast(device_id as binary) = ?);
+  insert into outbox (id, payload, created_at) values (?, ?, if(row_count() = 1, ?, null));
+  select roles from users where id = ?;
+  commit`
+const ROTATION_PARAMETERS = ROTATION.split('?').length - 1
+
+function rotationStatement(r: Rotation): CompiledQuery {
+  const parameters = [
     r.fromGeneration + 1,
     r.successorEnc,
     r.newHash,
@@ -256,24 +258,25 @@ function rotationStatement(selectSession: string): (r: Rotation) => CompiledQuer
     r.event.id,
     JSON.stringify(r.event),
     r.now,
-    r.sessionId,
+    r.userId,
   ]
-  const placeholders = text.split('?').length - 1
-  return (r) => {
-    const parameters = bind(r)
-    if (parameters.length !== placeholders) throw new Error('the rotation binds one value per placeholder')
-    return CompiledQuery.raw(text, parameters)
-  }
+  if (parameters.length !== ROTATION_PARAMETERS)
+    throw new Error('the rotation binds one value per placeholder')
+  return CompiledQuery.raw(ROTATION, parameters)
 }
 
-async function rotateInOneRoundTrip(db: Kysely<TokenDatabase>, statement: CompiledQuery): Promise<unknown> {
+/** Runs the rotation on one connection: the user's roles column when it won, undefined when the CAS lost. */
+async function rotateInOneRoundTrip(
+  db: Kysely<TokenDatabase>,
+  statement: CompiledQuery,
+): Promise<string | undefined> {
   return db.connection().execute(async (conn) => {
     try {
       const { rows } = await conn.executeQuery(statement)
-      const [, update, outbox, selected] = rows as [OkPacket, OkPacket, OkPacket, unknown[]]
+      const [, update, outbox, selected] = rows as [OkPacket, OkPacket, OkPacket, { roles: string }[]]
       if (update.affectedRows !== 1 || outbox.affectedRows !== 1 || selected.length !== 1)
         throw new Error('the rotation wrote or read an unexpected number of rows')
-      return selected[0]
+      return selected[0]!.roles
     } catch (err) {
       await sql`rollback`.execute(conn).catch(() => {})
       if (lostTheCas(err)) return undefined

@@ -102,8 +102,9 @@ async function rotateCurrent(
 ): Promise<TokenPair | undefined> {
   const now = d.now()
   const successor = d.tokens.mint(owner.id, generation + 1)
-  const rotated = await d.sessions.rotate({
+  const roles = await d.sessions.rotate({
     sessionId: owner.id,
+    userId: owner.userId,
     fromGeneration: generation,
     presentedHash: p.hash,
     presentedDeviceId: p.device?.id,
@@ -114,15 +115,9 @@ async function rotateCurrent(
     userAgent: p.ctx.userAgent,
     event: sessionEvent(owner, p.ctx, { type: 'session.refreshed', data: { generation: generation + 1 } }),
   })
-  if (!rotated) return undefined
+  if (!roles) return undefined
   d.observe?.refreshed()
-  return issueTokenPair(
-    d,
-    { id: rotated.session.userId, roles: rotated.roles },
-    rotated.session,
-    successor,
-    now,
-  )
+  return issueTokenPair(d, { id: owner.userId, roles }, owner, successor, now)
 }
 
 /**
