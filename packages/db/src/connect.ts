@@ -18,6 +18,14 @@ export type DbOptions = {
    * relies on is then the escaping the server applies, so no value can end its string literal.
    */
   multipleStatements?: boolean
+  /**
+   * READ COMMITTED for this pool's transactions instead of the server's REPEATABLE READ. For a pool whose
+   * writes read other tables inside their statements (the token rotation checks the user's roles in its
+   * UPDATE): under REPEATABLE READ such a read takes a shared lock on the row it reads, which then waits for,
+   * and makes wait, every writer of that row until the transaction ends. A write's own rows are locked the
+   * same way under both.
+   */
+  readCommitted?: boolean
 }
 
 /**
@@ -47,20 +55,28 @@ export const PIN_SESSION =
  * seen yet before passing it on. A connection whose pin fails is destroyed and the caller gets the error:
  * it is never used unpinned, and the pool opens a fresh one next time.
  */
-function pinSessions(pool: Pool): Pool {
+function pinSessions(pool: Pool, readCommitted: boolean): Pool {
+  // Its own statement: SET cannot list transaction characteristics beside variables.
+  const statements = readCommitted
+    ? [PIN_SESSION, 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED']
+    : [PIN_SESSION]
   const pinned = new WeakSet<PoolConnection>()
   const getConnection = pool.getConnection.bind(pool)
   pool.getConnection = ((cb: (err: NodeJS.ErrnoException | null, conn: PoolConnection) => void) =>
     getConnection((err, conn) => {
       if (err || pinned.has(conn)) return cb(err, conn)
-      conn.query(PIN_SESSION, (pinErr: Error | null) => {
-        if (pinErr) {
-          conn.destroy()
-          return cb(pinErr, undefined as never)
+      const next = (i: number) => {
+        if (i === statements.length) {
+          pinned.add(conn)
+          return cb(null, conn)
         }
-        pinned.add(conn)
-        cb(null, conn)
-      })
+        conn.query(statements[i]!, (pinErr: Error | null) => {
+          if (!pinErr) return next(i + 1)
+          conn.destroy()
+          cb(pinErr, undefined as never)
+        })
+      }
+      next(0)
     })) as Pool['getConnection']
   return pool
 }
@@ -93,6 +109,7 @@ function poolFor(opts: DbOptions): Pool {
           ? sql
           : mysql.format(sql, values as Parameters<typeof mysql.format>[1], false, 'Z'),
     }),
+    opts.readCommitted === true,
   )
 }
 

@@ -78,6 +78,35 @@ describe('the pinned session', () => {
     }
   })
 
+  it('a readCommitted pool also runs its transactions READ COMMITTED; any other keeps the server default', async () => {
+    await ensureDatabase(url)
+    const isolation = async (db: Kysely<unknown>) => {
+      // MariaDB 10.11 names it tx_isolation; MySQL 8 and later MariaDB transaction_isolation.
+      const read = (v: string) => sql.raw<{ v: string }>(`select @@session.${v} as v`).execute(db)
+      return (await read('tx_isolation').catch(() => read('transaction_isolation'))).rows[0]!.v
+    }
+    const committed = createDb<unknown>({
+      url,
+      connectionLimit: 2,
+      multipleStatements: true,
+      readCommitted: true,
+    })
+    const plain = createDb<unknown>({ url, connectionLimit: 1 })
+    try {
+      // Both connections of the pool, one inside a transaction.
+      await committed.connection().execute(async (a) => {
+        await committed.transaction().execute(async (trx) => {
+          expect([await isolation(a), await isolation(trx)]).toEqual(['READ-COMMITTED', 'READ-COMMITTED'])
+        })
+      })
+      expect((await sessionOf(committed)).rows[0]).toEqual(PINNED)
+      expect(await isolation(plain)).not.toBe('READ-COMMITTED')
+    } finally {
+      await committed.destroy()
+      await plain.destroy()
+    }
+  })
+
   it('refuses a connection it cannot pin: the query fails and never reaches the server', async () => {
     const db = createDb<unknown>({ url: proxy.url(name), connectionLimit: 2 })
     try {

@@ -67,6 +67,9 @@ export type SessionRecord = {
 /** What never changes about a session once opened: whose it is, the device it was opened on, when it ends. */
 export type SessionOwner = Pick<SessionRecord, 'id' | 'userId' | 'device' | 'expiresAt'>
 
+/** A session as a process remembers it: its owner and the user's roles as last read (which may change). */
+export type KnownSession = SessionOwner & { roles: string[] }
+
 export interface UserStore {
   /** Inserts the user and its `user.registered` event in one transaction; false when the identifier is taken. */
   create(user: User, event: SessionEvent): Promise<boolean>
@@ -101,6 +104,11 @@ export type Rotation = {
   presentedHash: Buffer
   /** The device id the request presents: a session bound to a device rotates only from that device. */
   presentedDeviceId: string | undefined
+  /**
+   * The user's roles as the caller last read them: when given, the compare-and-set also requires them
+   * unchanged and nothing is read back; when not, they are read inside the transaction.
+   */
+  roles?: string[]
   newHash: Buffer
   successorEnc: string
   now: Date
@@ -135,19 +143,19 @@ export interface SessionStore {
   find(id: string): Promise<SessionRecord | undefined>
   /**
    * One compare-and-set: advances the session from `fromGeneration` to the next one only if it is still at
-   * `fromGeneration` with `presentedHash` as its current token, not revoked, not expired and bound to no
-   * other device; records the new hash and the event in the same transaction. Returns the session as it now
-   * stands, or undefined when any condition failed (another request won the race, the
-   * session ended, the device differs) — the caller then reads the session to learn which.
-   * Returns the user's roles as they now stand (for the new access token), or undefined when it changed nothing.
+   * `fromGeneration` with `presentedHash` as its current token, not revoked, not expired, bound to no other
+   * device (and, when `roles` are given, its user's roles unchanged); records the new hash and the event in
+   * the same transaction. Returns the user's roles as they now stand (for the new access token), or
+   * undefined when any condition failed (another request won the race, the session ended, the device or the
+   * roles differ) — the caller then reads the session to learn which.
    */
   rotate(rotation: Rotation): Promise<string[] | undefined>
   /**
-   * The owner and device of a session this process has created or read (remembered, bounded): what a
-   * rotation's event needs before its one round trip. Undefined when not remembered; never stale, since
-   * neither changes while the session lives.
+   * A session this process has created or read (remembered, bounded): what a rotation's event and answer
+   * need before its one round trip. Undefined when not remembered. Its owner, device and expiry never change
+   * while the session lives; the roles are those last read, which that rotation checks.
    */
-  knownOwner(id: string): SessionOwner | undefined
+  known(id: string): KnownSession | undefined
   /**
    * Revokes the selected live sessions of a user in one transaction (rows locked, so a racing rotation either
    * commits before and is revoked too, or fails its CAS after) and writes one event per revoked session.

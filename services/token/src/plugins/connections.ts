@@ -41,6 +41,8 @@ export const connectionsPlugin = fp(
       url: config.DATABASE_URL,
       connectionLimit: config.DB_POOL_SIZE,
       multipleStatements: true,
+      // The rotation reads the user's roles inside its UPDATE (storage/session.repository.ts).
+      readCommitted: true,
     })
     const redis = createRedisClient({
       url: config.REDIS_URL,

@@ -31,9 +31,9 @@ export function sessionRepository(
   const byId = sessionWithUser(db).where('s.id', '=', idPlaceholder)
   const byIdSql = compileWithOneParameter(byId, idPlaceholder)
   type ByIdRow = InferResult<typeof byId>[number]
-  const owners = sessionOwners()
-  const remember = <T extends { session: SessionRecord } | SessionRecord | undefined>(found: T): T => {
-    if (found) owners.remember('session' in found ? found.session : found)
+  const known = sessionOwners()
+  const remember = <T extends { session: SessionRecord; roles: string[] } | undefined>(found: T): T => {
+    if (found) known.remember({ ...found.session, roles: found.roles })
     return found
   }
   return {
@@ -43,7 +43,7 @@ export function sessionRepository(
         // commit and then revokes this session too.
         const user = await trx
           .selectFrom('users')
-          .select(['disabled_at', 'password_hash'])
+          .select(['disabled_at', 'password_hash', 'roles'])
           .where('id', '=', session.userId)
           .forUpdate()
           .executeTakeFirst()
@@ -74,13 +74,12 @@ export function sessionRepository(
           })
           .execute()
         await insertOutbox(trx, events, session.createdAt)
-        return 'created' as const
+        return rolesOf(user.roles)
       })
-      if (outcome === 'created') {
-        owners.remember(session)
-        afterCommit()
-      }
-      return outcome
+      if (typeof outcome === 'string') return outcome
+      known.remember({ ...session, roles: outcome })
+      afterCommit()
+      return 'created'
     },
 
     async findByRefreshHash(hash: Buffer) {
@@ -96,7 +95,7 @@ export function sessionRepository(
       return remember(rows[0] ? toFound(rows[0]) : undefined)
     },
 
-    knownOwner: (id: string) => owners.get(id),
+    known: (id: string) => known.get(id),
 
     async find(id: string) {
       const row = await db
@@ -105,15 +104,17 @@ export function sessionRepository(
         .select(rotatedAgo.as('rotated_ago_ms'))
         .where('id', '=', id)
         .executeTakeFirst()
-      return remember(row ? toSessionRecord(row) : undefined)
+      return row ? toSessionRecord(row) : undefined
     },
 
     async rotate(r: Rotation) {
       // A deadlock with a racing revocation rolled our transaction back whole: the CAS runs again.
-      const roles = await retryOnDeadlock(() => rotateInOneRoundTrip(rotationDb, rotationStatement(r)))
-      if (roles === undefined) return undefined
+      const won = await retryOnDeadlock(() => rotateInOneRoundTrip(rotationDb, rotationStatement(r)))
+      if (won === undefined) return undefined
       afterCommit()
-      return rolesOf(roles)
+      const roles = r.roles ?? rolesOf(won)
+      known.refresh(r.sessionId, roles)
+      return roles
     },
 
     async revoke(
@@ -226,22 +227,29 @@ const BAD_NULL = 1048
  * statement after the UPDATE is the guard: the outbox row's `created_at` is `if(row_count() = 1, now, null)`,
  * and a NOT NULL column refuses a NULL in a single-row INSERT under every `sql_mode` (error 1048). A server
  * stops a multi-statement batch at its first error, so a lost CAS runs nothing after it; the transaction is
- * rolled back and `rotate` answers undefined. When it won, the user's roles are read inside the transaction
- * (a role granted or removed reaches the next access token); the rest of what the answer needs never
- * changes while the session lives (session-owners.ts). No `refresh_tokens` row is written: the session row
- * holds its current and previous token hashes.
+ * rolled back and `rotate` answers undefined. The user's roles (a role granted or removed reaches the next
+ * access token) are either checked in the UPDATE against those the caller remembers (one statement less;
+ * a change makes the CAS lose and the caller read the session) or read inside the transaction; the rest of
+ * what the answer needs never changes while the session lives (session-owners.ts). Reading `users` inside
+ * the UPDATE would lock its row under REPEATABLE READ: the rotation's pool runs READ COMMITTED
+ * (plugins/connections.ts). No `refresh_tokens` row is written: the session row holds its current and
+ * previous token hashes.
  */
-const ROTATION = `start transaction;
+function rotationSql(checkRoles: boolean): string {
+  const roles = '(select roles from users where id = ?)'
+  return `start transaction;
   update sessions set generation = ?, rotated_at = utc_timestamp(3), successor_enc = ?, current_hash = ?,
     previous_hash = ?, last_active_at = ?, ip = ?, user_agent = ?
     where id = ? and generation = ? and current_hash = ? and revoked_at is null and expires_at > ?
-      and (device_id is null or cast(device_id as binary) = ?);
+      and (device_id is null or cast(device_id as binary) = ?)${checkRoles ? ` and ${roles} = ?` : ''};
   insert into outbox (id, payload, created_at) values (?, ?, if(row_count() = 1, ?, null));
-  select roles from users where id = ?;
+  ${checkRoles ? '' : `select ${roles} as roles;`}
   commit`
-const ROTATION_PARAMETERS = ROTATION.split('?').length - 1
+}
+const ROTATION = { checked: rotationSql(true), read: rotationSql(false) }
 
 function rotationStatement(r: Rotation): CompiledQuery {
+  const text = r.roles ? ROTATION.checked : ROTATION.read
   const parameters = [
     r.fromGeneration + 1,
     r.successorEnc,
@@ -255,17 +263,21 @@ function rotationStatement(r: Rotation): CompiledQuery {
     r.presentedHash,
     r.now,
     r.presentedDeviceId ?? null,
+    ...(r.roles ? [r.userId, r.roles.join(' ')] : []),
     r.event.id,
     JSON.stringify(r.event),
     r.now,
-    r.userId,
+    ...(r.roles ? [] : [r.userId]),
   ]
-  if (parameters.length !== ROTATION_PARAMETERS)
+  if (parameters.length !== text.split('?').length - 1)
     throw new Error('the rotation binds one value per placeholder')
-  return CompiledQuery.raw(ROTATION, parameters)
+  return CompiledQuery.raw(text, parameters)
 }
 
-/** Runs the rotation on one connection: the user's roles column when it won, undefined when the CAS lost. */
+/**
+ * Runs the rotation on one connection: when it won, the user's roles column as read (the empty string when
+ * the rotation checked them instead); undefined when the CAS lost.
+ */
 async function rotateInOneRoundTrip(
   db: Kysely<TokenDatabase>,
   statement: CompiledQuery,
@@ -273,10 +285,13 @@ async function rotateInOneRoundTrip(
   return db.connection().execute(async (conn) => {
     try {
       const { rows } = await conn.executeQuery(statement)
-      const [, update, outbox, selected] = rows as [OkPacket, OkPacket, OkPacket, { roles: string }[]]
-      if (update.affectedRows !== 1 || outbox.affectedRows !== 1 || selected.length !== 1)
-        throw new Error('the rotation wrote or read an unexpected number of rows')
-      return selected[0]!.roles
+      const [, update, outbox, selected] = rows as [OkPacket, OkPacket, OkPacket, unknown]
+      if (update.affectedRows !== 1 || outbox.affectedRows !== 1)
+        throw new Error('the rotation wrote an unexpected number of rows')
+      if (!Array.isArray(selected)) return ''
+      const roles = (selected as { roles: string | null }[])[0]?.roles
+      if (typeof roles !== 'string') throw new Error("the rotation found no roles for the session's user")
+      return roles
     } catch (err) {
       await sql`rollback`.execute(conn).catch(() => {})
       if (lostTheCas(err)) return undefined

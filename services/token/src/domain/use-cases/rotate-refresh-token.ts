@@ -3,7 +3,7 @@ import type { TokenPair } from '@africhain/contract'
 import type { RequestContext } from '../context.ts'
 import { DomainError } from '../errors.ts'
 import { revokedEvent, sessionEvent } from '../events.ts'
-import type { Device, SessionOwner, SessionRecord } from '../ports.ts'
+import type { Device, KnownSession, SessionOwner, SessionRecord } from '../ports.ts'
 import { hashRefreshToken, openSuccessor, type ReadToken, sealSuccessor } from '../refresh-token.ts'
 import { issueTokenPair } from '../token-pair.ts'
 import type { SessionDeps } from './deps.ts'
@@ -18,10 +18,12 @@ type Presented = { token: string; hash: Buffer; device: Device | undefined; ctx:
  * presents it. A session bound to a device id at login refreshes only from that device.
  *
  * The common case is one round trip: a signed token names its session and generation, and when this
- * process knows the session's owner and device (the event needs them) it tries the compare-and-set at
- * once — the store's conditions are exactly those under which the checks below would rotate. When it
- * changes nothing (any other case: a race, the previous token, reuse, an ended session, another device, a
- * disabled user, whose sessions are revoked) the session is read and judged below.
+ * process remembers the session (its owner and device for the event, its expiry and the user's roles for
+ * the answer) it tries the compare-and-set at once, the roles checked unchanged in it — the store's
+ * conditions are exactly those under which the checks below would rotate. When it changes nothing (any
+ * other case: a race, the previous token, reuse, an ended session, another device, a disabled user, whose
+ * sessions are revoked, changed roles) the session is read and judged below, and a rotation from there
+ * reads the roles back instead.
  */
 export async function rotateRefreshToken(
   d: SessionDeps,
@@ -32,9 +34,9 @@ export async function rotateRefreshToken(
   const read = d.tokens.read(token)
   if (!read) throw new DomainError('TOKEN_INVALID')
   const presented: Presented = { token, hash: hashRefreshToken(token), device, ctx }
-  const owner = read.kind === 'signed' ? d.sessions.knownOwner(read.sessionId) : undefined
-  if (owner && read.kind === 'signed') {
-    const pair = await rotateCurrent(d, presented, owner, read.generation)
+  const known = read.kind === 'signed' ? d.sessions.known(read.sessionId) : undefined
+  if (known && read.kind === 'signed') {
+    const pair = await rotateCurrent(d, presented, known, read.generation, known.roles)
     if (pair) return pair
   }
   const found =
@@ -93,18 +95,23 @@ export async function rotateRefreshToken(
   throw new DomainError('TOKEN_REUSED')
 }
 
-/** The compare-and-set from `generation` with its successor and event; undefined when it changed nothing. */
+/**
+ * The compare-and-set from `generation` with its successor and event; undefined when it changed nothing.
+ * `roles`: the user's roles as remembered, checked unchanged by the store (else it reads them back).
+ */
 async function rotateCurrent(
   d: SessionDeps,
   p: Presented,
   owner: SessionOwner,
   generation: number,
+  roles?: KnownSession['roles'],
 ): Promise<TokenPair | undefined> {
   const now = d.now()
   const successor = d.tokens.mint(owner.id, generation + 1)
-  const roles = await d.sessions.rotate({
+  const rotated = await d.sessions.rotate({
     sessionId: owner.id,
     userId: owner.userId,
+    ...(roles ? { roles } : {}),
     fromGeneration: generation,
     presentedHash: p.hash,
     presentedDeviceId: p.device?.id,
@@ -115,9 +122,9 @@ async function rotateCurrent(
     userAgent: p.ctx.userAgent,
     event: sessionEvent(owner, p.ctx, { type: 'session.refreshed', data: { generation: generation + 1 } }),
   })
-  if (!roles) return undefined
+  if (!rotated) return undefined
   d.observe?.refreshed()
-  return issueTokenPair(d, { id: owner.userId, roles }, owner, successor, now)
+  return issueTokenPair(d, { id: owner.userId, roles: rotated }, owner, successor, now)
 }
 
 /**
