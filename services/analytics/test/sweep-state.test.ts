@@ -13,6 +13,7 @@ import {
   leavingRange,
   type SweepState,
   sweepStateAt,
+  TAIL_EVENTS,
   TAIL_MS,
 } from '../src/domain/sweep-state.ts'
 import { type Rescore, rescoreUser } from '../src/domain/user-rescore.ts'
@@ -165,6 +166,9 @@ function ingest(
   return paths
 }
 
+/** The paths a delivery takes, each batch checked against the per-point evaluation. */
+const paths = (batches: RiskEvent[][]) => checkedIngest(batches)
+
 /** Runs the batches, checking each against the per-point evaluation of everything stored; the paths taken. */
 function checkedIngest(batches: RiskEvent[][]) {
   return ingest(batches, (result, all, fresh) => {
@@ -311,6 +315,32 @@ describe('the sweep state: batches scored from the state give what the whole his
     const all = [revoke('a', 'admin'), revoke('b', 'risk'), revoke('c', 'admin')]
     expect(JSON.stringify(current!.factors)).toBe(JSON.stringify(scoreAt(all, 1000, rules).factors))
     expect(Object.keys(current!.factors[0]!.detail.byReason as object)).toEqual(['admin', 'risk'])
+  })
+
+  it('keeps at most TAIL_EVENTS after its checkpoint however many a second brings, and scores them exactly', () => {
+    // 3,000 refreshes of one user within 600 ms, in batches of 250: the tail is cut to its bound, the
+    // checkpoint moves up to keep it, and every batch still gives the per-point evaluation.
+    const flood: RiskEvent[] = Array.from({ length: 3000 }, (_, i) => ({
+      id: `f${i}`,
+      type: 'session.refreshed',
+      at: 10_000 + Math.floor(i / 5),
+      ip: `10.0.${i % 7}.1`,
+      deviceKey: `d${i % 3}`,
+      reason: null,
+    }))
+    const batches = Array.from({ length: 12 }, (_, k) => flood.slice(k * 250, (k + 1) * 250))
+    let state = emptySweep()
+    let seen = 0
+    for (const batch of batches) {
+      const stored = seen === 0 ? state : decodeSweep(encodeSweep(state)!)!
+      state = advance(stored, [], batch, rules).sweep
+      seen += batch.length
+      expect(state.tail.length).toBeLessThanOrEqual(TAIL_EVENTS)
+      expect(latestOf(state) - state.at).toBeLessThanOrEqual(TAIL_MS)
+    }
+    expect(state.tail.length).toBeGreaterThan(TAIL_EVENTS / 2)
+    expect(seen).toBe(3000)
+    expect(paths(batches).exact).toBe(0)
   })
 
   it('stays bounded by distinct keys and the last rapid span: 20,000 events over two windows', () => {

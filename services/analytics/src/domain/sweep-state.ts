@@ -44,7 +44,7 @@ export type SweepState = {
  * than the checkpoint (a relay outage replayed, a busy user's flood past the tail) takes the exact path.
  */
 export const TAIL_MS = 1_000
-export const TAIL_EVENTS = 128
+export const TAIL_EVENTS = 512
 
 export const emptySweep = (): SweepState => ({
   at: Number.NEGATIVE_INFINITY,
