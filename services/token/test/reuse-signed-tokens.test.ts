@@ -205,10 +205,43 @@ describe('signed refresh tokens', () => {
     })
   })
 
+  it('a session the release before migration 008 rotated (token rows, no current hash) keeps working, and its older tokens are reuse', async () => {
+    const { pair } = await signIn(app)
+    const chain = await rotate(pair.refreshToken, 2)
+    // As that release left it: a row for its current and previous tokens, the older one's row pruned.
+    await app.db
+      .updateTable('sessions')
+      .set({ current_hash: null })
+      .where('id', '=', pair.sessionId)
+      .execute()
+    await app.db
+      .insertInto('refresh_tokens')
+      .values(
+        [chain[1]!, chain[2]!].map((t, i) => ({
+          hash: hashRefreshToken(t),
+          session_id: pair.sessionId,
+          generation: i + 2,
+          created_at: new Date(),
+          signed: 1,
+        })),
+      )
+      .execute()
+    // A fresh instance's view: nothing remembered, so the session is read and judged by its rows.
+    const next = await refresh(app, chain[2]!)
+    expect(next.statusCode, next.body).toBe(200)
+    expect(await hashesOf(pair.sessionId)).toMatchObject({
+      generation: 4,
+      current_hash: hashRefreshToken(next.json().refreshToken),
+    })
+    // The previous token within the grace window: the same successor; the first one is reuse.
+    expect((await refresh(app, chain[2]!)).json().refreshToken).toBe(next.json().refreshToken)
+    expect(codeOf(await refresh(app, chain[0]!))).toBe('TOKEN_REUSED')
+  })
+
   it('a token issued before signed tokens keeps working until it rotates, and is reuse after', async () => {
     const { pair }: { pair: Pair } = await signIn(app)
     // As the service stored a session before signed tokens (and migration 008 left it): a random token,
-    // known by its row, whose hash is the session's current one.
+    // known by its row, and no current hash on the session.
     const legacy = `rt_${randomBytes(32).toString('base64url')}`
     await app.db
       .insertInto('refresh_tokens')
@@ -222,7 +255,7 @@ describe('signed refresh tokens', () => {
       .execute()
     await app.db
       .updateTable('sessions')
-      .set({ current_hash: hashRefreshToken(legacy) })
+      .set({ current_hash: null })
       .where('id', '=', pair.sessionId)
       .execute()
     const chain = await rotate(legacy, 5)

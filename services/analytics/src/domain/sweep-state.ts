@@ -61,13 +61,17 @@ export function inOrder(state: SweepState, newMin: number): boolean {
   return newMin >= state.at
 }
 
-/** Where the stored events `advance` needs lie: `(from, to]` for new events up to `newMax`. */
+/**
+ * Where the stored events `advance` needs lie: `(from, to]` for new events up to `newMax`. The walk goes on
+ * to the state's latest event when the batch ends before it (events late within the tail).
+ */
 export function leavingRange(
   state: SweepState,
   newMax: number,
   rules: RiskRules,
 ): { from: number; to: number } {
-  return { from: state.at - rules.windowMs, to: newMax - rules.windowMs + rules.rapidWindowMs }
+  const until = Math.max(newMax, latestOf(state))
+  return { from: state.at - rules.windowMs, to: until - rules.windowMs + rules.rapidWindowMs }
 }
 
 /**

@@ -112,9 +112,12 @@ export function lockedUsersOf(rows: readonly Row[][]): Map<string, LockedUser> {
  * An index range per user on (user_id, occurred_at); rows without a state are re-scored from the store.
  */
 export function leavingEvents(sorted: readonly string[], to: Date, rules: RiskRules): Stmt[] {
-  const windowUs = Math.round(rules.windowMs + TAIL_MS) * 1000
+  const fromUs = Math.round(rules.windowMs + TAIL_MS) * 1000
+  const toUs = Math.round(rules.windowMs - rules.rapidWindowMs) * 1000
+  // The upper bound is per user too: a batch older than the user's latest event (within the tail) walks on
+  // to that event, so it needs what `leavingRange` asks for from there.
   return chunks(sorted, ROWS_PER_STATEMENT).map((part) => ({
-    sql: `select e.user_id, e.id, e.type, e.occurred_at, e.ip, e.device_key, e.reason from analytics_user_risk r join analytics_events e on e.user_id = r.user_id and e.occurred_at > r.last_event_at - interval ${windowUs} microsecond and e.occurred_at <= ${sqlLiteral(to)} where r.user_id in ${inList(part)} and r.sweep is not null`,
+    sql: `select e.user_id, e.id, e.type, e.occurred_at, e.ip, e.device_key, e.reason from analytics_user_risk r join analytics_events e on e.user_id = r.user_id and e.occurred_at > r.last_event_at - interval ${fromUs} microsecond and e.occurred_at <= greatest(${sqlLiteral(to)}, r.last_event_at - interval ${toUs} microsecond) where r.user_id in ${inList(part)} and r.sweep is not null`,
   }))
 }
 

@@ -219,7 +219,9 @@ const BAD_NULL = 1048
  * its parameters in order.
  *
  * The UPDATE is the compare-and-set: only one request can move the session off `fromGeneration`, and only
- * with the session's current token (its hash), live and bound to no other device (compared bytewise: the
+ * with the session's current token (its hash; a session no rotation of this release has touched has none
+ * yet, and the caller judged its token by its row: migration 008), live, its user enabled, and bound to no
+ * other device (compared bytewise: the
  * column's PAD SPACE collation would take 'phone ' for 'phone'); InnoDB re-checks the WHERE on the latest
  * committed row after waiting for a competing writer's lock. What follows must happen only when it won, and
  * is a plain `INSERT … VALUES` (an `INSERT … SELECT` from the row just written cost MariaDB ~100 µs more
@@ -236,12 +238,15 @@ const BAD_NULL = 1048
  * previous token hashes.
  */
 function rotationSql(checkRoles: boolean): string {
-  const roles = '(select roles from users where id = ?)'
+  // The user's roles while the user is enabled, else NULL (which equals nothing): a disable revokes the
+  // user's live sessions, but only those live by the disabling instance's clock.
+  const roles = '(select roles from users where id = ? and disabled_at is null)'
   return `start transaction;
   update sessions set generation = ?, rotated_at = utc_timestamp(3), successor_enc = ?, current_hash = ?,
     previous_hash = ?, last_active_at = ?, ip = ?, user_agent = ?
-    where id = ? and generation = ? and current_hash = ? and revoked_at is null and expires_at > ?
-      and (device_id is null or cast(device_id as binary) = ?)${checkRoles ? ` and ${roles} = ?` : ''};
+    where id = ? and generation = ? and (current_hash = ? or current_hash is null) and revoked_at is null
+      and expires_at > ? and (device_id is null or cast(device_id as binary) = ?)
+      and ${checkRoles ? `${roles} = ?` : `${roles} is not null`};
   insert into outbox (id, payload, created_at) values (?, ?, if(row_count() = 1, ?, null));
   ${checkRoles ? '' : `select ${roles} as roles;`}
   commit`
@@ -263,7 +268,7 @@ function rotationStatement(r: Rotation): CompiledQuery {
     r.presentedHash,
     r.now,
     r.presentedDeviceId ?? null,
-    ...(r.roles ? [r.userId, r.roles.join(' ')] : []),
+    ...(r.roles ? [r.userId, r.roles.join(' ')] : [r.userId]),
     r.event.id,
     JSON.stringify(r.event),
     r.now,

@@ -131,16 +131,24 @@ async function rotateCurrent(
  * A signed token (its MAC verified: we issued it) judged against the session it names: the current token
  * or the previous one when its hash is the session's; any older generation is a rotated-out token of that
  * session, reuse whoever presents it. Anything else is unknown: its session was deleted after it ended, or
- * it never was one of the session's tokens.
+ * it never was one of the session's tokens. A session no rotation of this release has touched (written
+ * before token migration 008, or by an instance of the release before it) has no current hash: its tokens
+ * are judged by their `refresh_tokens` rows, as that release wrote them.
  */
 async function bySession(d: SessionDeps, read: Extract<ReadToken, { kind: 'signed' }>, hash: Buffer) {
   const found = await d.sessions.findWithUser(read.sessionId)
   if (!found) return undefined
   const s = found.session
+  const older = read.generation < s.generation - 1
+  if (s.currentHash === null)
+    return (
+      (await d.sessions.findByRefreshHash(hash)) ??
+      (older ? { ...found, generation: read.generation } : undefined)
+    )
   const known =
     (read.generation === s.generation && sameHash(hash, s.currentHash)) ||
     (read.generation === s.generation - 1 && sameHash(hash, s.previousHash)) ||
-    read.generation < s.generation - 1
+    older
   return known ? { ...found, generation: read.generation } : undefined
 }
 
