@@ -41,7 +41,7 @@ export const connectionsPlugin = fp(
       url: config.DATABASE_URL,
       connectionLimit: config.DB_POOL_SIZE,
       multipleStatements: true,
-      // The rotation reads the user's roles inside its UPDATE (storage/session.repository.ts).
+      // The rotation reads the user's roles inside its UPDATE (storage/rotation-statement.ts).
       readCommitted: true,
     })
     const redis = createRedisClient({

@@ -5,7 +5,7 @@ export const REMEMBERED_OWNERS = 100_000
 
 /**
  * The sessions this process has created or read, so a refresh can write its event and answer in the
- * rotation's one round trip (session.repository.ts): the owner, device and expiry, which never change while
+ * rotation's one round trip (rotation-statement.ts): the owner, device and expiry, which never change while
  * a session lives, and the user's roles as last read, which the rotation checks unchanged in the database.
  * Never the session's state (generation, revocation), which the rotation checks too: an entry cannot make a
  * rotation succeed that the database would refuse, and other instances need no notice. Bounded: the least
