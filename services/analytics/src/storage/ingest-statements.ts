@@ -103,21 +103,40 @@ export function lockedUsersOf(rows: readonly Row[][]): Map<string, LockedUser> {
   return out
 }
 
+/** Users per `leavingEvents` statement: one UNION ALL part each, a few hundred bytes of SQL. */
+const USERS_PER_LEAVING_STATEMENT = 200
+
 /**
  * The stored events that can leave the locked users' windows during this batch (domain/sweep-state.ts
  * `leavingRange`): after the lock, each user's from their row's `last_event_at` less a window and `TAIL_MS`
- * (the state's checkpoint is no earlier: domain/sweep-state.ts), up to `to` — the batch's latest event less a window plus a rapid span, one bound for all users (a
- * user whose own batch ends earlier reads a little more, which the state ignores). In the common case the
- * range holds about as many events as the batch brings, and none while the window's start passes no event.
- * An index range per user on (user_id, occurred_at); rows without a state are re-scored from the store.
+ * (the state's checkpoint is no earlier: domain/sweep-state.ts), up to `to` — the batch's latest event less
+ * a window plus a rapid span, one bound for all users (a user whose own batch ends earlier reads a little
+ * more, which the state ignores) — or further, to the user's latest event less a window plus a rapid span: a
+ * batch older than the user's latest event (within the tail) walks on to that event, so it needs what
+ * `leavingRange` asks for from there. In the common case the range holds about as many events as the batch
+ * brings, and none while the window's start passes no event. Rows without a state read nothing (their
+ * bounds are NULL): they are re-scored from the store.
+ *
+ * One index range per user on (user_id, occurred_at), so the cost is the range's, not the user's history.
+ * That takes one UNION ALL part per user whose bounds are scalar subqueries on the user's risk row: a
+ * point read on the primary key, which the optimizer evaluates before it plans the range. A join of the
+ * risk rows to the events (the bounds from the joined row) is planned as a lookup on user_id alone with
+ * the time bounds filtered entry by entry: it walked the user's whole window, 10,000 index entries for a
+ * user with 10,000 events, on every batch. The index is named so that no plan by time across all users
+ * (`analytics_events_time_type`) takes its place.
  */
 export function leavingEvents(sorted: readonly string[], to: Date, rules: RiskRules): Stmt[] {
   const fromUs = Math.round(rules.windowMs + TAIL_MS) * 1000
   const toUs = Math.round(rules.windowMs - rules.rapidWindowMs) * 1000
-  // The upper bound is per user too: a batch older than the user's latest event (within the tail) walks on
-  // to that event, so it needs what `leavingRange` asks for from there.
-  return chunks(sorted, ROWS_PER_STATEMENT).map((part) => ({
-    sql: `select e.user_id, e.id, e.type, e.occurred_at, e.ip, e.device_key, e.reason from analytics_user_risk r join analytics_events e on e.user_id = r.user_id and e.occurred_at > r.last_event_at - interval ${fromUs} microsecond and e.occurred_at <= greatest(${sqlLiteral(to)}, r.last_event_at - interval ${toUs} microsecond) where r.user_id in ${inList(part)} and r.sweep is not null`,
+  const upTo = sqlLiteral(to)
+  return chunks(sorted, USERS_PER_LEAVING_STATEMENT).map((part) => ({
+    sql: part
+      .map((userId) => {
+        const user = sqlLiteral(userId)
+        const risk = `from analytics_user_risk r where r.user_id = ${user} and r.sweep is not null`
+        return `(select e.user_id, e.id, e.type, e.occurred_at, e.ip, e.device_key, e.reason from analytics_events e force index (analytics_events_user_time) where e.user_id = ${user} and e.occurred_at > (select r.last_event_at - interval ${fromUs} microsecond ${risk}) and e.occurred_at <= (select greatest(${upTo}, r.last_event_at - interval ${toUs} microsecond) ${risk}))`
+      })
+      .join(' union all '),
   }))
 }
 
