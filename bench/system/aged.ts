@@ -7,8 +7,9 @@ const hash = (token: string) => createHash('sha256').update(token).digest()
  * Gives a just-logged-in session the history of `rotations` refreshes, directly in the database and in the
  * shape the service wrote before it kept token hashes on the session row: one `refresh_tokens` row per token
  * it ever issued (SHA-256 of an `rt_` token, the session, its generation), the current one a legacy token
- * (random, known by its row) whose hash migration 008 copied to the session — the worst case an upgraded
- * deployment starts from. The session is at generation `rotations + 1`, rotated a minute ago (outside the
+ * (random, known by its row) and no `current_hash` on the session (migration 008 adds it empty) — the worst
+ * case an upgraded deployment starts from: the first refresh is judged by the token's row, the next ones by
+ * the hash that rotation wrote. The session is at generation `rotations + 1`, rotated a minute ago (outside the
  * grace window) with a sealed successor of the service's size. Returns the token to continue the chain
  * with. Rotating 160,000 times through the API instead would take minutes.
  */
@@ -17,8 +18,8 @@ export async function seedRotations(mysql: Mysql, sessionId: string, rotations: 
   const token = `rt_${randomBytes(32).toString('base64url')}`
   await mysql.query('start transaction')
   await mysql.query(
-    'update sessions set generation = ?, current_hash = ?, rotated_at = utc_timestamp(3) - interval 1 minute, successor_enc = ? where id = ?',
-    [current, hash(token), randomBytes(71).toString('base64url'), sessionId],
+    'update sessions set generation = ?, current_hash = null, rotated_at = utc_timestamp(3) - interval 1 minute, successor_enc = ? where id = ?',
+    [current, randomBytes(71).toString('base64url'), sessionId],
   )
   const created = new Date(Date.now() - 86_400_000)
   for (let g = 1; g <= current; g += 1000) {
