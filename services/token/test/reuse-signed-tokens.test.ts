@@ -127,6 +127,13 @@ describe('signed refresh tokens', () => {
     ['presented with a hash that is not the current one', async () => {}, { presentedHash: randomBytes(32) }],
     ['bound to another device', async () => {}, { presentedDeviceId: 'another-device' }],
     ['bound to a device none was presented for', async () => {}, { presentedDeviceId: undefined }],
+    [
+      'without a current hash (as migration 008 leaves it), the token not matched by its row',
+      async (id) => {
+        await app.db.updateTable('sessions').set({ current_hash: null }).where('id', '=', id).execute()
+      },
+      {},
+    ],
   ]
 
   it.each(losses)(
@@ -136,13 +143,16 @@ describe('signed refresh tokens', () => {
         ? 'TOKEN_REVOKED'
         : name.startsWith('expired')
           ? 'TOKEN_EXPIRED'
-          : 200
+          : // Its token has no row (this release writes none): nothing vouches for it any more.
+            name.startsWith('without a current hash')
+            ? 'TOKEN_INVALID'
+            : 200
       const { pair } = await signIn(app)
       const chain = await rotate(pair.refreshToken, 2)
       const sessions = sessionRepository(app.db, () => {}, app.rotationDb)
       const found = (await sessions.findWithUser(pair.sessionId))!
-      const before = await hashesOf(pair.sessionId)
       await race(pair.sessionId)
+      const before = await hashesOf(pair.sessionId)
       const event = newEvent({
         type: 'session.refreshed',
         userId: found.session.userId,

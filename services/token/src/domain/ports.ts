@@ -102,6 +102,13 @@ export type Rotation = {
   fromGeneration: number
   /** Hash of the presented token: it must be the session's current one; it becomes the previous one. */
   presentedHash: Buffer
+  /**
+   * The caller matched the presented token by its `refresh_tokens` row, because the session has no current
+   * hash yet (a session no rotation of this release has touched: token migration 008): only then may the
+   * compare-and-set find the session without one. Without it the session's current hash must be the
+   * presented one, so a token with a valid MAC that was never handed out cannot rotate such a session.
+   */
+  matchedByRow?: boolean
   /** The device id the request presents: a session bound to a device rotates only from that device. */
   presentedDeviceId: string | undefined
   /**

@@ -15,8 +15,8 @@ const BAD_NULL = 1048
  *
  * The UPDATE is the compare-and-set: only one request can move the session off `fromGeneration`, and only
  * with the session's current token (its hash; a session no rotation of this release has touched has none
- * yet, and the caller judged its token by its row: migration 008), live, its user enabled, and bound to no
- * other device (compared bytewise: the
+ * yet: the statement accepts that only when the caller judged the token by its row, `matchedByRow`,
+ * migration 008), live, its user enabled, and bound to no other device (compared bytewise: the
  * column's PAD SPACE collation would take 'phone ' for 'phone'); InnoDB re-checks the WHERE on the latest
  * committed row after waiting for a competing writer's lock. What follows must happen only when it won, and
  * is a plain `INSERT … VALUES` (an `INSERT … SELECT` from the row just written cost MariaDB ~100 µs more
@@ -32,28 +32,32 @@ const BAD_NULL = 1048
  * (plugins/connections.ts). No `refresh_tokens` row is written: the session row holds its current and
  * previous token hashes.
  */
-function rotationSql(checkRoles: boolean): string {
+function rotationSql(checkRoles: boolean, matchedByRow: boolean): string {
   // The user's roles while the user is enabled, else NULL (which equals nothing): a disable revokes the
   // user's live sessions, but only those live by the disabling instance's clock.
   const roles = '(select roles from users where id = ? and disabled_at is null)'
   return `start transaction;
   update sessions set generation = ?, rotated_at = utc_timestamp(3), successor_enc = ?, current_hash = ?,
     previous_hash = ?, last_active_at = ?, ip = ?, user_agent = ?
-    where id = ? and generation = ? and (current_hash = ? or current_hash is null) and revoked_at is null
+    where id = ? and generation = ? and ${matchedByRow ? '(current_hash = ? or current_hash is null)' : 'current_hash = ?'} and revoked_at is null
       and expires_at > ? and (device_id is null or cast(device_id as binary) = ?)
       and ${checkRoles ? `${roles} = ?` : `${roles} is not null`};
   insert into outbox (id, payload, created_at) values (?, ?, if(row_count() = 1, ?, null));
   ${checkRoles ? '' : `select ${roles} as roles;`}
   commit`
 }
-const placeholders = (text: string) => text.split('?').length - 1
-const ROTATION = {
-  checked: { text: rotationSql(true), parameters: placeholders(rotationSql(true)) },
-  read: { text: rotationSql(false), parameters: placeholders(rotationSql(false)) },
+const compiled = (checkRoles: boolean, matchedByRow: boolean) => {
+  const text = rotationSql(checkRoles, matchedByRow)
+  return { text, parameters: text.split('?').length - 1 }
 }
+// By [roles checked][matched by row].
+const ROTATION = [
+  [compiled(false, false), compiled(false, true)],
+  [compiled(true, false), compiled(true, true)],
+] as const
 
 export function rotationStatement(r: Rotation): CompiledQuery {
-  const { text, parameters: expected } = r.roles ? ROTATION.checked : ROTATION.read
+  const { text, parameters: expected } = ROTATION[r.roles ? 1 : 0][r.matchedByRow ? 1 : 0]
   const parameters = [
     r.fromGeneration + 1,
     r.successorEnc,

@@ -36,7 +36,7 @@ export async function rotateRefreshToken(
   const presented: Presented = { token, hash: hashRefreshToken(token), device, ctx }
   const known = read.kind === 'signed' ? d.sessions.known(read.sessionId) : undefined
   if (known && read.kind === 'signed') {
-    const pair = await rotateCurrent(d, presented, known, read.generation, known.roles)
+    const pair = await rotateCurrent(d, presented, known, read.generation, { roles: known.roles })
     if (pair) return pair
   }
   const found =
@@ -66,7 +66,10 @@ export async function rotateRefreshToken(
       throw new DomainError('DEVICE_MISMATCH')
     }
     if (current) {
-      const pair = await rotateCurrent(d, presented, session, found.generation)
+      // A session without a current hash had the token judged by its row (bySession, findByRefreshHash).
+      const pair = await rotateCurrent(d, presented, session, found.generation, {
+        matchedByRow: session.currentHash === null,
+      })
       if (pair) return pair
       const reread = await d.sessions.find(session.id)
       if (!reread) throw new DomainError('TOKEN_INVALID')
@@ -98,13 +101,14 @@ export async function rotateRefreshToken(
 /**
  * The compare-and-set from `generation` with its successor and event; undefined when it changed nothing.
  * `roles`: the user's roles as remembered, checked unchanged by the store (else it reads them back).
+ * `matchedByRow`: the token was found by its `refresh_tokens` row (ports.ts `Rotation`).
  */
 async function rotateCurrent(
   d: SessionDeps,
   p: Presented,
   owner: SessionOwner,
   generation: number,
-  roles?: KnownSession['roles'],
+  { roles, matchedByRow }: { roles?: KnownSession['roles']; matchedByRow?: boolean } = {},
 ): Promise<TokenPair | undefined> {
   const now = d.now()
   const successor = d.tokens.mint(owner.id, generation + 1)
@@ -112,6 +116,7 @@ async function rotateCurrent(
     sessionId: owner.id,
     userId: owner.userId,
     ...(roles ? { roles } : {}),
+    ...(matchedByRow ? { matchedByRow } : {}),
     fromGeneration: generation,
     presentedHash: p.hash,
     presentedDeviceId: p.device?.id,
