@@ -55,6 +55,41 @@ describe('the fast and the slow refresh path agree', () => {
     },
   )
 
+  // A row vouches only for the token it was written for: of the session and the generation the token names.
+  const misfiled: [string, 'other-session' | 'other-generation'][] = [
+    ["a row filed under another session (the token names this one's sibling)", 'other-session'],
+    ['a row of the right session at another generation', 'other-generation'],
+  ]
+  it.each(misfiled)(
+    'a session without current_hash: a signed token matched by %s is TOKEN_INVALID',
+    async (_n, how) => {
+      const x = (await signIn(apps[0])).pair
+      const y = (await signIn(apps[0])).pair
+      for (const id of [x.sessionId, y.sessionId])
+        await apps[0].db.updateTable('sessions').set({ current_hash: null }).where('id', '=', id).execute()
+      const token = apps[0].refreshTokens.mint(x.sessionId, 1)
+      await apps[0].db
+        .insertInto('refresh_tokens')
+        .values({
+          hash: hashRefreshToken(token),
+          session_id: how === 'other-session' ? y.sessionId : x.sessionId,
+          generation: how === 'other-session' ? 1 : 2,
+          created_at: new Date(),
+          signed: 1,
+        })
+        .execute()
+      for (const which of [1, 0] as const)
+        expect(codeOf(await refresh(apps[which], token)), `instance ${which}`).toBe('TOKEN_INVALID')
+      for (const id of [x.sessionId, y.sessionId]) {
+        const row = await sessionRow(id)
+        expect({ generation: row.generation, revoked: row.revoked_at }).toEqual({
+          generation: 1,
+          revoked: null,
+        })
+      }
+    },
+  )
+
   it.each([
     ['trailing space', `${LOGIN_DEVICE.id} `],
     ['upper case', LOGIN_DEVICE.id.toUpperCase()],

@@ -145,11 +145,12 @@ async function bySession(d: SessionDeps, read: Extract<ReadToken, { kind: 'signe
   if (!found) return undefined
   const s = found.session
   const older = read.generation < s.generation - 1
-  if (s.currentHash === null)
-    return (
-      (await d.sessions.findByRefreshHash(hash)) ??
-      (older ? { ...found, generation: read.generation } : undefined)
-    )
+  if (s.currentHash === null) {
+    // The row must be this token's: of the session and the generation the token names.
+    const byRow = await d.sessions.findByRefreshHash(hash)
+    if (byRow) return byRow.session.id === s.id && byRow.generation === read.generation ? byRow : undefined
+    return older ? { ...found, generation: read.generation } : undefined
+  }
   const known =
     (read.generation === s.generation && sameHash(hash, s.currentHash)) ||
     (read.generation === s.generation - 1 && sameHash(hash, s.previousHash)) ||
