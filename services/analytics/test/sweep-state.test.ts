@@ -2,7 +2,7 @@ import { newEvent } from '@africhain/events'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { factsOf } from '../src/domain/event-facts.ts'
-import { DEFAULT_RISK_RULES, DISTINCT_CAP, type RiskRules } from '../src/domain/risk-rules.ts'
+import { DEFAULT_RISK_RULES, DISTINCT_CAP } from '../src/domain/risk-rules.ts'
 import { byTime, holderScoreAt, type RiskEvent, scoreAt } from '../src/domain/risk-score.ts'
 import { decodeSweep, encodeSweep, MAX_SWEEP_BYTES } from '../src/domain/sweep-encoding.ts'
 import {
@@ -17,6 +17,7 @@ import {
   TAIL_MS,
 } from '../src/domain/sweep-state.ts'
 import { type Rescore, rescoreUser } from '../src/domain/user-rescore.ts'
+import { SHORT_RULES } from './helpers/rules.ts'
 
 const TYPES = [
   'session.created',
@@ -28,13 +29,7 @@ const TYPES = [
 ]
 const REASONS = [null, 'logout', 'reuse_detected', 'admin', 'risk']
 // A short window and rapid span (and a low threshold), so random histories cross every boundary.
-const rules: RiskRules = {
-  ...DEFAULT_RISK_RULES,
-  windowMs: 60_000,
-  rapidWindowMs: 5_000,
-  rapidActivity: 3,
-  suspiciousAbove: 20,
-}
+const rules = SHORT_RULES
 
 const at = fc.oneof(
   fc.integer({ min: 0, max: 400_000 }),

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_RISK_RULES, type RiskRules } from '../src/domain/risk-rules.ts'
 import { byTime, type RiskEvent } from '../src/domain/risk-score.ts'
 import { decodeSweep, encodeSweep } from '../src/domain/sweep-encoding.ts'
 import { advance, emptySweep, inOrder, leavingRange, type SweepState } from '../src/domain/sweep-state.ts'
 import { rescoreUser } from '../src/domain/user-rescore.ts'
+import { SHORT_RULES } from './helpers/rules.ts'
 
 /**
  * A late batch (older than the user's latest event, not than the checkpoint) walks the tail's copy to
@@ -11,13 +11,7 @@ import { rescoreUser } from '../src/domain/user-rescore.ts'
  * window plus a rapid span (`leavingRange` here, storage/ingest.ts `leavingTo` in the worker). Rapid events
  * in (newMax - window + rapid, latestAt - window + rapid) are then missing from the `cut` at latestAt.
  */
-const rules: RiskRules = {
-  ...DEFAULT_RISK_RULES,
-  windowMs: 60_000,
-  rapidWindowMs: 5_000,
-  rapidActivity: 3,
-  suspiciousAbove: 20,
-}
+const rules = SHORT_RULES
 const W = rules.windowMs
 const ev = (id: string, type: string, at: number): RiskEvent => ({
   id,
@@ -27,17 +21,15 @@ const ev = (id: string, type: string, at: number): RiskEvent => ({
   deviceKey: null,
   reason: null,
 })
+/** Four events of one type 100 ms apart from `from`: above `rapidActivity` within one rapid span. */
+const burst = (prefix: string, type: string, from: number) =>
+  [0, 1, 2, 3].map((i) => ev(`${prefix}${i + 1}`, type, from + i * 100))
 
 const CASES: { name: string; batches: RiskEvent[][] }[] = [
   {
     name: 'rapid burst early in the window, a late event 800 ms behind the latest',
     batches: [
-      [
-        ev('r1', 'session.refreshed', 5200),
-        ev('r2', 'session.refreshed', 5300),
-        ev('r3', 'session.refreshed', 5400),
-        ev('r4', 'session.refreshed', 5500),
-      ],
+      burst('r', 'session.refreshed', 5200),
       [ev('x', 'user.locked', W + 900)],
       [ev('y', 'user.locked', W + 100)],
     ],
@@ -45,12 +37,7 @@ const CASES: { name: string; batches: RiskEvent[][] }[] = [
   {
     name: 'the same with failed logins (rapid too) and a 999 ms lag',
     batches: [
-      [
-        ev('f1', 'login.failed', 5100),
-        ev('f2', 'login.failed', 5200),
-        ev('f3', 'login.failed', 5300),
-        ev('f4', 'login.failed', 5400),
-      ],
+      burst('f', 'login.failed', 5100),
       [ev('x', 'session.revoked', W + 999)],
       [ev('y', 'user.locked', W + 1)],
     ],
