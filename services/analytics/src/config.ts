@@ -15,7 +15,7 @@ import {
   trustProxy,
   url,
 } from '@africhain/config'
-import { DISTINCT_CAP, type RiskRules } from './domain/risk-rules.ts'
+import { DISTINCT_CAP, RAPID_CAP, type RiskRules } from './domain/risk-rules.ts'
 import { parseWebhooks } from './notifier/webhooks.ts'
 
 export const ROLES = ['worker', 'api', 'notifier', 'all'] as const
@@ -70,7 +70,7 @@ export const AnalyticsConfigSpec = {
   RISK_SUSPICIOUS_SCORE: integer(50, 0, 99),
   RISK_MULTIPLE_IPS: integer(3, 1, DISTINCT_CAP),
   /** RAPID_ACTIVITY fires above this many logins, refreshes or failed logins within RISK_RAPID_WINDOW. */
-  RISK_RAPID_ACTIVITY: integer(10, 1, 100_000),
+  RISK_RAPID_ACTIVITY: integer(10, 1, RAPID_CAP - 1),
   RISK_RAPID_WINDOW: duration('60s'),
   RISK_REVOCATIONS: integer(1, 1, 1000),
   RISK_MULTIPLE_DEVICES: integer(3, 1, DISTINCT_CAP),

@@ -33,6 +33,17 @@ describe('analytics configuration', () => {
     expect(rules).toMatchObject({ windowMs: 6 * 3600_000, suspiciousAbove: 40, rapidWindowMs: 120_000 })
   })
 
+  it.each([
+    ['RISK_RAPID_ACTIVITY', '255', true],
+    ['RISK_RAPID_ACTIVITY', '256', false],
+    ['RISK_MULTIPLE_IPS', '256', true],
+    ['RISK_MULTIPLE_IPS', '257', false],
+  ])('%s=%s accepted: %s (thresholds stay inside what the score counts up to)', (name, value, ok) => {
+    const load = () => loadAnalyticsConfig({ [name]: value })
+    if (ok) expect(load).not.toThrow()
+    else expect(load).toThrow(`${name}: "${value}" must be an integer 1..${Number(value) - 1}`)
+  })
+
   it('lists every bad variable by name', () => {
     try {
       loadAnalyticsConfig({

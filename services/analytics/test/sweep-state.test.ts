@@ -2,7 +2,7 @@ import { newEvent } from '@africhain/events'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { factsOf } from '../src/domain/event-facts.ts'
-import { DEFAULT_RISK_RULES, DISTINCT_CAP } from '../src/domain/risk-rules.ts'
+import { DEFAULT_RISK_RULES, DISTINCT_CAP, RAPID_CAP } from '../src/domain/risk-rules.ts'
 import { byTime, holderScoreAt, type RiskEvent, scoreAt } from '../src/domain/risk-score.ts'
 import { decodeSweep, encodeSweep, MAX_SWEEP_BYTES } from '../src/domain/sweep-encoding.ts'
 import {
@@ -440,15 +440,72 @@ describe('the sweep state: batches scored from the state give what the whole his
     expect(encodeSweep(next.sweep)).toBeNull()
   })
 
+  it('bursts above RAPID_CAP: the same scores as the per-point evaluation, the rapid count capped there too', () => {
+    // Rapid events crowded into a few rapid spans, hundreds at a time, the last one at the end of the
+    // history (where the latest score looks), among some spread over it.
+    const crowded = fc.record({
+      type: fc.constantFrom('session.refreshed', 'login.failed', 'session.created', 'session.revoked'),
+      at: fc.oneof(
+        { weight: 2, arbitrary: fc.integer({ min: 0, max: 3 }).map((k) => 150_000 + 10_000 * k) },
+        { weight: 8, arbitrary: fc.integer({ min: 190_000, max: 194_000 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 0, max: 194_000 }) },
+      ),
+      ip: fc.constantFrom(null, '10.0.0.1', '10.0.0.2'),
+      deviceKey: fc.constantFrom(null, 'a'),
+      reason: fc.constantFrom(...REASONS),
+    })
+    let atCap = 0
+    fc.assert(
+      fc.property(deliveriesOf(crowded, [400, 1000], 300), (batches) => {
+        checkedIngest(batches)
+        const all = batches.flat().sort(byTime)
+        const rapid = scoreAt(all, all.at(-1)!.at, rules).factors.find((f) => f.code === 'RAPID_ACTIVITY')
+        if ((rapid?.detail as { maxEvents?: number } | undefined)?.maxEvents === RAPID_CAP) atCap++
+      }),
+      { numRuns: 40 },
+    )
+    // The cap was reached, not only approached (the property would hold trivially below it).
+    expect(atCap).toBeGreaterThan(10)
+  })
+
+  it('a burst of any size leaves a state of the same size: the latest RAPID_CAP rapid times, no more', () => {
+    const burst = (n: number) =>
+      Array.from(
+        { length: n },
+        (_, i): RiskEvent => ({
+          id: `b${i}`,
+          type: 'session.refreshed',
+          at: 10_000 + Math.floor(i / 5),
+          ip: '10.0.0.1',
+          deviceKey: 'a',
+          reason: null,
+        }),
+      )
+    const stateAfter = (events: RiskEvent[]) => {
+      let state = emptySweep()
+      for (let b = 0; b < events.length; b += 500)
+        state = advance(state, [], events.slice(b, b + 500), DEFAULT_RISK_RULES).sweep
+      return state
+    }
+    const small = stateAfter(burst(600))
+    const large = stateAfter(burst(60_000))
+    for (const s of [small, large]) {
+      expect(s.all.rapid.length).toBeLessThanOrEqual(RAPID_CAP)
+      expect(s.all.peaks.length).toBeLessThanOrEqual(RAPID_CAP)
+    }
+    expect(encodeSweep(large)!.length).toBeLessThan(encodeSweep(small)!.length * 1.5)
+  })
+
   it('a state above MAX_SWEEP_BYTES is not encoded (the row keeps NULL and the next batch reads the store)', () => {
-    // 600,000 refused logins in one millisecond: the rapid span alone holds them all.
+    // 600,000 sessions revoked by an admin in one millisecond: the state keeps each such revocation of the
+    // window (the rapid span, which once held every refused login of a burst, keeps at most RAPID_CAP).
     const batch: RiskEvent[] = Array.from({ length: 600_000 }, (_, i) => ({
       id: `r${i}`,
-      type: 'login.failed',
+      type: 'session.revoked',
       at: 1000,
       ip: null,
       deviceKey: null,
-      reason: 'locked',
+      reason: 'admin',
     }))
     const small = advance(emptySweep(), [], batch.slice(0, 1000), rules).sweep
     expect(encodeSweep(small)).not.toBeNull()

@@ -2,7 +2,7 @@ import { newEvent, type SessionEvent } from '@africhain/events'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { IngestPlan, RiskRow } from '../src/domain/ingest-plan.ts'
-import { DISTINCT_CAP, DEFAULT_RISK_RULES as rules } from '../src/domain/risk-rules.ts'
+import { DISTINCT_CAP, RAPID_CAP, DEFAULT_RISK_RULES as rules } from '../src/domain/risk-rules.ts'
 import { byTime, isRapid, type RiskEvent, scoreAt } from '../src/domain/risk-score.ts'
 import { decodeSweep, MAX_SWEEP_BYTES } from '../src/domain/sweep-encoding.ts'
 import type { SweepState } from '../src/domain/sweep-state.ts'
@@ -219,6 +219,38 @@ describe('a stranger cannot grow the victim row past what the packet takes', () 
     expect(factors).toEqual(scoreAt(all, takeover, rules).factors)
     expect(Number(row.score)).toBeGreaterThan(rules.suspiciousAbove)
   }, 300_000)
+})
+
+describe('a burst does not grow the row either', () => {
+  // The rapid count is counted up to RAPID_CAP (risk-rules.ts): before the cap the state kept the time of
+  // every rapid event of the last minute, so 15,000 refreshes in a minute were a ~50 KB row rewritten by
+  // every batch, and the worker's CPU per event grew with the burst.
+  it.each([
+    ['a refresh loop: 30,000 refreshes in 6 s', 'burst-loop', 30_000, 6_000],
+    ['a short burst: 300 refreshes in 1 s', 'burst-short', 300, 1_000],
+  ])(
+    '%s, in batches of 2,000: a small row, the count capped, the per-point evaluation',
+    async (_, user, n, span) => {
+      const who = { userId: user, sessionId: `${user}-s`, ip: '10.1.0.7', deviceId: 'phone' }
+      const events = Array.from({ length: n }, (_, i) => refresh(who, T0 + Math.floor((i * span) / n)))
+      for (let b = 0; b < n; b += 2_000) await ingestBatch(t.db, events.slice(b, b + 2_000), { rules })
+      const row = await riskRow(user)
+      // The views stay a few hundred bytes; the rest is the tail, at most TAIL_EVENTS events (sweep-state.ts).
+      const kept = JSON.parse(row.sweep) as { all: unknown; holder: unknown }
+      expect(JSON.stringify(kept.all).length).toBeLessThan(4096)
+      expect(JSON.stringify(kept.holder).length).toBeLessThan(4096)
+      expect(Buffer.byteLength(row.sweep)).toBeLessThan(64 * 1024)
+      const state = decodeSweep(row.sweep)!
+      expect(state.all.rapid.length).toBeLessThanOrEqual(RAPID_CAP)
+      const factors = JSON.parse(row.factors) as { code: string; detail: { maxEvents: number } }[]
+      const rapid = factors.find((f) => f.code === 'RAPID_ACTIVITY')!
+      expect(rapid.detail.maxEvents).toBe(Math.min(n, RAPID_CAP))
+      const all = await stored(user)
+      expect(all).toHaveLength(n)
+      expect(factors).toEqual(scoreAt(all, all.at(-1)!.at, rules).factors)
+    },
+    120_000,
+  )
 })
 
 describe('risk upserts stay far inside max_allowed_packet', () => {

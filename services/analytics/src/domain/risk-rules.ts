@@ -54,6 +54,19 @@ export const MAX_SCORE = 100
  */
 export const DISTINCT_CAP = 256
 
+/**
+ * The rapid count (the most logins, refreshes and failed logins inside any span shorter than the rapid
+ * window) is counted up to this many, for the same reason: the factor fires above `RISK_RAPID_ACTIVITY`
+ * (10) and its detail reports the count, and the sweep state keeps the times of the rapid events of the last
+ * rapid window to count spans — as many as arrive in a minute. Without the cap a burst (a refresh loop, a
+ * flood of refused logins) made the state, rewritten by every batch, grow with it: 15,000 refreshes in a
+ * minute for one user was a ~50 KB row and three times the CPU per event. With it the state keeps at most
+ * the `RAPID_CAP` latest times (sweep-view.ts `enter`), which is exact up to the cap, and the score and its
+ * details are a function of `min(count, RAPID_CAP)` on every path. `RISK_RAPID_ACTIVITY` is configured
+ * below it.
+ */
+export const RAPID_CAP = 256
+
 /** What the security team is advised to do about each factor. */
 export const RECOMMENDATIONS: Record<FactorCode, string> = {
   MULTIPLE_IPS: 'Confirm recent sign-ins with the user: the account is used from several networks.',

@@ -4,6 +4,7 @@ import {
   FACTOR_POINTS,
   type FactorCode,
   MAX_SCORE,
+  RAPID_CAP,
   RECOMMENDATIONS,
   type RiskRules,
   SUSPICIOUS_RECOMMENDATION,
@@ -80,7 +81,7 @@ export type Tally = {
   /** Distinct IPs in the window; counted up to `DISTINCT_CAP` (more is scored as the cap). */
   distinctIps: number
   distinctDevices: number
-  /** The most RAPID_TYPES events inside any span shorter than the rapid window. */
+  /** The most RAPID_TYPES events inside any span shorter than the rapid window; counted up to `RAPID_CAP`. */
   rapid: number
   revocations: number
   /** Revocations (reason not `logout`) per reason, in the order the reasons first appear in the window. */
@@ -103,8 +104,9 @@ export function scoreTally(t: Tally, rules: RiskRules): RiskScore {
   const distinctIps = Math.min(t.distinctIps, DISTINCT_CAP)
   const distinctDevices = Math.min(t.distinctDevices, DISTINCT_CAP)
   add('MULTIPLE_IPS', distinctIps >= rules.multipleIps, { distinctIps })
-  add('RAPID_ACTIVITY', t.rapid > rules.rapidActivity, {
-    maxEvents: t.rapid,
+  const rapid = Math.min(t.rapid, RAPID_CAP)
+  add('RAPID_ACTIVITY', rapid > rules.rapidActivity, {
+    maxEvents: rapid,
     withinSeconds: rules.rapidWindowMs / 1000,
   })
   add('TOKEN_REVOCATIONS', t.revocations >= rules.revocations, {

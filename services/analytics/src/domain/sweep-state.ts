@@ -1,4 +1,4 @@
-import type { RiskRules } from './risk-rules.ts'
+import { RAPID_CAP, type RiskRules } from './risk-rules.ts'
 import { byTime, holderView, isRapid, type RiskEvent, type RiskScore, windowAt } from './risk-score.ts'
 import { emptyView, enter, expire, firstWithin, forget, leave, scoreView, type View } from './sweep-view.ts'
 import { utcDay } from './time.ts'
@@ -13,9 +13,10 @@ import type { Rescore } from './user-rescore.ts'
  * Its size does not grow with events: per IP and per device the time it was last seen, for at most
  * `DISTINCT_CAP` of each (below); a count per kind; per revocation reason (a closed set) the (time, id) of
  * each such revocation in the window (revocations are rare and `byReason` lists reasons in the order they
- * first appear in the window, which needs the next one when the first leaves); the rapid events of the
- * last `rapidWindowMs` (the spans of the next ones) and the rapid-activity candidates, at most one per
- * distinct span length. `encodeSweep` refuses a state above `MAX_SWEEP_BYTES` as a backstop.
+ * first appear in the window, which needs the next one when the first leaves); the times of the rapid
+ * events of the last `rapidWindowMs`, at most the latest `RAPID_CAP` (the spans of the next ones, counted up
+ * to the cap), and the rapid-activity candidates, at most one per distinct span length, so at most
+ * `RAPID_CAP`. `encodeSweep` refuses a state above `MAX_SWEEP_BYTES` as a backstop.
  *
  * Distinct keys without decrements: an IP or device is in the window ending at `t` iff it was last seen
  * after `t - windowMs`. A view keeps the `DISTINCT_CAP` most recently seen keys (a Map in last-seen order:
@@ -221,7 +222,7 @@ function settle(state: SweepState, t: number, rules: RiskRules) {
     expire(v, t, rules)
     forget(v.ips, t, rules)
     forget(v.devices, t, rules)
-    v.rapid.splice(0, firstWithin(v.rapid, t, rules))
+    v.rapid.splice(0, Math.max(firstWithin(v.rapid, t, rules), v.rapid.length - RAPID_CAP))
   }
   state.at = t
 }

@@ -1,7 +1,7 @@
 // One view of a sweep state (sweep-state.ts): what each event entering or leaving the window changes, and
 // the score it gives at a point.
 
-import { DISTINCT_CAP, type RiskRules } from './risk-rules.ts'
+import { DISTINCT_CAP, RAPID_CAP, type RiskRules } from './risk-rules.ts'
 import { isRapid, type RiskEvent, type RiskScore, scoreTally } from './risk-score.ts'
 
 /** (time, id) of an event: `byTime` order. */
@@ -16,8 +16,8 @@ export type View = {
   /** Revocations whose reason is not `logout`, per reason, in `byTime` order. */
   reasons: Map<string, Key[]>
   /**
-   * Times of the rapid events, ascending: every one less than `rapidWindowMs` before the latest, and in
-   * memory some older ones (`enter` drops them in bulk, `settle` all of them).
+   * Times of the rapid events, ascending: every one less than `rapidWindowMs` before the latest, at most the
+   * latest `RAPID_CAP`, and in memory some older ones (`enter` drops them in bulk, `settle` all of them).
    */
   rapid: number[]
   /**
@@ -77,9 +77,11 @@ export function enter(v: View, e: RiskEvent, rules: RiskRules) {
   if (isRapid(e)) {
     v.rapid.push(e.at)
     const from = firstWithin(v.rapid, e.at, rules)
-    const span = v.rapid.length - from
-    // Times a span behind are dropped once they are half the list: amortized O(1) per event.
-    if (from > v.rapid.length >> 1) v.rapid.splice(0, from)
+    // Counted up to RAPID_CAP, so only the latest RAPID_CAP times are needed (risk-rules.ts).
+    const span = Math.min(v.rapid.length - from, RAPID_CAP)
+    // Times a span behind, or past the cap, are dropped once they are half the list: amortized O(1) per event.
+    const drop = Math.max(from, v.rapid.length - RAPID_CAP)
+    if (drop > v.rapid.length >> 1) v.rapid.splice(0, drop)
     while (v.peaks.length > 0 && v.peaks[v.peaks.length - 1]![1] <= span) v.peaks.pop()
     v.peaks.push([e.at, span])
   }
