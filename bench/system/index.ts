@@ -82,7 +82,7 @@ export async function benchSystem(env: BenchEnv, opts: SystemOptions): Promise<B
         await ingestFlat(system, infra, probes, {
           users: 4,
           history: 10_000,
-          perRun: 20_000,
+          perRun: 60_000,
           pairs: opts.pairs,
         }),
       )
