@@ -19,8 +19,16 @@ export const REDACT_PATHS = [
   '*.authorization',
 ]
 
-// A JWS (three base64url segments, the first a JSON header) or one of our refresh tokens, anywhere in a path.
-const TOKEN_LIKE = /eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*){0,2}|rt_[A-Za-z0-9_-]{16,}/g
+/** A base64url character, as it is or percent-escaped (a client may escape any character of a path). */
+const B64 = '(?:[A-Za-z0-9_-]|%[0-9A-Fa-f]{2})'
+/**
+ * A JWS (three base64url segments, the first a JSON header) or one of our refresh tokens, anywhere in a
+ * path, escaped or not: `rt_AAAA%2DBBBB…` and `rt%5F…` are the same token to the client that sent them.
+ */
+export const TOKEN_LIKE = new RegExp(
+  `eyJ${B64}*(?:(?:\\.|%2[Ee])${B64}*){0,2}|rt(?:_|%5[Ff])${B64}{16,}`,
+  'g',
+)
 
 /**
  * A request URL as it may be logged: without its query string, and with anything shaped like a token in
@@ -28,7 +36,7 @@ const TOKEN_LIKE = /eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*){0,2}|rt_[A-Za-z0-9_-]{16
  */
 export function loggableUrl(url: string): string {
   // Most paths have neither a query nor anything the pattern can start with: they are returned as they are.
-  if (!url.includes('?') && !url.includes('eyJ') && !url.includes('rt_')) return url
+  if (!url.includes('?') && !url.includes('eyJ') && !url.includes('rt_') && !url.includes('rt%5')) return url
   return url.split('?')[0]!.replace(TOKEN_LIKE, '[redacted]')
 }
 

@@ -25,7 +25,11 @@ export async function markSessionActive(
  */
 export const CLOCK_MARGIN_MS = 5 * 60_000
 
-/** Marks a session revoked until its last access token expires, plus CLOCK_MARGIN_MS. */
+/**
+ * Marks a session revoked until its last access token expires, plus CLOCK_MARGIN_MS. Await it before the
+ * revocation is acknowledged: the verifier's reads are sent directly, and may pass a write still waiting in
+ * the auto-pipeline (bus/redis-client.ts).
+ */
 export async function markSessionRevoked(
   redis: RedisClient,
   sid: string,
