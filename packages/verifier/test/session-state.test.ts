@@ -9,19 +9,29 @@ const redis = new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 1 
 const watcher = new Redis(REDIS_URL)
 const commands: string[][] = []
 
-/** The commands Redis ran on this file's keys (seen through MONITOR) while `work` ran, name first. */
-async function commandsDuring(work: () => Promise<unknown>): Promise<string[][]> {
-  commands.length = 0
-  await work()
-  // MONITOR lines can trail the replies: once the marker's GET shows, everything sent before it has.
+/**
+ * MONITOR lines can trail the replies: sends a marker GET and waits until MONITOR has shown it, so every
+ * command sent before has shown too. Returns the index of the marker's line.
+ */
+async function caughtUp(): Promise<number> {
   const marker = `${prefix}marker-${Math.random()}`
   await redis.get(marker.slice(prefix.length))
   const deadline = Date.now() + 5_000
-  while (!commands.some((c) => c.includes(marker))) {
+  for (;;) {
+    const at = commands.findIndex((c) => c.includes(marker))
+    if (at >= 0) return at
     if (Date.now() > deadline) throw new Error('MONITOR never showed the marker')
     await new Promise((r) => setTimeout(r, 10))
   }
-  return commands.filter((c) => !c.includes(marker))
+}
+
+/** The commands Redis ran on this file's keys (seen through MONITOR) while `work` ran, name first. */
+async function commandsDuring(work: () => Promise<unknown>): Promise<string[][]> {
+  // The setup's commands (the SETs before `work`) must not be counted as `work`'s.
+  await caughtUp()
+  commands.length = 0
+  await work()
+  return commands.slice(0, await caughtUp())
 }
 
 beforeAll(async () => {
