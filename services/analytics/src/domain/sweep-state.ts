@@ -1,6 +1,6 @@
-import { RAPID_CAP, type RiskRules } from './risk-rules.ts'
+import type { RiskRules } from './risk-rules.ts'
 import { byTime, holderView, isRapid, type RiskEvent, type RiskScore, windowAt } from './risk-score.ts'
-import { emptyView, enter, expire, firstWithin, forget, leave, scoreView, type View } from './sweep-view.ts'
+import { emptyView, enter, expire, forget, leave, scoreView, unneeded, type View } from './sweep-view.ts'
 import { utcDay } from './time.ts'
 import type { Rescore } from './user-rescore.ts'
 
@@ -222,7 +222,7 @@ function settle(state: SweepState, t: number, rules: RiskRules) {
     expire(v, t, rules)
     forget(v.ips, t, rules)
     forget(v.devices, t, rules)
-    v.rapid.splice(0, Math.max(firstWithin(v.rapid, t, rules), v.rapid.length - RAPID_CAP))
+    v.rapid.splice(0, unneeded(v.rapid, t, rules))
   }
   state.at = t
 }

@@ -76,19 +76,26 @@ export function enter(v: View, e: RiskEvent, rules: RiskRules) {
   }
   if (isRapid(e)) {
     v.rapid.push(e.at)
-    const from = firstWithin(v.rapid, e.at, rules)
-    // Counted up to RAPID_CAP, so only the latest RAPID_CAP times are needed (risk-rules.ts).
-    const span = Math.min(v.rapid.length - from, RAPID_CAP)
-    // Times a span behind, or past the cap, are dropped once they are half the list: amortized O(1) per event.
-    const drop = Math.max(from, v.rapid.length - RAPID_CAP)
+    const drop = unneeded(v.rapid, e.at, rules)
+    const span = v.rapid.length - drop
+    // The unneeded times are dropped once they are half the list: amortized O(1) per event.
     if (drop > v.rapid.length >> 1) v.rapid.splice(0, drop)
     while (v.peaks.length > 0 && v.peaks[v.peaks.length - 1]![1] <= span) v.peaks.pop()
     v.peaks.push([e.at, span])
   }
 }
 
+/**
+ * How many of the ascending `times` (the front) a span ending at `at` no longer needs: those a rapid span or
+ * more before it, and those behind the latest `RAPID_CAP` (the span is counted up to the cap, risk-rules.ts).
+ * What is left is the span at `at`, capped.
+ */
+export function unneeded(times: readonly number[], at: number, rules: RiskRules): number {
+  return Math.max(firstWithin(times, at, rules), times.length - RAPID_CAP)
+}
+
 /** Index of the first of the ascending `times` less than `rapidWindowMs` before `at`. */
-export function firstWithin(times: readonly number[], at: number, rules: RiskRules): number {
+function firstWithin(times: readonly number[], at: number, rules: RiskRules): number {
   let lo = 0
   let hi = times.length
   while (lo < hi) {
