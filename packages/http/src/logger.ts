@@ -19,25 +19,40 @@ export const REDACT_PATHS = [
   '*.authorization',
 ]
 
-/** A base64url character, as it is or percent-escaped (a client may escape any character of a path). */
-const B64 = '(?:[A-Za-z0-9_-]|%[0-9A-Fa-f]{2})'
+// A JWS (three base64url segments, the first a JSON header) or one of our refresh tokens, anywhere in a path.
+const TOKEN_LIKE = /eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*){0,2}|rt_[A-Za-z0-9_-]{16,}/g
+const ESCAPE = /%([0-9A-Fa-f]{2})/g
+/** Rounds of unescaping a path may need; a path escaped more deeply than this is not logged at all. */
+const ESCAPE_ROUNDS = 8
+
 /**
- * A JWS (three base64url segments, the first a JSON header) or one of our refresh tokens, anywhere in a
- * path, escaped or not: `rt_AAAA%2DBBBB…` and `rt%5F…` are the same token to the client that sent them.
+ * The path with its `%XX` escapes undone, each byte as one character, as often as they nest (`%255F` is
+ * `%5F` is `_`), or null past ESCAPE_ROUNDS. A client may escape any character of a token (`%72t_…`,
+ * `rt%5F…`, `%65yJ…`): the pattern is looked for in what the escapes stand for.
  */
-export const TOKEN_LIKE = new RegExp(
-  `eyJ${B64}*(?:(?:\\.|%2[Ee])${B64}*){0,2}|rt(?:_|%5[Ff])${B64}{16,}`,
-  'g',
-)
+function unescaped(path: string): string | null {
+  let text = path
+  for (let round = 0; round < ESCAPE_ROUNDS; round++) {
+    const next = text.replace(ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+    if (next === text) return text
+    text = next
+  }
+  return null
+}
 
 /**
  * A request URL as it may be logged: without its query string, and with anything shaped like a token in
- * the path masked. A token must never travel in a URL, but if a client puts one there it stays out of logs.
+ * the path masked, escaped or not (an escaped path with a token in it is logged unescaped, masked). A token
+ * must never travel in a URL, but if a client puts one there it stays out of logs.
  */
 export function loggableUrl(url: string): string {
-  // Most paths have neither a query nor anything the pattern can start with: they are returned as they are.
-  if (!url.includes('?') && !url.includes('eyJ') && !url.includes('rt_') && !url.includes('rt%5')) return url
-  return url.split('?')[0]!.replace(TOKEN_LIKE, '[redacted]')
+  // Most paths have neither a query, nor an escape, nor anything the pattern can start with.
+  if (!url.includes('?') && !url.includes('%') && !url.includes('eyJ') && !url.includes('rt_')) return url
+  const path = url.split('?')[0]!
+  const plain = unescaped(path)
+  if (plain === null) return '[redacted: escaped too deeply]'
+  const masked = plain.replace(TOKEN_LIKE, '[redacted]')
+  return masked === plain ? path : masked
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
